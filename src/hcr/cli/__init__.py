@@ -1,0 +1,57 @@
+"""The `hcr` command. Each verb group lives in its own module; heavy imports stay inside command bodies.
+
+Exit codes: 0 success, 2 bad input (a one-line message, no traceback), 1 internal error.
+"""
+
+import logging
+import os
+import sys
+
+import typer
+from rich.logging import RichHandler
+
+from hcr import __version__
+from hcr.cli import data
+from hcr.console import console
+from hcr.errors import HcrError
+
+app = typer.Typer(
+    help="Handwritten character recognition (A–Z): inspect data, train, tune, compare and deploy recognizers.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+app.add_typer(data.app, name="data")
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"hcr {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """Handwritten character recognition (A–Z)."""
+
+
+def main() -> None:
+    handler = RichHandler(console=console, show_time=False, show_path=False, markup=False)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", handlers=[handler])
+    logging.getLogger("hcr").setLevel(logging.INFO)
+    try:
+        app()  # standalone: Typer reports usage errors (exit 2) and --help itself, then exits
+    except HcrError as e:
+        console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except Exception as e:
+        if os.environ.get("HCR_DEBUG"):
+            raise
+        console.print(
+            f"[bold red]internal error:[/] {type(e).__name__}: {e} (set HCR_DEBUG=1 for the traceback)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(1)

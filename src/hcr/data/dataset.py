@@ -1,0 +1,91 @@
+"""`LetterData`: the one in-memory form every loader returns and every later stage consumes."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from hcr.labels import NUM_CLASSES
+
+IMAGE_SIDE = 28
+
+
+@dataclass(frozen=True)
+class LetterData:
+    """Images with labels, tagged with the source each came from and the source's own train/test split.
+
+    Conventions at rest: `x` uint8 [N, 28, 28], upright, ink bright on a dark background; `y` int64 [N] in
+    0..25 (0 is A). `official_test[i]` is True where image i's source put it in its test split; sources without
+    an official split are listed in `sources_without_split` and have it all False.
+    """
+
+    x: np.ndarray  # uint8 [N, 28, 28]
+    y: np.ndarray  # int64 [N]
+    source: np.ndarray  # uint8 [N], index into `sources`
+    sources: tuple[str, ...]
+    official_test: np.ndarray  # bool [N]
+    sources_without_split: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        n = len(self.y)
+        if self.x.shape != (n, IMAGE_SIDE, IMAGE_SIDE) or self.x.dtype != np.uint8:
+            raise ValueError(f"x must be uint8 [{n}, 28, 28], got {self.x.dtype} {self.x.shape}")
+        if self.source.shape != (n,) or self.official_test.shape != (n,):
+            raise ValueError("source and official_test must have one entry per image")
+
+    @classmethod
+    def single_source(
+        cls, x: np.ndarray, y: np.ndarray, name: str, official_test: np.ndarray | None = None
+    ) -> "LetterData":
+        n = len(y)
+        return cls(
+            x=x,
+            y=np.asarray(y, dtype=np.int64),
+            source=np.zeros(n, dtype=np.uint8),
+            sources=(name,),
+            official_test=np.zeros(n, dtype=bool) if official_test is None else official_test,
+            sources_without_split=(name,) if official_test is None else (),
+        )
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def take(self, indices: np.ndarray) -> "LetterData":
+        """The images at `indices`, keeping the source bookkeeping."""
+        return LetterData(
+            x=self.x[indices],
+            y=self.y[indices],
+            source=self.source[indices],
+            sources=self.sources,
+            official_test=self.official_test[indices],
+            sources_without_split=self.sources_without_split,
+        )
+
+    def class_counts(self) -> np.ndarray:
+        """Images per class, int64 [26]."""
+        return np.bincount(self.y, minlength=NUM_CLASSES)
+
+    def has_official_split(self) -> bool:
+        return len(self.sources_without_split) < len(self.sources)
+
+
+def concat(parts: Sequence[LetterData]) -> LetterData:
+    """Combine several sources into one dataset; source indices are renumbered."""
+    if len(parts) == 1:
+        return parts[0]
+    sources: list[str] = []
+    source_ids = []
+    for part in parts:
+        offset = len(sources)
+        sources.extend(part.sources)
+        source_ids.append(part.source + offset)
+    if len(set(sources)) != len(sources):
+        raise ValueError(f"the same source is listed twice: {sources}")
+    return LetterData(
+        x=np.concatenate([p.x for p in parts]),
+        y=np.concatenate([p.y for p in parts]),
+        source=np.concatenate(source_ids).astype(np.uint8),
+        sources=tuple(sources),
+        official_test=np.concatenate([p.official_test for p in parts]),
+        sources_without_split=tuple(s for p in parts for s in p.sources_without_split),
+    )

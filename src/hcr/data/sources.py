@@ -1,0 +1,90 @@
+"""Turn `--dataset` values and a data dir into one combined `LetterData`, through the parse cache.
+
+A dataset is named `az`, `emnist-letters` or `folder:PATH`; `az:PATH` and `emnist-letters:PATH` point at a
+copy outside the data dir. With no names, every dataset found in the data dir is used.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from hcr.data import az, emnist
+from hcr.data.cache import cached_load
+from hcr.data.dataset import LetterData, concat
+from hcr.data.folder import list_image_files, load_image_folder
+from hcr.data.locate import find_file
+from hcr.errors import DataError, HcrError
+from hcr.inference.preprocess import PREPROCESS_VERSION
+from hcr.paths import resolve_data_dir
+
+FOLDER = "folder"
+KINDS = (az.NAME, emnist.NAME, FOLDER)
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    kind: str  # one of KINDS
+    path: Path | None = None  # an explicit location; None means "look in the data dir"
+
+    @classmethod
+    def parse(cls, text: str) -> "DatasetSpec":
+        kind, _, path = text.partition(":")
+        if kind not in KINDS:
+            raise HcrError(f"unknown dataset '{text}': use az, emnist-letters or folder:PATH")
+        if kind == FOLDER and not path:
+            raise HcrError("folder datasets need a path: folder:PATH")
+        return cls(kind, Path(path).expanduser() if path else None)
+
+    def __str__(self) -> str:
+        return self.kind if self.path is None else f"{self.kind}:{self.path}"
+
+
+def discover_datasets(data_dir: Path) -> list[DatasetSpec]:
+    """The datasets present in `data_dir` (folders of images are never guessed: name them)."""
+    if not data_dir.is_dir():
+        raise DataError(data_dir, "data folder not found (set --data-dir or HCR_DATA_DIR)")
+    found = []
+    if find_file(data_dir, az.FILE_NAME):
+        found.append(DatasetSpec(az.NAME))
+    if emnist.find_emnist_files(data_dir):
+        found.append(DatasetSpec(emnist.NAME))
+    if not found:
+        raise DataError(
+            data_dir,
+            f"no dataset found: run `hcr data download emnist-letters`, or put '{az.FILE_NAME}' "
+            f"from {az.KAGGLE_URL} there",
+        )
+    return found
+
+
+def load_dataset(spec: DatasetSpec, data_dir: Path) -> LetterData:
+    location = spec.path or data_dir
+    if spec.kind == az.NAME:
+        path = location if location.is_file() else find_file(location, az.FILE_NAME)
+        if path is None:
+            raise DataError(location, f"'{az.FILE_NAME}' not found; download it from {az.KAGGLE_URL}")
+        return cached_load(az.NAME, path, [path], lambda: az.load_az_csv(path))
+    if spec.kind == emnist.NAME:
+        folder = location.parent if location.is_file() else location
+        files = emnist.find_emnist_files(folder)
+        if files is None:
+            raise DataError(folder, "no EMNIST Letters files found; run `hcr data download emnist-letters`")
+        return cached_load(emnist.NAME, folder, files.paths(), lambda: emnist.load_emnist(files))
+    files_and_labels = list_image_files(location)
+    paths = [p for p, _ in files_and_labels]
+    return cached_load(
+        FOLDER,
+        location,
+        paths,
+        lambda: load_image_folder(location, files_and_labels),
+        version=f"preprocess-{PREPROCESS_VERSION}",
+    )
+
+
+def load_datasets(datasets: Sequence[str] = (), data_dir: Path | None = None) -> LetterData:
+    """All the named datasets combined; every dataset found in the data dir when none is named."""
+    data_dir = resolve_data_dir(data_dir)
+    specs = [DatasetSpec.parse(d) for d in datasets] if datasets else discover_datasets(data_dir)
+    if len(set(specs)) != len(specs):
+        raise HcrError(f"a dataset is named twice: {', '.join(map(str, specs))}")
+    return concat([load_dataset(spec, data_dir) for spec in specs])

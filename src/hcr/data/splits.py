@@ -1,0 +1,98 @@
+"""Train/validation/test splits: stratified by letter, or the datasets' own (official) test split.
+
+Splits are index arrays into one `LetterData`, computed with scikit-learn's stratified shuffle from a seed
+(numpy's legacy RandomState stream, identical across machines and versions), and saved with every run.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hcr.data.dataset import LetterData
+from hcr.errors import HcrError, MissingExtraError
+
+STRATIFIED = "stratified"
+OFFICIAL = "official"
+METHODS = (STRATIFIED, OFFICIAL)
+PARTS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class Split:
+    train: np.ndarray  # int64 indices
+    val: np.ndarray
+    test: np.ndarray
+    method: str
+    seed: int
+    data_fingerprint: str
+
+    def sizes(self) -> dict[str, int]:
+        return {part: len(getattr(self, part)) for part in PARTS}
+
+    def save(self, path: Path) -> None:
+        np.savez(
+            path,
+            train=self.train,
+            val=self.val,
+            test=self.test,
+            meta=json.dumps({"method": self.method, "seed": self.seed, "data": self.data_fingerprint}),
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> "Split":
+        with np.load(path) as saved:
+            meta = json.loads(str(saved["meta"]))
+            return cls(saved["train"], saved["val"], saved["test"], meta["method"], meta["seed"], meta["data"])
+
+
+def data_fingerprint(data: LetterData) -> str:
+    """Identifies the exact images and labels a split indexes, so a split is never applied to other data."""
+    digest = hashlib.blake2b(digest_size=16)
+    for array in (data.x, data.y, data.source):
+        digest.update(np.ascontiguousarray(array).data)
+    digest.update(json.dumps(data.sources).encode())
+    return digest.hexdigest()
+
+
+def make_split(
+    data: LetterData, method: str = STRATIFIED, val_fraction: float = 0.15, test_fraction: float = 0.15, seed: int = 0
+) -> Split:
+    """Split `data`. `official` keeps each source's own test split (val is carved from its train part) and
+    splits sources without one (Kaggle A–Z, image folders) by letter with `test_fraction`."""
+    if method not in METHODS:
+        raise HcrError(f"unknown split '{method}': use {' or '.join(METHODS)}")
+    check_fractions(val_fraction, test_fraction)
+    everything = np.arange(len(data))
+    if method == STRATIFIED:
+        pool, test = _stratified(everything, data.y, test_fraction, seed)
+    else:
+        without_split = np.isin(data.source, [data.sources.index(s) for s in data.sources_without_split])
+        pool = everything[~data.official_test & ~without_split]
+        test = everything[data.official_test]
+        if without_split.any():
+            rest, rest_test = _stratified(everything[without_split], data.y[without_split], test_fraction, seed)
+            pool, test = np.concatenate([pool, rest]), np.concatenate([test, rest_test])
+    train, val = _stratified(pool, data.y[pool], val_fraction / (1 - test_fraction), seed)
+    return Split(np.sort(train), np.sort(val), np.sort(test), method, seed, data_fingerprint(data))
+
+
+def check_fractions(val_fraction: float, test_fraction: float) -> None:
+    if not (0 < val_fraction < 1 and 0 < test_fraction < 1 and val_fraction + test_fraction < 1):
+        raise HcrError(f"val and test fractions must be in (0, 1) and sum below 1, got {val_fraction}, {test_fraction}")
+
+
+def _stratified(indices: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        from sklearn.model_selection import train_test_split
+    except ImportError:
+        raise MissingExtraError("train", "scikit-learn") from None
+    try:
+        kept, taken = train_test_split(indices, test_size=fraction, stratify=y, random_state=seed)
+    except ValueError as e:
+        raise HcrError(
+            f"cannot split {len(indices)} images by letter ({e}); use more images per letter or other fractions"
+        ) from None
+    return kept, taken

@@ -1,0 +1,19 @@
+"""The 26 classes and the one mapping between class index and letter, shared by every stage."""
+
+import string
+
+CLASSES: tuple[str, ...] = tuple(string.ascii_uppercase)
+NUM_CLASSES = len(CLASSES)
+
+
+def letter_of(index: int) -> str:
+    """Letter for a class index 0..25 (0 is A)."""
+    return CLASSES[index]
+
+
+def index_of(letter: str) -> int:
+    """Class index for a letter, either case; raises ValueError for anything else."""
+    upper = letter.upper()
+    if len(upper) != 1 or upper not in CLASSES:
+        raise ValueError(f"{letter!r} is not a letter A–Z")
+    return CLASSES.index(upper)

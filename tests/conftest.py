@@ -1,0 +1,32 @@
+"""Shared fixtures: the real handwriting in ../shared/data, and a parse cache that never touches $HOME."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.realdata import SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real EMNIST Letters and Kaggle A–Z files (a genuine subset) beside the repository."""
+    if not (SHARED_DATA / "README.md").is_file():
+        pytest.fail(f"the real dev data is missing: expected it at {SHARED_DATA} (see the README)")
+    return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _isolated_parse_cache(tmp_path_factory, monkeypatch) -> Path:
+    cache = tmp_path_factory.mktemp("parse-cache")
+    monkeypatch.setenv("HCR_CACHE_DIR", str(cache))
+    monkeypatch.delenv("HCR_DATA_DIR", raising=False)
+    return cache
+
+
+@pytest.fixture
+def emnist_copy(shared_data, tmp_path) -> Path:
+    """A writable copy of the EMNIST files, for tests that damage or convert them."""
+    target = tmp_path / "emnist"
+    shutil.copytree(shared_data / "emnist", target)
+    return target

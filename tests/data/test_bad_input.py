@@ -1,0 +1,162 @@
+"""Every kind of broken input gets a one-line error naming the file and the problem, never a traceback."""
+
+import gzip
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from hcr.data import load_datasets
+from hcr.errors import DataError
+from tests.realdata import AZ_CSV
+
+IMAGES = "emnist-letters-train-images-idx3-ubyte.gz"
+LABELS = "emnist-letters-train-labels-idx1-ubyte.gz"
+
+
+def _csv_with(tmp_path, edit) -> str:
+    """A copy of the first real A–Z rows, with one line changed by `edit(lines)`."""
+    lines = AZ_CSV.read_text().splitlines()[:20]
+    edit(lines)
+    path = tmp_path / "A_Z Handwritten Data.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return f"az:{path}"
+
+
+def _replace_cell(line: str, column: int, value: str) -> str:
+    cells = line.split(",")
+    cells[column] = value
+    return ",".join(cells)
+
+
+CSV_CASES = {
+    "short row": (lambda ls: ls.__setitem__(4, ls[4].rsplit(",", 1)[0]), "row 5 has 784 columns, expected 785"),
+    "long row": (lambda ls: ls.__setitem__(6, ls[6] + ",0"), "row 7 has 786 columns"),
+    "non-numeric cell": (lambda ls: ls.__setitem__(2, _replace_cell(ls[2], 100, "x")), "row 3, column 101: 'x'"),
+    "pixel over 255": (lambda ls: ls.__setitem__(9, _replace_cell(ls[9], 300, "256")), "row 10, column 301: 256"),
+    "label out of range": (lambda ls: ls.__setitem__(11, _replace_cell(ls[11], 0, "26")), "row 12: label 26 outside"),
+    "header row": (lambda ls: ls.insert(0, ",".join(["label"] + [f"p{i}" for i in range(784)])), "header row"),
+}
+
+
+@pytest.mark.parametrize("case", CSV_CASES)
+def test_bad_csv_rows_are_named(tmp_path, case):
+    edit, expected = CSV_CASES[case]
+    spec = _csv_with(tmp_path, edit)
+    with pytest.raises(DataError, match=r"A_Z Handwritten Data\.csv") as error:
+        load_datasets([spec])
+    assert expected in str(error.value)
+
+
+def test_empty_csv(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_text("")
+    with pytest.raises(DataError, match="empty"):
+        load_datasets([f"az:{path}"])
+
+
+def test_missing_files(tmp_path, emnist_copy):
+    with pytest.raises(DataError, match="not found"):
+        load_datasets([f"az:{tmp_path / 'nope.csv'}"])
+    (emnist_copy / LABELS).unlink()
+    with pytest.raises(DataError, match=f"{LABELS}: missing"):
+        load_datasets([f"emnist-letters:{emnist_copy}"])
+
+
+def test_wrong_idx_magic(emnist_copy):
+    images, labels = emnist_copy / IMAGES, emnist_copy / LABELS
+    swapped = images.read_bytes()
+    images.write_bytes(labels.read_bytes())  # a labels file where the images should be
+    labels.write_bytes(swapped)
+    with pytest.raises(DataError, match=f"{IMAGES}: wrong IDX magic number 2049 \\(expected 2051"):
+        load_datasets([f"emnist-letters:{emnist_copy}"])
+
+
+def test_truncated_gzip(emnist_copy):
+    path = emnist_copy / IMAGES
+    path.write_bytes(path.read_bytes()[:5_000])
+    with pytest.raises(DataError, match=f"{IMAGES}: truncated or corrupt gzip"):
+        load_datasets([f"emnist-letters:{emnist_copy}"])
+
+
+def test_truncated_idx_data(emnist_copy):
+    path = emnist_copy / IMAGES
+    path.write_bytes(gzip.compress(gzip.decompress(path.read_bytes())[: -784 * 3]))
+    with pytest.raises(DataError, match=r"truncated IDX data: header declares \(1000, 28, 28\)"):
+        load_datasets([f"emnist-letters:{emnist_copy}"])
+
+
+def test_image_label_count_mismatch(emnist_copy):
+    test_labels = emnist_copy / "emnist-letters-test-labels-idx1-ubyte.gz"
+    (emnist_copy / LABELS).write_bytes(test_labels.read_bytes())  # 10,312 labels for 1,000 images
+    with pytest.raises(DataError, match=f"{IMAGES}: 1000 images but {LABELS} has 10312 labels"):
+        load_datasets([f"emnist-letters:{emnist_copy}"])
+
+
+def test_emnist_label_out_of_range(emnist_copy):
+    path = emnist_copy / LABELS
+    raw = bytearray(gzip.decompress(path.read_bytes()))
+    raw[8 + 41] = 0  # EMNIST letters are 1..26; 0 is not a letter
+    path.write_bytes(gzip.compress(bytes(raw)))
+    with pytest.raises(DataError, match=r"row 42: label 0 outside 1\.\.26"):
+        load_datasets([f"emnist-letters:{emnist_copy}"])
+
+
+def test_empty_image_folder(tmp_path):
+    (tmp_path / "A").mkdir()
+    with pytest.raises(DataError, match="no images found"):
+        load_datasets([f"folder:{tmp_path}"])
+
+
+def test_unreadable_images_are_skipped_and_counted(tmp_path, caplog):
+    x = load_datasets([f"az:{AZ_CSV}"]).x[:4]
+    for i, image in enumerate(x):
+        (tmp_path / "B").mkdir(exist_ok=True)
+        Image.fromarray(image).save(tmp_path / "B" / f"{i}.png")
+    (tmp_path / "B" / "broken.png").write_bytes((tmp_path / "B" / "0.png").read_bytes()[:60])
+    (tmp_path / "B" / "notes.txt").write_text("not an image")
+    Image.new("L", (50, 50), 255).save(tmp_path / "B" / "blank.png")
+    data = load_datasets([f"folder:{tmp_path}"])
+    assert len(data) == 4
+    assert (data.y == 1).all()
+    assert "skipped 3 of 7 files" in caplog.text
+
+
+def _run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "hcr", *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("case", ["non-numeric cell", "label out of range"])
+def test_cli_reports_bad_input_on_one_line_with_exit_2(tmp_path, case):
+    spec = _csv_with(tmp_path, CSV_CASES[case][0])
+    result = _run_cli("data", "inspect", "--dataset", spec, "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ")
+    assert "A_Z Handwritten Data.csv" in result.stderr
+    assert CSV_CASES[case][1] in " ".join(result.stderr.split())
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_missing_data_dir_exit_2(tmp_path):
+    result = _run_cli("data", "inspect", "--data-dir", str(tmp_path / "nowhere"))
+    assert result.returncode == 2
+    assert "data folder not found" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_bad_option_exit_2():
+    result = _run_cli("data", "inspect", "--split", "random")
+    assert result.returncode == 2
+    assert "'random' is not one of" in result.stderr
+    result = _run_cli("data", "inspect", "--val-fraction", "0.6", "--test-fraction", "0.5")
+    assert result.returncode == 2
+    assert "sum below 1" in result.stderr
+
+
+def test_corrupt_cells_never_reach_the_model(tmp_path):
+    """A negative pixel cannot be silently wrapped into uint8."""
+    spec = _csv_with(tmp_path, lambda ls: ls.__setitem__(3, _replace_cell(ls[3], 50, "-1")))
+    with pytest.raises(DataError, match="row 4, column 51: '-1' is not a whole number"):
+        load_datasets([spec])
