@@ -17,7 +17,8 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_parse_cache(tmp_path_factory, monkeypatch) -> Path:
+def parse_cache_dir(tmp_path_factory, monkeypatch) -> Path:
+    """Every test gets its own empty parse cache and no HCR_DATA_DIR from the caller's shell."""
     cache = tmp_path_factory.mktemp("parse-cache")
     monkeypatch.setenv("HCR_CACHE_DIR", str(cache))
     monkeypatch.delenv("HCR_DATA_DIR", raising=False)

@@ -13,10 +13,10 @@ def user_cache_dir() -> Path:
     return Path(base) / "hcr"
 
 
-def resolve_data_dir(data_dir: Path | None = None) -> Path:
+def resolve_data_dir(data_dir: Path | str | None = None) -> Path:
     """The folder that holds (or will hold) downloaded datasets."""
     if data_dir is not None:
-        return data_dir
+        return Path(data_dir).expanduser()
     if env := os.environ.get("HCR_DATA_DIR"):
         return Path(env)
     return user_cache_dir() / "data"

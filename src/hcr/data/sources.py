@@ -81,7 +81,7 @@ def load_dataset(spec: DatasetSpec, data_dir: Path) -> LetterData:
     )
 
 
-def load_datasets(datasets: Sequence[str] = (), data_dir: Path | None = None) -> LetterData:
+def load_datasets(datasets: Sequence[str] = (), data_dir: Path | str | None = None) -> LetterData:
     """All the named datasets combined; every dataset found in the data dir when none is named."""
     data_dir = resolve_data_dir(data_dir)
     specs = [DatasetSpec.parse(d) for d in datasets] if datasets else discover_datasets(data_dir)
