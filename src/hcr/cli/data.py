@@ -91,7 +91,7 @@ def _count_table(data, parts) -> Table:
 
 @app.command()
 def download(
-    name: str = typer.Argument(..., help="Dataset to fetch: emnist-letters."),
+    name: str = typer.Argument(..., help="emnist-letters (official archive), or az with --url (Kaggle needs a login)."),
     data_dir: Path | None = typer.Option(None, envvar="HCR_DATA_DIR", help=DATA_DIR_HELP, show_envvar=False),
     url: str | None = typer.Option(None, help="Fetch from this URL instead of the official one (a mirror)."),
     checksum: str | None = typer.Option(None, help="Expected checksum of the archive, as md5:HEX or sha256:HEX."),

@@ -125,7 +125,10 @@ def download_dataset(
         log.warning("no checksum for %s: the download is unverified (pass --checksum md5:HEX or sha256:HEX)", source)
 
     created = _missing_dirs(target)
-    target.mkdir(parents=True, exist_ok=True)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DataError(target, f"cannot create the folder ({_reason(e)})") from None
     archive = target / f".{name}.download"
     try:
         with atomic_path(archive) as tmp:
