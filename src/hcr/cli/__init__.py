@@ -11,7 +11,7 @@ import typer
 from rich.logging import RichHandler
 
 from hcr import __version__
-from hcr.cli import data
+from hcr.cli import data, train
 from hcr.console import console
 from hcr.errors import HcrError
 
@@ -22,6 +22,8 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.add_typer(data.app, name="data")
+app.command()(train.train)
+app.command()(train.models)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,78 @@
+"""`hcr train` and `hcr models`: train a model of the zoo into a run folder, or list the zoo."""
+
+import os
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from hcr.cli.data import DATA_DIR_HELP, DATASET_HELP, SplitMethod
+from hcr.console import console
+
+
+def _quiet_tensorflow() -> None:
+    """TensorFlow's C++ start-up chatter hides hcr's own output; keep its warnings and errors."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def models() -> None:
+    """List the models `hcr train --model` accepts, with their default recipes."""
+    _quiet_tensorflow()
+    from hcr.models import get_model_entry, list_models
+
+    table = Table(title="Model zoo")
+    for column in ("name", "what it is", "recipe"):
+        table.add_column(column)
+    for name in list_models():
+        entry = get_model_entry(name)
+        recipe = ", ".join(f"{k}={v}" for k, v in entry.recipe.items()) or "defaults"
+        table.add_row(name, entry.summary, recipe)
+    console.print(table)
+
+
+def train(
+    model: str | None = typer.Option(None, help="Model to train (see `hcr models`)."),
+    dataset: list[str] = typer.Option([], "--dataset", "-d", help=DATASET_HELP),
+    data_dir: Path | None = typer.Option(None, envvar="HCR_DATA_DIR", help=DATA_DIR_HELP, show_envvar=False),
+    per_class: int | None = typer.Option(None, min=1, help="Train on a balanced subset of N images per letter."),
+    split: SplitMethod = typer.Option(SplitMethod.stratified, help="official keeps the datasets' own test split."),
+    seed: int = typer.Option(0, help="Seed for the subset, the split, initial weights and augmentation."),
+    epochs: int | None = typer.Option(None, min=1, help="Maximum epochs (early stopping may end sooner)."),
+    batch_size: int | None = typer.Option(None, min=1, help="Batch size (default 64)."),
+    learning_rate: float | None = typer.Option(None, min=0.0, help="Initial learning rate (Adam)."),
+    augment: bool | None = typer.Option(None, "--augment/--no-augment", help="Random rotation, shift and zoom."),
+    runs_dir: Path = typer.Option(Path("runs"), help="Where run folders are created."),
+    weights: Path | None = typer.Option(None, help="Pretrained weights file (MobileNetV2 models)."),
+    resume: Path | None = typer.Option(None, help="Continue the interrupted run in this run folder."),
+) -> None:
+    """Train a model into a new run folder (config, history, best model, metrics); print val and test accuracy."""
+    _quiet_tensorflow()
+    from hcr.errors import HcrError
+    from hcr.training.config import DataConfig
+    from hcr.training.fit import resolve_config
+    from hcr.training.fit import resume as resume_run
+    from hcr.training.fit import train as train_run
+
+    if resume is not None:
+        if model is not None:
+            raise HcrError("--resume continues a run as it was configured; leave out --model and other settings")
+        result = resume_run(resume)
+    else:
+        if model is None:
+            raise HcrError("say which model to train: --model NAME (see `hcr models`)")
+        config = resolve_config(
+            model, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, augment=augment, seed=seed,
+            weights=str(weights) if weights else None,
+        )  # fmt: skip
+        data_config = DataConfig(
+            datasets=tuple(dataset), data_dir=str(data_dir.resolve()) if data_dir else None, per_class=per_class,
+            split=split.value, seed=seed,
+        )  # fmt: skip
+        result = train_run(config, data_config, runs_dir)
+    val, test = result.metrics["val"], result.metrics["test"]
+    console.print(f"run folder: {result.run.path}", highlight=False)
+    console.print(
+        f"validation accuracy {val['accuracy']:.4f} (macro-F1 {val['macro_f1']:.4f}) · "
+        f"test accuracy {test['accuracy']:.4f} (macro-F1 {test['macro_f1']:.4f})",
+        highlight=False,
+    )

@@ -1,0 +1,141 @@
+"""Callbacks that make a run resumable and visible: atomic checkpoints, history, and a Rich progress bar."""
+
+import csv
+import io
+import math
+from pathlib import Path
+from typing import Any
+
+import keras
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from hcr.atomic import atomic_path, write_text_atomic
+from hcr.console import console
+from hcr.runs import RunDir
+
+
+class _Resumable:
+    """Mixin: restore a Keras callback's counters after its on_train_begin has reset them."""
+
+    STATE_KEYS: tuple[str, ...] = ()
+
+    def __init__(self, *args: Any, restored: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._restored = restored or {}
+
+    def on_train_begin(self, logs=None) -> None:
+        super().on_train_begin(logs)
+        for key, value in self._restored.items():
+            setattr(self, key, value)
+
+    def state(self) -> dict[str, Any]:
+        return {key: _plain(getattr(self, key)) for key in self.STATE_KEYS if hasattr(self, key)}
+
+
+class ResumableEarlyStopping(_Resumable, keras.callbacks.EarlyStopping):
+    STATE_KEYS = ("wait", "best", "best_epoch")
+
+
+class ResumableReduceLROnPlateau(_Resumable, keras.callbacks.ReduceLROnPlateau):
+    STATE_KEYS = ("wait", "best", "cooldown_counter")
+
+
+class RunCheckpoint(keras.callbacks.Callback):
+    """After every epoch: the best model by val_accuracy, the last model with its optimizer, the counters of
+    the other callbacks and the history — each written atomically, the state file last, so that whatever
+    moment the process dies at, `state.json` names a complete checkpoint to resume from."""
+
+    def __init__(self, run: RunDir, history: list[dict[str, float]], best: float, resumables: list[_Resumable]):
+        super().__init__()
+        self.run = run
+        self.history = history
+        self.best = best
+        self.resumables = resumables
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
+        row["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        self.history.append(row)
+        if row.get("val_accuracy", -math.inf) > self.best:
+            self.best = row["val_accuracy"]
+            with atomic_path(self.run.best_model_path) as tmp:
+                self.model.save(tmp)
+        last = self.run.last_model_path.with_name(f"last-{epoch + 1:04d}.keras")
+        with atomic_path(last) as tmp:
+            self.model.save(tmp)
+        previous = self.run.read_json(self.run.state_path)["last_model"] if self.run.state_path.exists() else None
+        state = {
+            "epochs_done": epoch + 1,
+            "best_val_accuracy": self.best,
+            "last_model": last.name,
+            "callbacks": {type(c).__name__: c.state() for c in self.resumables},
+        }
+        self.run.write_json(self.run.state_path, state)
+        write_history(self.run.history_path, self.history)
+        if previous and previous != last.name:
+            (self.run.state_path.parent / previous).unlink(missing_ok=True)
+
+
+class RichProgress(keras.callbacks.Callback):
+    """One bar for the epochs, one for the batches of the current epoch, and a line per finished epoch."""
+
+    def __init__(self, epochs: int, steps_per_epoch: int, initial_epoch: int = 0):
+        super().__init__()
+        self.epochs, self.steps, self.initial_epoch = epochs, steps_per_epoch, initial_epoch
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[metrics]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=not console.is_terminal,
+        )
+
+    def on_train_begin(self, logs=None) -> None:
+        self.progress.start()
+        self.epoch_task = self.progress.add_task("epochs", total=self.epochs, completed=self.initial_epoch, metrics="")
+        self.batch_task = self.progress.add_task("batches", total=self.steps, metrics="")
+
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        self.progress.reset(self.batch_task, total=self.steps, description=f"epoch {epoch + 1}")
+
+    def on_train_batch_end(self, batch: int, logs=None) -> None:
+        metrics = f"loss {logs['loss']:.3f} acc {logs.get('accuracy', 0):.3f}" if logs else ""
+        self.progress.update(self.batch_task, completed=batch + 1, metrics=metrics)
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        self.progress.advance(self.epoch_task)
+        logs = logs or {}
+        console.print(
+            f"epoch {epoch + 1}/{self.epochs}  loss {logs.get('loss', 0):.4f}  acc {logs.get('accuracy', 0):.4f}"
+            f"  val_loss {logs.get('val_loss', 0):.4f}  val_acc {logs.get('val_accuracy', 0):.4f}",
+            highlight=False,
+        )
+
+    def on_train_end(self, logs=None) -> None:
+        self.progress.stop()
+
+
+def write_history(path: Path, rows: list[dict[str, float]]) -> None:
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomic(path, buffer.getvalue())
+
+
+def read_history(path: Path, epochs_done: int) -> list[dict[str, float]]:
+    """The history of the epochs a checkpoint covers (a later row may exist if the process died in between)."""
+    if not path.exists():
+        return []
+    with path.open() as f:
+        rows = [{k: int(v) if k == "epoch" else float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+    return [row for row in rows if row["epoch"] <= epochs_done]
+
+
+def _plain(value: Any) -> Any:
+    """JSON-friendly copy of a callback counter (numpy and tensor scalars become Python numbers)."""
+    return value.item() if hasattr(value, "item") else value

@@ -1,0 +1,172 @@
+"""The one training loop: data → split → model → fit with checkpoints → best model scored on val and test.
+
+hcr train --model regularized-cnn --data-dir ../shared/data
+hcr train --resume runs/20261124-101500-regularized-cnn
+"""
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from hcr.data import LetterData, load_datasets, make_split
+from hcr.data.splits import Split
+from hcr.errors import HcrError
+from hcr.inference.preprocess import to_model_input
+from hcr.models import create_model, get_model_entry
+from hcr.models.augment import build_augmenter
+from hcr.runs import RunDir
+from hcr.training.callbacks import (
+    ResumableEarlyStopping,
+    ResumableReduceLROnPlateau,
+    RichProgress,
+    RunCheckpoint,
+    read_history,
+)
+from hcr.training.config import DataConfig, TrainConfig
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run: RunDir
+    metrics: dict[str, Any]
+
+
+def resolve_config(model: str, **overrides: Any) -> TrainConfig:
+    """Defaults, then the model's recipe, then the user's settings."""
+    entry = get_model_entry(model)
+    return TrainConfig(model=model).with_overrides(**entry.recipe).with_overrides(**overrides)
+
+
+def prepare_data(data_config: DataConfig) -> tuple[LetterData, Split]:
+    from hcr.data import balanced_subset
+
+    data = load_datasets(data_config.datasets, data_config.data_dir)
+    if data_config.per_class:
+        indices, _ = balanced_subset(data.y, data_config.per_class, data_config.seed)
+        data = data.take(indices)
+    split = make_split(data, data_config.split, data_config.val_fraction, data_config.test_fraction, data_config.seed)
+    return data, split
+
+
+def train(config: TrainConfig, data_config: DataConfig, runs_dir: Path) -> TrainResult:
+    """Start a new run folder and train `config.model` in it."""
+    data, split = prepare_data(data_config)
+    run = RunDir.create(runs_dir, config.model)
+    run.write_json(run.config_path, {"train": config.to_dict(), "data": data_config.to_dict(), "sources": data.sources})
+    run.write_provenance()
+    split.save(run.split_path)
+    return _fit_and_score(run, config, data, split, resume=False)
+
+
+def resume(run_path: Path) -> TrainResult:
+    """Continue an interrupted run from its last completed epoch, on exactly the data and split it started with."""
+    run = RunDir.open(run_path)
+    if not run.state_path.exists():
+        raise HcrError(f"{run_path}: no completed epoch to resume from; start a new run instead")
+    saved = run.read_json(run.config_path)
+    config = TrainConfig(**saved["train"])
+    data_config = DataConfig(**{**saved["data"], "datasets": tuple(saved["data"]["datasets"])})
+    data, split = prepare_data(data_config)
+    stored = Split.load(run.split_path)
+    if stored.data_fingerprint != split.data_fingerprint:
+        raise HcrError(f"{run_path}: the data changed since the run started; its split no longer applies")
+    return _fit_and_score(run, config, data, stored, resume=True)
+
+
+def _fit_and_score(run: RunDir, config: TrainConfig, data: LetterData, split: Split, resume: bool) -> TrainResult:
+    keras.utils.set_random_seed(config.seed)
+    x = to_model_input(data.x)  # [N, 28, 28, 1] float32 in 0..1
+    x_train, y_train = x[split.train], data.y[split.train]
+    x_val, y_val = x[split.val], data.y[split.val]
+
+    state = run.read_json(run.state_path) if resume else None
+    if state:
+        model = keras.models.load_model(run.state_path.parent / state["last_model"])
+        history = read_history(run.history_path, state["epochs_done"])
+        initial_epoch, best = state["epochs_done"], state["best_val_accuracy"]
+        restored = state["callbacks"]
+    else:
+        model = create_model(config.model, **config.hparams)
+        model.compile(
+            optimizer=keras.optimizers.Adam(config.learning_rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        history, initial_epoch, best, restored = [], 0, -math.inf, {}
+
+    early_stopping = ResumableEarlyStopping(
+        monitor="val_accuracy", patience=config.early_stopping_patience, restored=restored.get("ResumableEarlyStopping")
+    )
+    reduce_lr = ResumableReduceLROnPlateau(
+        monitor="val_loss", factor=0.5, patience=config.reduce_lr_patience, min_lr=1e-5,
+        restored=restored.get("ResumableReduceLROnPlateau"),
+    )  # fmt: skip
+    steps = math.ceil(len(x_train) / config.batch_size)
+    callbacks = [
+        early_stopping,
+        reduce_lr,
+        RunCheckpoint(run, history, best, [early_stopping, reduce_lr]),
+        RichProgress(config.epochs, steps, initial_epoch),
+    ]
+    started = time.perf_counter()
+    if initial_epoch < config.epochs:
+        inputs, fit_options = _training_input(x_train, y_train, config)
+        model.fit(
+            *inputs,
+            **fit_options,
+            validation_data=(x_val, y_val),
+            epochs=config.epochs,
+            initial_epoch=initial_epoch,
+            callbacks=callbacks,
+            verbose=0,
+        )
+    train_seconds = time.perf_counter() - started
+    metrics = _score(run, x, data.y, split)
+    epochs_run = len(history) - initial_epoch
+    metrics |= {
+        "epochs_done": len(history),
+        "best_epoch": int(max(history, key=lambda r: r.get("val_accuracy", 0))["epoch"]) if history else None,
+        "train_seconds_this_session": round(train_seconds, 2),
+        "images_per_second": round(epochs_run * len(x_train) / train_seconds, 1) if epochs_run else None,
+    }
+    run.write_json(run.metrics_path, metrics)
+    return TrainResult(run, metrics)
+
+
+def _training_input(x: np.ndarray, y: np.ndarray, config: TrainConfig) -> tuple[tuple, dict[str, Any]]:
+    """Arrays straight into fit (as fast as bare Keras), or a tf.data pipeline that augments on the fly."""
+    if not config.augment:
+        return (x, y), {"batch_size": config.batch_size, "shuffle": True}
+    import tensorflow as tf
+
+    augmenter = build_augmenter(config.rotation_degrees, config.shift, config.zoom, config.seed)
+    dataset = (
+        tf.data.Dataset.from_tensor_slices((x, y))
+        .shuffle(len(x), seed=config.seed, reshuffle_each_iteration=True)
+        .batch(config.batch_size)
+        .map(lambda images, labels: (augmenter(images, training=True), labels), num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    return (dataset,), {}
+
+
+def _score(run: RunDir, x: np.ndarray, y: np.ndarray, split: Split) -> dict[str, Any]:
+    """Accuracy and macro-F1 of the best checkpoint on validation and test."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    model = keras.models.load_model(run.best_model_path)
+    scores = {}
+    for part in ("val", "test"):
+        indices = getattr(split, part)
+        predicted = model.predict(x[indices], batch_size=512, verbose=0).argmax(axis=1)
+        scores[part] = {
+            "accuracy": float(accuracy_score(y[indices], predicted)),
+            "macro_f1": float(f1_score(y[indices], predicted, average="macro")),
+            "n": len(indices),
+        }
+    return scores

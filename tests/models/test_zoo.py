@@ -1,0 +1,47 @@
+"""Contract tests over every registered model: adding a model to the zoo adds it here."""
+
+import numpy as np
+import pytest
+
+from hcr.data import load_datasets
+from hcr.errors import HcrError
+from hcr.inference.preprocess import to_model_input
+from hcr.models import create_model, get_model_entry, list_models
+from tests.realdata import AZ_CSV
+
+
+@pytest.fixture(scope="module")
+def letters():
+    data = load_datasets([f"az:{AZ_CSV}"])
+    rng = np.random.RandomState(0)
+    picks = rng.choice(len(data), size=64, replace=False)
+    return to_model_input(data.x[picks]), data.y[picks]
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_model_trains_saves_and_reloads(name, letters, tmp_path):
+    import keras
+
+    x, y = letters
+    model = create_model(name)
+    probabilities = model.predict(x, verbose=0)
+    assert probabilities.shape == (len(x), 26)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    before = [w.copy() for w in model.get_weights()]
+    model.fit(x, y, batch_size=32, epochs=1, verbose=0)  # two steps
+    assert any(not np.allclose(a, b) for a, b in zip(before, model.get_weights(), strict=True))
+    model.save(tmp_path / "model.keras")
+    reloaded = keras.models.load_model(tmp_path / "model.keras")
+    np.testing.assert_allclose(reloaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+
+
+def test_unknown_model_lists_the_zoo():
+    with pytest.raises(HcrError, match="unknown model 'resnet'; available: baseline-cnn"):
+        get_model_entry("resnet")
+
+
+def test_builders_take_hyperparameters():
+    small = create_model("regularized-cnn", dense_units=32, dropout=None)
+    large = create_model("regularized-cnn", dense_units=512)
+    assert small.count_params() < large.count_params()

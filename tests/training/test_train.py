@@ -1,0 +1,113 @@
+"""Training on small real subsets: run folders, augmentation, and resuming after the process is killed."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from hcr.data import load_datasets
+from hcr.inference.preprocess import to_model_input
+from hcr.models.augment import build_augmenter
+from hcr.training.config import DataConfig
+from hcr.training.fit import _training_input, resolve_config, train
+
+
+def test_train_writes_a_complete_run_folder(shared_data, tmp_path):
+    config = resolve_config("baseline-cnn", epochs=2)
+    data_config = DataConfig(data_dir=str(shared_data), per_class=30)
+    result = train(config, data_config, tmp_path)
+    run = result.run
+    for path in (run.config_path, run.env_path, run.command_path, run.split_path, run.history_path,
+                 run.metrics_path, run.best_model_path, run.state_path):  # fmt: skip
+        assert path.is_file(), path
+    saved = json.loads(run.config_path.read_text())
+    assert saved["train"]["model"] == "baseline-cnn"
+    assert saved["sources"] == ["az", "emnist-letters"]
+    assert "keras" in json.loads(run.env_path.read_text())
+    history = run.history_path.read_text().splitlines()
+    assert history[0].startswith("epoch,")
+    assert len(history) == 3
+    metrics = json.loads(run.metrics_path.read_text())
+    assert metrics["val"]["n"] + metrics["test"]["n"] > 0
+    assert 0 <= metrics["test"]["accuracy"] <= 1
+    assert not list(run.path.rglob(".*.keras"))  # no temporary files left behind
+
+
+def test_recipes_apply_and_user_settings_win():
+    assert resolve_config("regularized-cnn").augment is True
+    assert resolve_config("regularized-cnn", augment=False, epochs=3).augment is False
+    assert resolve_config("baseline-cnn").epochs == 20
+
+
+def test_augmentation_changes_images_but_keeps_their_labels():
+    """One real image per letter goes through the training pipeline: every label comes out exactly once, each
+    image is transformed, and it still looks most like its own original (mixing labels up would match ~4 %)."""
+    from tests.realdata import AZ_CSV
+
+    data = load_datasets([f"az:{AZ_CSV}"])
+    picks = [np.flatnonzero(data.y == label)[0] for label in range(26)]
+    x, y = to_model_input(data.x[picks]), data.y[picks]
+    config = resolve_config("regularized-cnn", batch_size=8, rotation_degrees=6, shift=0.04, zoom=0.06)
+    (dataset,), _ = _training_input(x, y, config)
+    images, labels = map(np.concatenate, zip(*[(b.numpy(), t.numpy()) for b, t in dataset], strict=True))
+    assert sorted(labels.tolist()) == sorted(y.tolist())
+    matched = 0
+    for image, label in zip(images, labels, strict=True):
+        assert not np.allclose(image, x[label], atol=0.05)
+        similarity = [np.corrcoef(_blur(image).ravel(), _blur(original).ravel())[0, 1] for original in x]
+        matched += int(np.argmax(similarity)) == label
+    assert matched >= 0.85 * len(x)
+    unchanged = build_augmenter(rotation_degrees=0, shift=0.0, zoom=0.0)(x, training=True)
+    np.testing.assert_allclose(np.asarray(unchanged), x, atol=1e-5)  # zero strength is the identity
+
+
+def _blur(image: np.ndarray) -> np.ndarray:
+    """Blurred, so a shifted copy still resembles its original more than another letter."""
+    from scipy import ndimage
+
+    return ndimage.gaussian_filter(image[..., 0], 1.5)
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill(shared_data, tmp_path):
+    runs_dir = tmp_path / "runs"
+    command = [sys.executable, "-m", "hcr", "train", "--model", "baseline-cnn", "--data-dir", str(shared_data),
+               "--per-class", "150", "--epochs", "8", "--runs-dir", str(runs_dir)]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 240
+    state_path = None
+    while time.monotonic() < deadline and process.poll() is None:
+        states = list(runs_dir.glob("*/checkpoints/state.json"))
+        if states and json.loads(states[0].read_text())["epochs_done"] >= 2:
+            state_path = states[0]
+            break
+        time.sleep(0.02)
+    assert state_path is not None, "training never reached its second epoch"
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    run_dir = state_path.parent.parent
+    killed_at = json.loads(state_path.read_text())["epochs_done"]
+    assert killed_at < 8, "the run ended before it could be killed"
+    history_before = (run_dir / "history.csv").read_text().splitlines()[1 : killed_at + 1]
+    assert not (run_dir / "metrics.json").exists()
+
+    resumed = subprocess.run([sys.executable, "-m", "hcr", "train", "--resume", str(run_dir)],
+                             capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert "test accuracy" in resumed.stderr
+    history = (run_dir / "history.csv").read_text().splitlines()
+    epochs = [int(float(line.split(",")[0])) for line in history[1:]]
+    assert epochs == list(range(1, len(epochs) + 1))  # every epoch once, in order
+    assert len(epochs) > killed_at
+    assert history[1 : killed_at + 1] == history_before  # the epochs before the kill were kept, not redone
+    assert f"epoch {killed_at + 1}/8" in resumed.stderr
+    assert "epoch 1/8" not in resumed.stderr
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["epochs_done"] == len(epochs)
+    assert metrics["test"]["accuracy"] > 0.3
+    assert len(list((run_dir / "checkpoints").glob("last-*.keras"))) == 1
