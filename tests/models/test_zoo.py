@@ -7,7 +7,7 @@ from hcr.data import load_datasets
 from hcr.errors import HcrError
 from hcr.inference.preprocess import to_model_input
 from hcr.models import create_model, get_model_entry, list_models
-from tests.realdata import AZ_CSV
+from tests.realdata import AZ_CSV, MOBILENET_WEIGHTS
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def test_model_trains_saves_and_reloads(name, letters, tmp_path):
     import keras
 
     x, y = letters
-    model = create_model(name)
+    model = create_model(name, weights=str(MOBILENET_WEIGHTS) if get_model_entry(name).needs_weights else None)
     probabilities = model.predict(x, verbose=0)
     assert probabilities.shape == (len(x), 26)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)

@@ -111,3 +111,25 @@ def test_resume_after_sigkill(shared_data, tmp_path):
     assert metrics["epochs_done"] == len(epochs)
     assert metrics["test"]["accuracy"] > 0.3
     assert len(list((run_dir / "checkpoints").glob("last-*.keras"))) == 1
+
+
+def test_frozen_transfer_trains_its_head_and_restores_from_a_head_checkpoint(shared_data, tmp_path):
+    from hcr.training.fit import resume
+    from tests.realdata import MOBILENET_WEIGHTS
+
+    config = resolve_config("mobilenetv2-frozen", epochs=2, weights=str(MOBILENET_WEIGHTS))
+    result = train(config, DataConfig(data_dir=str(shared_data), per_class=20), tmp_path)
+    saved = json.loads(result.run.config_path.read_text())
+    assert saved["train"]["weights"] == str(MOBILENET_WEIGHTS.resolve())
+    assert len(saved["weights_sha256"]) == 64
+    assert result.metrics["val"]["accuracy"] > 1 / 26  # better than chance after two epochs on real features
+    again = resume(result.run.path)  # all epochs done: rebuilds backbone + saved head, scores the same model
+    assert again.metrics["test"] == result.metrics["test"]
+
+
+def test_frozen_transfer_refuses_augmentation():
+    from hcr.errors import HcrError
+    from tests.realdata import MOBILENET_WEIGHTS
+
+    with pytest.raises(HcrError, match="cannot be augmented"):
+        resolve_config("mobilenetv2-frozen", augment=True, weights=str(MOBILENET_WEIGHTS))

@@ -3,7 +3,7 @@
 hcr models
 """
 
-from hcr.models import cnn  # noqa: F401  (registers the CNNs)
+from hcr.models import cnn, mobilenet  # noqa: F401  (importing registers the models)
 from hcr.models.registry import ModelEntry, create_model, get_model_entry, list_models, register_model
 
 __all__ = ["ModelEntry", "create_model", "get_model_entry", "list_models", "register_model"]

@@ -23,14 +23,24 @@ class ModelEntry:
     summary: str
     recipe: dict[str, Any] = field(default_factory=dict)  # TrainConfig fields this model changes
     needs_weights: bool = False  # built on pretrained weights from a local file
+    # Transfer models are a `backbone` and a `head`. "features": only the head trains, on the frozen backbone's
+    # features computed once. "warm-head": the head is first fitted that way, then the whole model trains.
+    transfer: str | None = None
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
 
 
-def register_model(name: str, *, summary: str, recipe: dict[str, Any] | None = None, needs_weights: bool = False):
+def register_model(
+    name: str,
+    *,
+    summary: str,
+    recipe: dict[str, Any] | None = None,
+    needs_weights: bool = False,
+    transfer: str | None = None,
+):
     def add(build: Callable[..., keras.Model]) -> Callable[..., keras.Model]:
-        _REGISTRY[name] = ModelEntry(name, build, summary, recipe or {}, needs_weights)
+        _REGISTRY[name] = ModelEntry(name, build, summary, recipe or {}, needs_weights, transfer)
         return build
 
     return add

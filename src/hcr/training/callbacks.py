@@ -45,8 +45,17 @@ class RunCheckpoint(keras.callbacks.Callback):
     the other callbacks and the history — each written atomically, the state file last, so that whatever
     moment the process dies at, `state.json` names a complete checkpoint to resume from."""
 
-    def __init__(self, run: RunDir, history: list[dict[str, float]], best: float, resumables: list[_Resumable]):
+    def __init__(
+        self,
+        run: RunDir,
+        history: list[dict[str, float]],
+        best: float,
+        resumables: list[_Resumable],
+        whole_model: keras.Model | None = None,
+    ):
+        """`whole_model` is what `best.keras` holds when only a part of it trains (a transfer model's head)."""
         super().__init__()
+        self.whole_model = whole_model
         self.run = run
         self.history = history
         self.best = best
@@ -59,7 +68,7 @@ class RunCheckpoint(keras.callbacks.Callback):
         if row.get("val_accuracy", -math.inf) > self.best:
             self.best = row["val_accuracy"]
             with atomic_path(self.run.best_model_path) as tmp:
-                self.model.save(tmp)
+                (self.whole_model or self.model).save(tmp)
         last = self.run.last_model_path.with_name(f"last-{epoch + 1:04d}.keras")
         with atomic_path(last) as tmp:
             self.model.save(tmp)

@@ -17,7 +17,7 @@ from hcr.data import LetterData, load_datasets, make_split
 from hcr.data.splits import Split
 from hcr.errors import HcrError
 from hcr.inference.preprocess import to_model_input
-from hcr.models import create_model, get_model_entry
+from hcr.models import ModelEntry, create_model, get_model_entry
 from hcr.models.augment import build_augmenter
 from hcr.runs import RunDir
 from hcr.training.callbacks import (
@@ -28,6 +28,7 @@ from hcr.training.callbacks import (
     read_history,
 )
 from hcr.training.config import DataConfig, TrainConfig
+from hcr.training.transfer import extract_features, warm_up_head
 
 
 @dataclass(frozen=True)
@@ -37,9 +38,19 @@ class TrainResult:
 
 
 def resolve_config(model: str, **overrides: Any) -> TrainConfig:
-    """Defaults, then the model's recipe, then the user's settings."""
+    """Defaults, then the model's recipe, then the user's settings; pretrained weights resolved to a file."""
     entry = get_model_entry(model)
-    return TrainConfig(model=model).with_overrides(**entry.recipe).with_overrides(**overrides)
+    config = TrainConfig(model=model).with_overrides(**entry.recipe).with_overrides(**overrides)
+    if entry.transfer == "features" and config.augment:
+        raise HcrError(
+            f"{model} trains its head on features computed once, which cannot be augmented; "
+            "use mobilenetv2-finetune for augmented transfer learning"
+        )
+    if entry.needs_weights:
+        from hcr.models.mobilenet import resolve_weights
+
+        config = config.with_overrides(weights=str(resolve_weights(config.weights)))
+    return config
 
 
 def prepare_data(data_config: DataConfig) -> tuple[LetterData, Split]:
@@ -57,7 +68,12 @@ def train(config: TrainConfig, data_config: DataConfig, runs_dir: Path) -> Train
     """Start a new run folder and train `config.model` in it."""
     data, split = prepare_data(data_config)
     run = RunDir.create(runs_dir, config.model)
-    run.write_json(run.config_path, {"train": config.to_dict(), "data": data_config.to_dict(), "sources": data.sources})
+    saved = {"train": config.to_dict(), "data": data_config.to_dict(), "sources": data.sources}
+    if config.weights:
+        from hcr.models.mobilenet import weights_fingerprint
+
+        saved["weights_sha256"] = weights_fingerprint(Path(config.weights))
+    run.write_json(run.config_path, saved)
     run.write_provenance()
     split.save(run.split_path)
     return _fit_and_score(run, config, data, split, resume=False)
@@ -80,43 +96,46 @@ def resume(run_path: Path) -> TrainResult:
 
 def _fit_and_score(run: RunDir, config: TrainConfig, data: LetterData, split: Split, resume: bool) -> TrainResult:
     keras.utils.set_random_seed(config.seed)
+    entry = get_model_entry(config.model)
     x = to_model_input(data.x)  # [N, 28, 28, 1] float32 in 0..1
     x_train, y_train = x[split.train], data.y[split.train]
     x_val, y_val = x[split.val], data.y[split.val]
 
     state = run.read_json(run.state_path) if resume else None
-    if state:
-        model = keras.models.load_model(run.state_path.parent / state["last_model"])
-        history = read_history(run.history_path, state["epochs_done"])
-        initial_epoch, best = state["epochs_done"], state["best_val_accuracy"]
-        restored = state["callbacks"]
-    else:
-        model = create_model(config.model, **config.hparams)
-        model.compile(
+    model, trained = _start_or_restore(run, config, entry, state)
+    if entry.transfer == "features":  # only the head trains: on the frozen backbone's features, computed once
+        x_train = extract_features(model.get_layer("backbone"), x_train, "training")
+        x_val = extract_features(model.get_layer("backbone"), x_val, "validation")
+    elif entry.transfer == "warm-head" and state is None:
+        warm_up_head(model, x_train, y_train, x_val, y_val, config.seed)
+    if state is None:
+        trained.compile(
             optimizer=keras.optimizers.Adam(config.learning_rate),
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
         )
         history, initial_epoch, best, restored = [], 0, -math.inf, {}
+    else:
+        history = read_history(run.history_path, state["epochs_done"])
+        initial_epoch, best, restored = state["epochs_done"], state["best_val_accuracy"], state["callbacks"]
 
     early_stopping = ResumableEarlyStopping(
         monitor="val_accuracy", patience=config.early_stopping_patience, restored=restored.get("ResumableEarlyStopping")
     )
     reduce_lr = ResumableReduceLROnPlateau(
-        monitor="val_loss", factor=0.5, patience=config.reduce_lr_patience, min_lr=1e-5,
+        monitor="val_loss", factor=0.5, patience=config.reduce_lr_patience, min_lr=1e-6,
         restored=restored.get("ResumableReduceLROnPlateau"),
     )  # fmt: skip
-    steps = math.ceil(len(x_train) / config.batch_size)
     callbacks = [
         early_stopping,
         reduce_lr,
-        RunCheckpoint(run, history, best, [early_stopping, reduce_lr]),
-        RichProgress(config.epochs, steps, initial_epoch),
+        RunCheckpoint(run, history, best, [early_stopping, reduce_lr], whole_model=model),
+        RichProgress(config.epochs, math.ceil(len(x_train) / config.batch_size), initial_epoch),
     ]
     started = time.perf_counter()
     if initial_epoch < config.epochs:
         inputs, fit_options = _training_input(x_train, y_train, config)
-        model.fit(
+        trained.fit(
             *inputs,
             **fit_options,
             validation_data=(x_val, y_val),
@@ -136,6 +155,25 @@ def _fit_and_score(run: RunDir, config: TrainConfig, data: LetterData, split: Sp
     }
     run.write_json(run.metrics_path, metrics)
     return TrainResult(run, metrics)
+
+
+def _start_or_restore(
+    run: RunDir, config: TrainConfig, entry: ModelEntry, state: dict[str, Any] | None
+) -> tuple[keras.Model, keras.Model]:
+    """(whole model, the part that trains): a new model, or the last checkpoint with its optimizer state.
+
+    For head-only transfer the checkpoint holds just the head; it is put back on a freshly built backbone."""
+    hparams = {**config.hparams, **({"weights": config.weights} if entry.needs_weights else {})}
+    if state is None:
+        model = create_model(config.model, **hparams)
+        return model, (model.get_layer("head") if entry.transfer == "features" else model)
+    last = keras.models.load_model(run.state_path.parent / state["last_model"])
+    if entry.transfer != "features":
+        return last, last
+    from hcr.models.mobilenet import compose
+
+    fresh = create_model(config.model, **hparams)
+    return compose(fresh.get_layer("backbone"), last, fresh.name), last
 
 
 def _training_input(x: np.ndarray, y: np.ndarray, config: TrainConfig) -> tuple[tuple, dict[str, Any]]:

@@ -1,0 +1,135 @@
+"""MobileNetV2 (ImageNet, alpha 0.35) transfer learning: a frozen feature extractor, or fine-tuned top blocks.
+
+The models take the same 28×28×1 letters in 0..1 as the CNNs and do MobileNetV2's input work themselves
+(resize, grey → 3 channels, scale to -1..1), so every model in the zoo has one input convention and the exported
+model needs no special preprocessing. Each is built as two named parts, `backbone` and `head`, so training can
+compute the frozen backbone's features once and fit only the head on them.
+
+The weights come from a local file (these machines cannot download): `--weights PATH` or $HCR_MOBILENET_WEIGHTS.
+BatchNorm layers always stay frozen: fine-tuning them with MobileNetV2's momentum of 0.999 lets the moving
+statistics lag the batch statistics and wrecks held-out accuracy (see ../shared/models/README.md).
+"""
+
+import hashlib
+import os
+from pathlib import Path
+
+import keras
+from keras import layers
+
+from hcr.errors import HcrError
+from hcr.models.cnn import INPUT_SHAPE
+from hcr.models.registry import register_model
+
+WEIGHTS_ENV = "HCR_MOBILENET_WEIGHTS"
+WEIGHTS_FILE_NAME = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
+ALPHA = 0.35
+N_BLOCKS = 16  # block_1 … block_16 in Keras's MobileNetV2
+
+
+def resolve_weights(weights: str | Path | None) -> Path:
+    """The pretrained weights file, or a clear error: never a silent random initialisation."""
+    chosen = weights or os.environ.get(WEIGHTS_ENV)
+    if not chosen:
+        raise HcrError(
+            f"MobileNetV2 needs its ImageNet weights from a local file: pass --weights PATH or set {WEIGHTS_ENV} "
+            f"(the Keras file {WEIGHTS_FILE_NAME})"
+        )
+    path = Path(chosen).expanduser()
+    if not path.is_file():
+        raise HcrError(f"{path}: MobileNetV2 weights file not found (from --weights or {WEIGHTS_ENV})")
+    return path.resolve()
+
+
+def weights_fingerprint(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def build_backbone(weights: str | Path | None, input_side: int) -> keras.Model:
+    """28×28×1 in 0..1 → 1280 ImageNet features (global average pooled)."""
+    weights_path = resolve_weights(weights)
+    inputs = keras.Input(INPUT_SHAPE)  # [N, 28, 28, 1]
+    x = layers.Resizing(input_side, input_side, interpolation="bilinear")(inputs)  # [N, side, side, 1]
+    x = layers.Concatenate()([x, x, x])  # [N, side, side, 3]
+    x = layers.Rescaling(2.0, offset=-1.0)(x)  # 0..1 → -1..1, MobileNetV2's preprocess_input
+    try:
+        mobilenet = keras.applications.MobileNetV2(
+            input_shape=(input_side, input_side, 3),
+            alpha=ALPHA,
+            include_top=False,
+            pooling="avg",
+            weights=str(weights_path),
+        )
+    except (OSError, ValueError) as e:
+        raise HcrError(f"{weights_path}: not MobileNetV2 alpha {ALPHA} no-top weights ({e})") from None
+    outputs = mobilenet(x)  # [N, 1280]
+    return keras.Model(inputs, outputs, name="backbone")
+
+
+def build_head(num_classes: int, n_features: int, dense_units: int, dropout: float) -> keras.Model:
+    inputs = keras.Input((n_features,))
+    x = layers.Dropout(dropout)(inputs) if dropout else inputs
+    if dense_units:
+        x = layers.Dense(dense_units, activation="relu")(x)
+        x = layers.Dropout(dropout)(x) if dropout else x
+    outputs = layers.Dense(num_classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="head")
+
+
+def compose(backbone: keras.Model, head: keras.Model, name: str) -> keras.Model:
+    inputs = keras.Input(INPUT_SHAPE)
+    return keras.Model(inputs, head(backbone(inputs)), name=name)
+
+
+def set_trainable_blocks(backbone: keras.Model, unfreeze_blocks: int) -> None:
+    """Freeze the backbone except its top `unfreeze_blocks` inverted-residual blocks and the final 1×1 conv;
+    BatchNorm layers stay frozen (in inference mode) whatever the setting."""
+    mobilenet = backbone.layers[-1]
+    first_trainable = N_BLOCKS - unfreeze_blocks + 1
+    backbone.trainable = True
+    for layer in mobilenet.layers:
+        if layer.name.startswith("block_"):
+            trainable = int(layer.name.split("_")[1]) >= first_trainable
+        else:
+            trainable = unfreeze_blocks > 0 and layer.name in ("Conv_1", "Conv_1_bn", "out_relu")
+        layer.trainable = trainable and not isinstance(layer, layers.BatchNormalization)
+
+
+@register_model(
+    "mobilenetv2-frozen",
+    summary="ImageNet MobileNetV2 (alpha 0.35) as a frozen feature extractor; the head trains on cached features.",
+    recipe={"epochs": 40, "learning_rate": 1e-3, "early_stopping_patience": 5},
+    needs_weights=True,
+    transfer="features",
+)
+def mobilenetv2_frozen(
+    *, num_classes: int, weights: str | None = None, input_side: int = 64, dense_units: int = 256, dropout: float = 0.3
+) -> keras.Model:
+    backbone = build_backbone(weights, input_side)
+    backbone.trainable = False
+    head = build_head(num_classes, backbone.output_shape[-1], dense_units, dropout)
+    return compose(backbone, head, "mobilenetv2_frozen")
+
+
+@register_model(
+    "mobilenetv2-finetune",
+    summary="MobileNetV2 whose head is first trained on frozen features, then its top blocks are fine-tuned.",
+    recipe={"epochs": 12, "learning_rate": 1e-4, "augment": True, "early_stopping_patience": 4},
+    needs_weights=True,
+    transfer="warm-head",
+)
+def mobilenetv2_finetune(
+    *,
+    num_classes: int,
+    weights: str | None = None,
+    input_side: int = 64,
+    dense_units: int = 256,
+    dropout: float = 0.3,
+    unfreeze_blocks: int = 4,
+) -> keras.Model:
+    if not 0 <= unfreeze_blocks <= N_BLOCKS:
+        raise HcrError(f"unfreeze_blocks must be 0..{N_BLOCKS}, got {unfreeze_blocks}")
+    backbone = build_backbone(weights, input_side)
+    set_trainable_blocks(backbone, unfreeze_blocks)
+    head = build_head(num_classes, backbone.output_shape[-1], dense_units, dropout)
+    return compose(backbone, head, "mobilenetv2_finetune")
