@@ -187,10 +187,10 @@ def _training_input(x: np.ndarray, y: np.ndarray, config: TrainConfig) -> tuple[
         tf.data.Dataset.from_tensor_slices((x, y))
         .shuffle(len(x), seed=config.seed, reshuffle_each_iteration=True)
         .batch(config.batch_size)
-        .map(lambda images, labels: (augmenter(images, training=True), labels), num_parallel_calls=tf.data.AUTOTUNE)
+        .map(lambda images, labels: (augmenter(images, training=True), labels))  # sequential: deterministic
         .prefetch(tf.data.AUTOTUNE)
     )
-    return (dataset,), {}
+    return (dataset,), {"shuffle": False}  # the pipeline shuffles itself
 
 
 def _score(run: RunDir, x: np.ndarray, y: np.ndarray, split: Split) -> dict[str, Any]:
