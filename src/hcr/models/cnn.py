@@ -13,7 +13,7 @@ def build_cnn(
     num_classes: int,
     filters: tuple[int, ...] = (32, 64, 128),
     convs_per_block: int = 1,
-    padding: str = "valid",
+    padding: str = "same",
     batch_norm: bool = False,
     dense_units: int = 128,
     dropout: float = 0.0,
@@ -28,8 +28,8 @@ def build_cnn(
     for n_filters in filters:
         for _ in range(convs_per_block):
             x = layers.Conv2D(n_filters, 3, padding=padding, use_bias=not batch_norm, kernel_regularizer=regularizer)(x)
-            if batch_norm:
-                x = layers.BatchNormalization()(x)
+            if batch_norm:  # momentum 0.9: the moving statistics catch up within an epoch, so val_accuracy
+                x = layers.BatchNormalization(momentum=0.9)(x)  # is meaningful from the first epochs
             x = layers.Activation("relu")(x)
         x = layers.MaxPooling2D()(x)  # halves the side
         if conv_dropout:
@@ -44,28 +44,32 @@ def build_cnn(
 
 @register_model("baseline-cnn", summary="The seed's 3-block CNN: Conv 32/64/128 with pooling, Dense 128.")
 def baseline_cnn(*, num_classes: int, dense_units: int = 128) -> keras.Model:
+    # "same" padding keeps a 3×3×128 map for the dense layer (valid padding shrinks it to 1×1): 90.5 % against
+    # 87.2 % dev-test accuracy for the same recipe
     return build_cnn(num_classes=num_classes, dense_units=dense_units, name="baseline_cnn")
 
 
 @register_model(
     "regularized-cnn",
-    summary="Two convs per block with batch norm, dropout and L2; trained with augmentation and LR decay.",
-    recipe={"epochs": 30, "augment": True},
+    summary="The baseline's blocks with batch norm, dropout and L2, a wider dense layer; trained with augmentation.",
+    recipe={"epochs": 20, "batch_size": 128, "learning_rate": 2e-3, "augment": True, "early_stopping_patience": 5},
 )
 def regularized_cnn(
     *,
     num_classes: int,
     filters: tuple[int, ...] = (32, 64, 128),
+    convs_per_block: int = 1,
     dense_units: int = 256,
-    dropout: float = 0.4,
-    conv_dropout: float = 0.1,
-    l2: float = 1e-4,
+    dropout: float = 0.3,
+    conv_dropout: float = 0.0,
+    l2: float = 5e-5,
 ) -> keras.Model:
+    # One conv per block: on 2 CPU cores two per block learn more per epoch but run 2.5× slower, and within the
+    # 5-minute budget the extra epochs win (bench/train_accuracy.py).
     return build_cnn(
         num_classes=num_classes,
         filters=tuple(filters),
-        convs_per_block=2,
-        padding="same",
+        convs_per_block=convs_per_block,
         batch_norm=True,
         dense_units=dense_units,
         dropout=dropout,
