@@ -37,10 +37,20 @@ def train(
     per_class: int | None = typer.Option(None, min=1, help="Train on a balanced subset of N images per letter."),
     split: SplitMethod = typer.Option(SplitMethod.stratified, help="official keeps the datasets' own test split."),
     seed: int = typer.Option(0, help="Seed for the subset, the split, initial weights and augmentation."),
-    epochs: int | None = typer.Option(None, min=1, help="Maximum epochs (early stopping may end sooner)."),
-    batch_size: int | None = typer.Option(None, min=1, help="Batch size (default 64)."),
-    learning_rate: float | None = typer.Option(None, min=0.0, help="Initial learning rate (Adam)."),
-    augment: bool | None = typer.Option(None, "--augment/--no-augment", help="Random rotation, shift and zoom."),
+    epochs: int | None = typer.Option(
+        None, min=1, help="Maximum epochs; early stopping may end sooner. Default: the model's recipe."
+    ),
+    batch_size: int | None = typer.Option(
+        None, min=1, help="Batch size. Default: the model's recipe (see `hcr models`), else 64."
+    ),
+    learning_rate: float | None = typer.Option(
+        None, min=0.0, help="Initial learning rate (Adam). Default: the model's recipe, else 1e-3."
+    ),
+    augment: bool | None = typer.Option(
+        None,
+        "--augment/--no-augment",
+        help="Random rotation, shift and zoom on training batches. Default: the model's recipe.",
+    ),
     runs_dir: Path = typer.Option(Path("runs"), help="Where run folders are created."),
     weights: Path | None = typer.Option(None, help="Pretrained weights file (MobileNetV2 models)."),
     resume: Path | None = typer.Option(None, help="Continue the interrupted run in this run folder."),
