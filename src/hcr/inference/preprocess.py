@@ -91,16 +91,5 @@ def to_model_input(x: np.ndarray) -> np.ndarray:
     return (x.astype(np.float32) / 255.0)[..., np.newaxis]
 
 
-def to_rgb_input(x: np.ndarray, side: int) -> np.ndarray:
-    """uint8 [N, 28, 28] → float32 [N, side, side, 3] in 0..1: grey letters resized (bilinear) for ImageNet
-    backbones such as MobileNetV2, which want 3 channels and more than 28 px. Their own scaling (to -1..1 for
-    MobileNetV2) belongs to the model, so every model takes the same 0..1 range."""
-    out = np.empty((len(x), side, side, 3), dtype=np.float32)
-    for i, image in enumerate(x):
-        resized = Image.fromarray(image).resize((side, side), Image.Resampling.BILINEAR)
-        out[i] = (np.asarray(resized, dtype=np.float32) / 255.0)[..., np.newaxis]  # [side, side, 1] → 3 channels
-    return out
-
-
 def _border(a: np.ndarray) -> np.ndarray:
     return np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])

@@ -84,6 +84,9 @@ def compose(backbone: keras.Model, head: keras.Model, name: str) -> keras.Model:
 def set_trainable_blocks(backbone: keras.Model, unfreeze_blocks: int) -> None:
     """Freeze the backbone except its top `unfreeze_blocks` inverted-residual blocks and the final 1×1 conv;
     BatchNorm layers stay frozen (in inference mode) whatever the setting."""
+    if unfreeze_blocks == 0:
+        backbone.trainable = False
+        return
     mobilenet = backbone.layers[-1]
     first_trainable = N_BLOCKS - unfreeze_blocks + 1
     backbone.trainable = True
@@ -91,8 +94,26 @@ def set_trainable_blocks(backbone: keras.Model, unfreeze_blocks: int) -> None:
         if layer.name.startswith("block_"):
             trainable = int(layer.name.split("_")[1]) >= first_trainable
         else:
-            trainable = unfreeze_blocks > 0 and layer.name in ("Conv_1", "Conv_1_bn", "out_relu")
+            trainable = layer.name in ("Conv_1", "Conv_1_bn", "out_relu")
         layer.trainable = trainable and not isinstance(layer, layers.BatchNormalization)
+
+
+def build_transfer_model(
+    *,
+    num_classes: int,
+    weights: str | Path | None,
+    input_side: int,
+    dense_units: int,
+    dropout: float,
+    unfreeze_blocks: int,
+    name: str,
+) -> keras.Model:
+    if not 0 <= unfreeze_blocks <= N_BLOCKS:
+        raise HcrError(f"unfreeze_blocks must be 0..{N_BLOCKS}, got {unfreeze_blocks}")
+    backbone = build_backbone(weights, input_side)
+    set_trainable_blocks(backbone, unfreeze_blocks)
+    head = build_head(num_classes, backbone.output_shape[-1], dense_units, dropout)
+    return compose(backbone, head, name)
 
 
 @register_model(
@@ -105,10 +126,10 @@ def set_trainable_blocks(backbone: keras.Model, unfreeze_blocks: int) -> None:
 def mobilenetv2_frozen(
     *, num_classes: int, weights: str | None = None, input_side: int = 96, dense_units: int = 256, dropout: float = 0.3
 ) -> keras.Model:
-    backbone = build_backbone(weights, input_side)
-    backbone.trainable = False
-    head = build_head(num_classes, backbone.output_shape[-1], dense_units, dropout)
-    return compose(backbone, head, "mobilenetv2_frozen")
+    return build_transfer_model(
+        num_classes=num_classes, weights=weights, input_side=input_side, dense_units=dense_units, dropout=dropout,
+        unfreeze_blocks=0, name="mobilenetv2_frozen",
+    )  # fmt: skip
 
 
 @register_model(
@@ -128,9 +149,7 @@ def mobilenetv2_finetune(
     dropout: float = 0.3,
     unfreeze_blocks: int = 10,
 ) -> keras.Model:
-    if not 0 <= unfreeze_blocks <= N_BLOCKS:
-        raise HcrError(f"unfreeze_blocks must be 0..{N_BLOCKS}, got {unfreeze_blocks}")
-    backbone = build_backbone(weights, input_side)
-    set_trainable_blocks(backbone, unfreeze_blocks)
-    head = build_head(num_classes, backbone.output_shape[-1], dense_units, dropout)
-    return compose(backbone, head, "mobilenetv2_finetune")
+    return build_transfer_model(
+        num_classes=num_classes, weights=weights, input_side=input_side, dense_units=dense_units, dropout=dropout,
+        unfreeze_blocks=unfreeze_blocks, name="mobilenetv2_finetune",
+    )  # fmt: skip

@@ -1,0 +1,15 @@
+"""The data, inference and CLI entry points never load TensorFlow or Keras (only training does)."""
+
+import subprocess
+import sys
+
+
+def test_cli_data_and_inference_import_without_tensorflow():
+    code = (
+        "import sys, hcr.cli, hcr.data, hcr.inference.preprocess\n"
+        "heavy = sorted(m for m in ('tensorflow', 'keras') if m in sys.modules)\n"
+        "print(','.join(heavy))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
