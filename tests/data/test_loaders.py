@@ -77,7 +77,7 @@ def test_kaggle_az_csv(shared_data):
     assert counts.min() == 114
     assert counts.max() == 1_094
     assert set(np.argsort(counts)[-2:]) == {index_of("O"), index_of("S")}
-    assert not data.has_official_split()
+    assert data.sources_without_split == data.sources  # no official split
 
 
 def test_all_datasets_in_the_data_dir_combine(shared_data):

@@ -65,9 +65,6 @@ class LetterData:
         """Images per class, int64 [26]."""
         return np.bincount(self.y, minlength=NUM_CLASSES)
 
-    def has_official_split(self) -> bool:
-        return len(self.sources_without_split) < len(self.sources)
-
 
 def concat(parts: Sequence[LetterData]) -> LetterData:
     """Combine several sources into one dataset; source indices are renumbered."""
