@@ -80,11 +80,18 @@ def make_split(
 
 
 def check_fractions(val_fraction: float, test_fraction: float) -> None:
-    if not (0 < val_fraction < 1 and 0 < test_fraction < 1 and val_fraction + test_fraction < 1):
-        raise HcrError(f"val and test fractions must be in (0, 1) and sum below 1, got {val_fraction}, {test_fraction}")
+    """A validation part is required (checkpoints are picked on it); no test part is allowed, for a final model
+    trained on everything once its recipe has been measured."""
+    if not (0 < val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
+        raise HcrError(
+            f"the val fraction must be in (0, 1), the test fraction in [0, 1), and they must sum below 1; "
+            f"got {val_fraction}, {test_fraction}"
+        )
 
 
 def _stratified(indices: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    if fraction == 0:
+        return indices, indices[:0]
     try:
         from sklearn.model_selection import train_test_split
     except ImportError:
