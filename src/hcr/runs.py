@@ -8,6 +8,7 @@ Every file is written atomically (temporary name, then rename), so a crash never
 
 import json
 import platform
+import re
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,7 +20,22 @@ from hcr import __version__
 from hcr.atomic import write_text_atomic
 from hcr.errors import HcrError
 
+URL_PASSWORD = re.compile(r"(\w[\w+.-]*://[^:/@\s]*:)\S+@")  # scheme://user:PASSWORD@host
 VERSIONED_PACKAGES = ("keras", "tensorflow-cpu", "tensorflow", "numpy", "scikit-learn", "polars", "pillow")
+
+
+def make_stamped_dir(runs_dir: Path, name: str) -> Path:
+    """A new folder runs_dir/<utc-stamp>-<name>[-<n>]; safe when several processes start in the same second."""
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    path, suffix = runs_dir / f"{stamp}-{name}", 1
+    while True:
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            suffix += 1
+            path = runs_dir / f"{stamp}-{name}-{suffix}"
 
 
 @dataclass(frozen=True)
@@ -28,13 +44,8 @@ class RunDir:
 
     @classmethod
     def create(cls, runs_dir: Path, model_name: str) -> "RunDir":
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        path = runs_dir / f"{stamp}-{model_name}"
-        suffix = 1
-        while path.exists():
-            suffix += 1
-            path = runs_dir / f"{stamp}-{model_name}-{suffix}"
-        (path / "checkpoints").mkdir(parents=True)
+        path = make_stamped_dir(runs_dir, model_name)
+        (path / "checkpoints").mkdir()
         return cls(path)
 
     @classmethod
@@ -61,8 +72,9 @@ class RunDir:
         return json.loads(path.read_text())
 
     def write_provenance(self) -> None:
-        """The command line and the versions of everything that shaped the result."""
-        write_text_atomic(self.command_path, " ".join(sys.argv) + "\n")
+        """The command line (passwords in URLs masked: run folders get shared) and the versions of everything
+        that shaped the result."""
+        write_text_atomic(self.command_path, URL_PASSWORD.sub(r"\1***@", " ".join(sys.argv)) + "\n")
         versions = {}
         for package in VERSIONED_PACKAGES:
             try:

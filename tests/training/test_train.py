@@ -133,3 +133,27 @@ def test_frozen_transfer_refuses_augmentation():
 
     with pytest.raises(HcrError, match="cannot be augmented"):
         resolve_config("mobilenetv2-frozen", augment=True, weights=str(MOBILENET_WEIGHTS))
+
+
+def test_a_final_model_trains_on_everything_but_validation_with_capital_labels(shared_data, tmp_path):
+    """`--test-fraction 0 --capitals`: how the shipped model is trained once its recipe has been measured."""
+    from typer.testing import CliRunner
+
+    from hcr.cli import app
+
+    outcome = CliRunner().invoke(app, ["train", "--model", "baseline-cnn", "--data-dir", str(shared_data),
+                                       "--per-class", "40", "--epochs", "1", "--test-fraction", "0", "--capitals",
+                                       "--runs-dir", str(tmp_path)])  # fmt: skip
+    assert outcome.exit_code == 0, outcome.output
+    assert "validation accuracy" in outcome.output
+    assert "test accuracy" not in outcome.output
+    (run_path,) = tmp_path.iterdir()
+    metrics = json.loads((run_path / "metrics.json").read_text())
+    assert "test" not in metrics
+    assert metrics["val"]["n"] == round(0.15 * 40 * 26)
+    saved = json.loads((run_path / "config.json").read_text())
+    assert saved["data"]["capitals"] is True
+    assert saved["data"]["test_fraction"] == 0
+    split = np.load(run_path / "split.npz")
+    assert len(split["train"]) + len(split["val"]) == 40 * 26
+    assert len(split["test"]) == 0

@@ -37,6 +37,11 @@ def train(
     per_class: int | None = typer.Option(None, min=1, help="Train on a balanced subset of N images per letter."),
     split: SplitMethod = typer.Option(SplitMethod.stratified, help="official keeps the datasets' own test split."),
     seed: int = typer.Option(0, help="Seed for the subset, the split, initial weights and augmentation."),
+    val_fraction: float = typer.Option(0.15, help="Share of the images held out to pick the best epoch."),
+    test_fraction: float = typer.Option(0.15, help="Share held out for the final test; 0 trains on all the rest."),
+    capitals: bool = typer.Option(
+        False, "--capitals", help="Block capitals: label EMNIST's lower-case l bars as I (a bar on a form is an I)."
+    ),
     epochs: int | None = typer.Option(
         None, min=1, help="Maximum epochs; early stopping may end sooner. Default: the model's recipe."
     ),
@@ -51,7 +56,9 @@ def train(
         "--augment/--no-augment",
         help="Random rotation, shift and zoom on training batches. Default: the model's recipe.",
     ),
-    runs_dir: Path = typer.Option(Path("runs"), help="Where run folders are created."),
+    runs_dir: Path = typer.Option(
+        Path("runs"), help="Where run folders are created (and where tuned-* models find their tuning run)."
+    ),
     weights: Path | None = typer.Option(None, help="Pretrained weights file (MobileNetV2 models)."),
     resume: Path | None = typer.Option(None, help="Continue the interrupted run in this run folder."),
 ) -> None:
@@ -72,17 +79,17 @@ def train(
             raise HcrError("say which model to train: --model NAME (see `hcr models`)")
         config = resolve_config(
             model, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, augment=augment, seed=seed,
-            weights=str(weights) if weights else None,
+            weights=str(weights) if weights else None, runs_dir=runs_dir,
         )  # fmt: skip
         data_config = DataConfig(
             datasets=tuple(dataset), data_dir=str(data_dir.resolve()) if data_dir else None, per_class=per_class,
-            split=split.value, seed=seed,
+            split=split.value, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed, capitals=capitals,
         )  # fmt: skip
         result = train_run(config, data_config, runs_dir)
-    val, test = result.metrics["val"], result.metrics["test"]
     console.print(f"run folder: {result.run.path}", highlight=False)
-    console.print(
-        f"validation accuracy {val['accuracy']:.4f} (macro-F1 {val['macro_f1']:.4f}) · "
-        f"test accuracy {test['accuracy']:.4f} (macro-F1 {test['macro_f1']:.4f})",
-        highlight=False,
-    )
+    scores = [
+        f"{name} accuracy {result.metrics[part]['accuracy']:.4f} (macro-F1 {result.metrics[part]['macro_f1']:.4f})"
+        for part, name in (("val", "validation"), ("test", "test"))
+        if part in result.metrics
+    ]
+    console.print(" · ".join(scores), highlight=False)

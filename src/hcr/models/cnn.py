@@ -77,3 +77,14 @@ def regularized_cnn(
         l2=l2,
         name="regularized_cnn",
     )
+
+
+# The same builder, with the defaults a study found best: `hcr tune --model cnn` writes them to its best_params.json,
+# and resolving a training config for tuned-cnn applies them (hcr.training.tuned). The recipe is regularized-cnn's
+# with more epochs: the settings a study picked have earned a full retrain, and early stopping ends it when it stalls.
+register_model(
+    "tuned-cnn",
+    summary="regularized-cnn with the settings `hcr tune --model cnn` found best (tune first).",
+    recipe={"epochs": 30, "batch_size": 128, "learning_rate": 2e-3, "augment": True, "early_stopping_patience": 6},
+    tuned_from="cnn",
+)(regularized_cnn)

@@ -26,6 +26,8 @@ class ModelEntry:
     # Transfer models are a `backbone` and a `head`. "features": only the head trains, on the frozen backbone's
     # features computed once. "warm-head": the head is first fitted that way, then the whole model trains.
     transfer: str | None = None
+    # Tuned models: the `hcr tune --model` search whose best settings become this model's defaults (hcr.training.tuned)
+    tuned_from: str | None = None
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
@@ -38,9 +40,10 @@ def register_model(
     recipe: dict[str, Any] | None = None,
     needs_weights: bool = False,
     transfer: str | None = None,
+    tuned_from: str | None = None,
 ):
     def add(build: Callable[..., keras.Model]) -> Callable[..., keras.Model]:
-        _REGISTRY[name] = ModelEntry(name, build, summary, recipe or {}, needs_weights, transfer)
+        _REGISTRY[name] = ModelEntry(name, build, summary, recipe or {}, needs_weights, transfer, tuned_from)
         return build
 
     return add

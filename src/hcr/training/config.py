@@ -21,6 +21,8 @@ class TrainConfig:
     seed: int = 0
     hparams: dict[str, Any] = field(default_factory=dict)  # the model builder's keyword arguments
     weights: str | None = None  # pretrained weights file, for the models built on one
+    # tuned-* models and tuning trials: the study and trial the settings came from (and the best_params.json)
+    tuning: dict[str, Any] | None = None
 
     def with_overrides(self, **overrides: Any) -> "TrainConfig":
         """A copy with the given fields replaced; None means 'keep'. Unknown fields are errors."""
@@ -41,8 +43,9 @@ class DataConfig:
     per_class: int | None = None
     split: str = "stratified"
     val_fraction: float = 0.15
-    test_fraction: float = 0.15
+    test_fraction: float = 0.15  # 0: no test part, for a final model trained on everything
     seed: int = 0
+    capitals: bool = False  # EMNIST's lower-case-l bars labelled I (hcr.data.capitals), for block-capital readers
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -4,8 +4,10 @@ hcr train --model regularized-cnn --data-dir ../shared/data
 hcr train --resume runs/20261124-101500-regularized-cnn
 """
 
+import logging
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,8 @@ from hcr.training.callbacks import (
 from hcr.training.config import DataConfig, TrainConfig
 from hcr.training.transfer import extract_features, warm_up_head
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class TrainResult:
@@ -37,10 +41,20 @@ class TrainResult:
     metrics: dict[str, Any]
 
 
-def resolve_config(model: str, **overrides: Any) -> TrainConfig:
-    """Defaults, then the model's recipe, then the user's settings; pretrained weights resolved to a file."""
+def resolve_config(
+    model: str, *, runs_dir: Path = Path("runs"), tuned_params: Path | None = None, **overrides: Any
+) -> TrainConfig:
+    """Defaults, then the model's recipe, then (tuned-* models) a study's best settings, then the user's settings;
+    pretrained weights resolved to a file. A tuned model's settings come from `tuned_params` (a best_params.json),
+    else from the newest tuning run in `runs_dir`."""
     entry = get_model_entry(model)
-    config = TrainConfig(model=model).with_overrides(**entry.recipe).with_overrides(**overrides)
+    config = TrainConfig(model=model).with_overrides(**entry.recipe)
+    if entry.tuned_from:
+        from hcr.training.tuned import find_best_params, tuned_settings
+
+        best_params = tuned_params or find_best_params(model, entry.tuned_from, runs_dir)
+        config = config.with_overrides(**tuned_settings(model, best_params))
+    config = config.with_overrides(**overrides)
     if entry.transfer == "features" and config.augment:
         raise HcrError(
             f"{model} trains its head on features computed once, which cannot be augmented; "
@@ -61,11 +75,19 @@ def prepare_data(data_config: DataConfig) -> tuple[LetterData, Split]:
         indices, _ = balanced_subset(data.y, data_config.per_class, data_config.seed)
         data = data.take(indices)
     split = make_split(data, data_config.split, data_config.val_fraction, data_config.test_fraction, data_config.seed)
+    if data_config.capitals:  # after splitting, so the split is the same images as without it
+        from hcr.data.capitals import with_capital_labels
+
+        data, n_relabelled = with_capital_labels(data)
+        logger.info("capitals: %d EMNIST lower-case-l bars labelled I", n_relabelled)
     return data, split
 
 
-def train(config: TrainConfig, data_config: DataConfig, runs_dir: Path) -> TrainResult:
-    """Start a new run folder and train `config.model` in it."""
+def train(
+    config: TrainConfig, data_config: DataConfig, runs_dir: Path, *, callbacks: Sequence[keras.callbacks.Callback] = ()
+) -> TrainResult:
+    """Start a new run folder and train `config.model` in it; `callbacks` watch the epochs too (tuning prunes with
+    one: setting `model.stop_training` ends the run after that epoch, which is then scored as usual)."""
     data, split = prepare_data(data_config)
     run = RunDir.create(runs_dir, config.model)
     saved = {"train": config.to_dict(), "data": data_config.to_dict(), "sources": data.sources}
@@ -76,7 +98,7 @@ def train(config: TrainConfig, data_config: DataConfig, runs_dir: Path) -> Train
     run.write_json(run.config_path, saved)
     run.write_provenance()
     split.save(run.split_path)
-    return _fit_and_score(run, config, data, split, resume=False)
+    return _fit_and_score(run, config, data, split, resume=False, extra_callbacks=callbacks)
 
 
 def resume(run_path: Path) -> TrainResult:
@@ -94,7 +116,14 @@ def resume(run_path: Path) -> TrainResult:
     return _fit_and_score(run, config, data, stored, resume=True)
 
 
-def _fit_and_score(run: RunDir, config: TrainConfig, data: LetterData, split: Split, resume: bool) -> TrainResult:
+def _fit_and_score(
+    run: RunDir,
+    config: TrainConfig,
+    data: LetterData,
+    split: Split,
+    resume: bool,
+    extra_callbacks: Sequence[keras.callbacks.Callback] = (),
+) -> TrainResult:
     keras.utils.set_random_seed(config.seed)
     entry = get_model_entry(config.model)
     x = to_model_input(data.x)  # [N, 28, 28, 1] float32 in 0..1
@@ -131,6 +160,7 @@ def _fit_and_score(run: RunDir, config: TrainConfig, data: LetterData, split: Sp
         reduce_lr,
         RunCheckpoint(run, history, best, [early_stopping, reduce_lr], whole_model=model),
         RichProgress(config.epochs, math.ceil(len(x_train) / config.batch_size), initial_epoch),
+        *extra_callbacks,
     ]
     started = time.perf_counter()
     if initial_epoch < config.epochs:
@@ -194,13 +224,15 @@ def _training_input(x: np.ndarray, y: np.ndarray, config: TrainConfig) -> tuple[
 
 
 def _score(run: RunDir, x: np.ndarray, y: np.ndarray, split: Split) -> dict[str, Any]:
-    """Accuracy and macro-F1 of the best checkpoint on validation and test."""
+    """Accuracy and macro-F1 of the best checkpoint on validation and test (when the split has a test part)."""
     from sklearn.metrics import accuracy_score, f1_score
 
     model = keras.models.load_model(run.best_model_path)
     scores = {}
     for part in ("val", "test"):
         indices = getattr(split, part)
+        if not len(indices):
+            continue
         predicted = model.predict(x[indices], batch_size=512, verbose=0).argmax(axis=1)
         scores[part] = {
             "accuracy": float(accuracy_score(y[indices], predicted)),

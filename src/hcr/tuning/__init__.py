@@ -1,0 +1,10 @@
+"""Hyperparameter search (Optuna): search spaces per model, studies shared by any number of workers, and the
+best settings retrained as tuned-cnn / tuned-mobilenetv2.
+
+hcr tune --model cnn --trials 30
+"""
+
+from hcr.tuning.spaces import SPACES, SearchSpace, get_space
+from hcr.tuning.study import TuneConfig, TuneResult, tune
+
+__all__ = ["SPACES", "SearchSpace", "TuneConfig", "TuneResult", "get_space", "tune"]
