@@ -1,0 +1,68 @@
+"""`hcr read`: images of a line of separate handwritten capitals (as on a form) → the strings, without TensorFlow."""
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from hcr.cli.predict import MODEL_HELP
+from hcr.console import console
+
+
+def read(
+    images: list[Path] = typer.Argument(..., metavar="IMAGE", help="Image files, each holding one line of capitals."),
+    model: Path | None = typer.Option(None, help=MODEL_HELP),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print a JSON list: per image the text, and per letter its confidence and box."
+    ),
+) -> None:
+    """Read the line of separate handwritten capitals in each image; low-confidence letters are flagged.
+
+    Exit code 0 if every image was read, 2 if any was blank or unreadable (the others are still reported)."""
+    from hcr.inference.predictor import Predictor
+    from hcr.inference.preprocess import BlankImageError
+    from hcr.inference.reading import read_files
+
+    records = []
+    for path, reading in read_files(images, Predictor(model)):
+        if isinstance(reading, Exception):
+            status = "blank" if isinstance(reading, BlankImageError) else "error"
+            records.append({"path": str(path), "text": None, "status": status, "message": str(reading)})
+            continue
+        low = any(c.status == "low-confidence" for c in reading.characters)
+        records.append(
+            {"path": str(path), **reading.to_dict(), "status": "low-confidence" if low else "ok", "message": None}
+        )
+    if as_json:
+        sys.stdout.write(json.dumps(records, indent=2) + "\n")
+    else:
+        _print_table(records)
+    n_failed = sum(r["text"] is None for r in records)
+    if n_failed:
+        console.print(f"[bold red]{n_failed} of {len(records)} images failed[/]", highlight=False)
+        raise typer.Exit(2)
+
+
+def _print_table(records: list[dict]) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    low = any(r["status"] == "low-confidence" for r in records)
+    table = Table(caption="[yellow]yellow[/]: a letter below the model's confidence threshold" if low else None)
+    table.add_column("file", overflow="fold")  # a path is never cut short
+    for column in ("text", "lowest confidence", "status"):
+        table.add_column(column)
+    for r in records:
+        if r["text"] is None:
+            table.add_row(escape(r["path"]), "–", "", f"[red]{r['status']}[/]: {escape(r['message'])}")
+            continue
+        text = "".join(
+            " " * c["space_before"] + (f"[yellow]{c['letter']}[/]" if c["status"] != "ok" else c["letter"])
+            for c in r["characters"]
+        )
+        lowest = min(c["confidence"] for c in r["characters"])
+        style = "green" if r["status"] == "ok" else "yellow"
+        table.add_row(escape(r["path"]), text, f"{lowest:.3f}", f"[{style}]{r['status']}[/]")
+    Console().print(table)  # on stdout: the table is the result; the console (stderr) carries messages

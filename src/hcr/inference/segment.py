@@ -1,0 +1,233 @@
+"""Cut a line of separate handwritten capitals (as written on a form) into letter crops, left to right, with spaces.
+
+    hcr read line.png
+
+Each crop is the letter's own ink (bright on black, with a blank margin), which `preprocess.to_letter_array` turns
+into 28×28 exactly as it does a single letter: a letter read from a line looks to the model as it would alone.
+The steps: the ink map (polarity and background as for single letters), connected components, specks dropped, the
+pieces of one letter merged (a broken stroke, the unjoined bar of a T, the dot of an i), blobs too wide for one
+letter (touching letters) cut where the fewest strokes cross, and a space wherever a gap is wide.
+
+Capitals share a height while their widths range from I to W, so the typical letter height is the yardstick for
+"too wide" and "a wide gap".
+"""
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from hcr.inference.preprocess import INK_THRESHOLD, MIN_CONTRAST, BlankImageError, ink_map
+
+SPECK_FRACTION = 0.02  # a component with less ink area than this fraction of a typical letter's is noise
+MERGE_OVERLAP = 0.5  # pieces sharing this fraction of the narrower one's columns are one letter
+FRAGMENT_HEIGHT = 0.4  # a piece shorter than this many letter heights is part of a letter (a dot, an arm, a bar)...
+FRAGMENT_REACH = 0.25  # ...and joins the nearest letter if no farther than this many letter heights from it
+SPLIT_ASPECT = 1.6  # a blob wider than this many letter heights holds touching letters
+SPLIT_WINDOW = 0.25  # a cut is sought within this fraction of a letter width around where it is expected
+SPACE_GAP = 2.5  # a gap wider than this many times the typical gap between letters separates two words...
+SPACE_HEIGHTS = (0.5, 0.8)  # ...but a space is never narrower than the first or wider than the second letter height
+FRINGE = 2  # px around a letter's strokes kept with it: the faint anti-aliased edge the threshold cut off
+MARGIN = 2  # px of blank around each crop, so the crop's border reads as background
+
+Box = tuple[int, int, int, int]  # (left, top, right, bottom), right and bottom exclusive, as Pillow's crop takes
+
+
+@dataclass(frozen=True)
+class Glyph:
+    """One letter cut from a line."""
+
+    crop: np.ndarray  # uint8 [h, w]: the letter's ink, bright on black, peak 255, MARGIN px of blank around it
+    box: Box  # where the letter's ink lies in the input image, in its pixels
+    space_before: bool  # a word gap separates it from the letter on its left
+
+
+@dataclass
+class _Piece:
+    """Connected components (by their label in the label image), on the way to becoming one letter."""
+
+    labels: set[int]
+    left: int
+    top: int
+    right: int
+    bottom: int
+    area: int
+
+    @property
+    def width(self) -> int:
+        return self.right - self.left
+
+    @property
+    def height(self) -> int:
+        return self.bottom - self.top
+
+
+def segment_line(image: Image.Image) -> list[Glyph]:
+    """The letters of a one-line image, left to right; raises BlankImageError when it holds no ink."""
+    ink = ink_map(image.copy())  # float32 [h, w] at most WORK_SIDE on a side; copy: ink_map shrinks in place
+    peak = float(ink.max())
+    if peak < MIN_CONTRAST:
+        raise BlankImageError("the image is blank (no ink found)")
+    mask = ink > INK_THRESHOLD * peak
+    labels, n_labels = ndimage.label(mask, structure=np.ones((3, 3)))  # 8-connected: diagonal strokes hold
+    pieces = _drop_specks(_components(labels, n_labels))
+    pieces = _merge_overlapping(pieces)
+    height = float(np.median([p.height for p in pieces]))
+    pieces = _attach_fragments(pieces, height)
+    pieces = sorted(_split_wide(pieces, labels, height), key=lambda p: p.left + p.right)
+    owner = _owner_map(pieces, labels)
+    spaces = _spaces(pieces, height)
+    scale_x, scale_y = image.width / ink.shape[1], image.height / ink.shape[0]
+    return [
+        Glyph(
+            crop=_crop(ink, owner, i + 1, window),
+            box=(
+                int(p.left * scale_x),
+                int(p.top * scale_y),
+                int(np.ceil(p.right * scale_x)),
+                int(np.ceil(p.bottom * scale_y)),
+            ),
+            space_before=space,
+        )
+        for i, (p, space, window) in enumerate(zip(pieces, spaces, ndimage.find_objects(owner), strict=True))
+    ]
+
+
+def _components(labels: np.ndarray, n_labels: int) -> list[_Piece]:
+    areas = np.bincount(labels.ravel(), minlength=n_labels + 1)
+    return [
+        _Piece({i + 1}, s[1].start, s[0].start, s[1].stop, s[0].stop, int(areas[i + 1]))
+        for i, s in enumerate(ndimage.find_objects(labels))
+    ]
+
+
+def _drop_specks(pieces: list[_Piece]) -> list[_Piece]:
+    """Noise is far smaller than a letter; letters are judged by the median of the components that are not tiny."""
+    largest = max(p.area for p in pieces)
+    typical = float(np.median([p.area for p in pieces if p.area >= 0.1 * largest]))
+    return [p for p in pieces if p.area >= SPECK_FRACTION * typical]
+
+
+def _merge_overlapping(pieces: list[_Piece]) -> list[_Piece]:
+    """Join pieces that share most of the narrower one's columns: in a line, that happens only within a letter."""
+    pieces = list(pieces)
+    merged = True
+    while merged:
+        merged = False
+        for i, j in itertools.combinations(range(len(pieces)), 2):
+            a, b = pieces[i], pieces[j]
+            if -_gap(a, b) > MERGE_OVERLAP * min(a.width, b.width):
+                pieces[i] = _union(a, b)
+                del pieces[j]
+                merged = True
+                break
+    return pieces
+
+
+def _attach_fragments(pieces: list[_Piece], height: float) -> list[_Piece]:
+    """Short pieces are bits of a letter (capitals are all full height): each joins its nearest neighbour."""
+    letters = [p for p in pieces if p.height >= FRAGMENT_HEIGHT * height]
+    for fragment in (p for p in pieces if p.height < FRAGMENT_HEIGHT * height):
+        gaps = [_gap(fragment, letter) for letter in letters]
+        if gaps and min(gaps) <= FRAGMENT_REACH * height:
+            nearest = int(np.argmin(gaps))
+            letters[nearest] = _union(letters[nearest], fragment)
+        else:
+            letters.append(fragment)  # alone on its side of the line: a letter written small, or a mark
+    return letters
+
+
+def _gap(a: _Piece, b: _Piece) -> int:
+    """Blank columns between two pieces; negative when their columns overlap (by that many)."""
+    return max(a.left, b.left) - min(a.right, b.right)
+
+
+def _union(a: _Piece, b: _Piece) -> _Piece:
+    return _Piece(
+        a.labels | b.labels,
+        min(a.left, b.left),
+        min(a.top, b.top),
+        max(a.right, b.right),
+        max(a.bottom, b.bottom),
+        a.area + b.area,
+    )
+
+
+def _split_wide(pieces: list[_Piece], labels: np.ndarray, height: float) -> list[_Piece]:
+    """Cut blobs too wide for one letter into round(width / typical width) letters, each given a new label in
+    `labels`."""
+    widest = SPLIT_ASPECT * height
+    narrow = [p.width for p in pieces if p.width <= widest]
+    letter_width = float(np.median(narrow)) if narrow else height
+    out = []
+    for piece in pieces:
+        if piece.width <= widest:
+            out.append(piece)
+            continue
+        window = (slice(piece.top, piece.bottom), slice(piece.left, piece.right))
+        ink = np.isin(labels[window], list(piece.labels))  # [h, w]
+        cuts = [0, *_cut_columns(ink, max(2, round(piece.width / letter_width))), piece.width]
+        for start, stop in itertools.pairwise(cuts):
+            letter = np.zeros_like(ink)
+            letter[:, start:stop] = ink[:, start:stop]
+            if letter.any():
+                new_label = int(labels.max()) + 1
+                labels[window][letter] = new_label
+                out.append(_bounded({new_label}, letter, piece.top, piece.left))
+    return out
+
+
+def _cut_columns(ink: np.ndarray, n_letters: int) -> list[int]:
+    """Where to cut a blob of `n_letters` letters: near each expected boundary, between the two columns that the
+    fewest strokes cross. Letters touch at a point, so that is where they meet, whereas the thinnest column (the
+    usual projection minimum) often runs through a letter's own slanted stroke."""
+    right = ink[:, 1:]  # [h, w - 1]
+    reaches_right = right | np.pad(right[1:], ((0, 1), (0, 0))) | np.pad(right[:-1], ((1, 0), (0, 0)))
+    crossings = (ink[:, :-1] & reaches_right).sum(axis=0).astype(np.float64)  # [w - 1] links from column c to c + 1
+    step = ink.shape[1] / n_letters
+    cuts: list[int] = []
+    for k in range(1, n_letters):
+        lo, hi = round(k * step - SPLIT_WINDOW * step), round(k * step + SPLIT_WINDOW * step) + 1
+        columns = np.arange(max(lo, cuts[-1] + 1 if cuts else 1), min(hi, ink.shape[1]))  # first column of the right
+        if len(columns):
+            distance = np.abs(columns - k * step) / step  # < 1: breaks ties towards the expected place
+            cuts.append(int(columns[np.argmin(crossings[columns - 1] + distance)]))
+    return cuts
+
+
+def _bounded(piece_labels: set[int], mask: np.ndarray, top: int, left: int) -> _Piece:
+    """A piece for the pixels of `mask` (a window whose corner is at top, left), with its tight box."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    bottom, right = top + int(rows[-1]) + 1, left + int(cols[-1]) + 1
+    return _Piece(piece_labels, left + int(cols[0]), top + int(rows[0]), right, bottom, int(mask.sum()))
+
+
+def _owner_map(pieces: list[_Piece], labels: np.ndarray) -> np.ndarray:
+    """int32 [h, w]: i + 1 where a pixel belongs to pieces[i] (its strokes and their faint fringe), else 0."""
+    owner = np.zeros(labels.shape, dtype=np.int32)
+    for i, p in enumerate(pieces):
+        window = (slice(p.top, p.bottom), slice(p.left, p.right))
+        owner[window][np.isin(labels[window], list(p.labels))] = i + 1
+    near = ndimage.grey_dilation(owner, size=(2 * FRINGE + 1, 2 * FRINGE + 1))  # a letter's label spreads FRINGE px
+    fringe = (owner == 0) & (labels == 0)  # never onto another letter's strokes or a dropped speck
+    owner[fringe] = near[fringe]
+    return owner
+
+
+def _spaces(pieces: list[_Piece], height: float) -> list[bool]:
+    """Spaces where gaps are wide for this writer's spacing (the lower quartile of the gaps: most gaps are between
+    letters of a word), within bounds set by the letter height for lines too short or too spaced to tell."""
+    gaps = np.array([b.left - a.right for a, b in itertools.pairwise(pieces)], dtype=np.float64)
+    if not len(gaps):
+        return [False]
+    lowest, highest = (fraction * height for fraction in SPACE_HEIGHTS)
+    threshold = np.clip(SPACE_GAP * float(np.percentile(gaps, 25)), lowest, highest)
+    return [False, *(gaps > threshold).tolist()]
+
+
+def _crop(ink: np.ndarray, owner: np.ndarray, label: int, window: tuple[slice, slice]) -> np.ndarray:
+    letter = np.where(owner[window] == label, ink[window], 0.0)  # [h, w] the letter alone, neighbours' ink blanked
+    letter = np.pad(letter * (255.0 / letter.max()), MARGIN)
+    return np.round(letter).astype(np.uint8)

@@ -1,0 +1,106 @@
+"""Reading a line of capitals, through the library and `hcr read`, on lines composed from real letters.
+
+The model is the `onnx_model_dir` fixture (a tiny real model, 1 epoch): it is not accurate, so these tests check
+that a letter in a line is read as the same predictor reads that letter alone, not that it is read right.
+"""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from hcr.inference.predictor import Predictor
+from hcr.inference.preprocess import BlankImageError, open_image
+from hcr.inference.reading import read_line
+from tests.lines import compose_line, real_letters
+
+
+@pytest.fixture(scope="module")
+def predictor(onnx_model_dir) -> Predictor:
+    return Predictor(onnx_model_dir)
+
+
+def _line(seed: int, dark_on_light: bool = True):
+    data = real_letters("az")
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(4, 10))
+    letters = data.x[rng.choice(len(data), n, replace=False)]
+    space_before = [False, *(rng.random(n - 1) < 0.25).tolist()]
+    return compose_line(letters, rng, space_before=space_before, dark_on_light=dark_on_light), letters
+
+
+def test_a_line_reads_as_its_letters_do_alone(predictor):
+    agree = []
+    for seed in range(8):
+        line, letters = _line(seed, dark_on_light=bool(seed % 2))
+        reading = read_line(line.image, predictor)
+        assert len(reading.characters) == len(letters)
+        assert [c.space_before for c in reading.characters] == line.space_before
+        assert reading.text == "".join(" " * c.space_before + c.letter for c in reading.characters)
+        for c, placed in zip(reading.characters, line.boxes, strict=True):
+            assert c.letter in predictor.classes_
+            assert c.top_k[0] == (c.letter, c.confidence)
+            assert c.status == ("ok" if c.confidence >= predictor.threshold_ else "low-confidence")
+            assert abs(c.box[0] - placed[0]) <= 3
+            assert abs(c.box[2] - placed[2]) <= 3
+        alone = [predictor.predict_image(Image.fromarray(x)).letter for x in letters]
+        agree += [c.letter == a for c, a in zip(reading.characters, alone, strict=True)]
+    assert np.mean(agree) >= 0.85, np.mean(agree)  # 0.94 measured with the fixture model
+
+
+def test_a_blank_line_is_a_clear_error(predictor):
+    with pytest.raises(BlankImageError, match="blank"):
+        read_line(Image.new("L", (500, 80), 255), predictor)
+
+
+def _run_read(*args: str) -> tuple[subprocess.CompletedProcess, str]:
+    """`hcr read ARGS` in a fresh process; also says which of TensorFlow and Keras it imported."""
+    code = (
+        "import sys\nfrom hcr.cli import main\ncode = 0\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
+        'print(f\'heavy={[m for m in ("tensorflow", "keras") if m in sys.modules]}\', file=sys.stderr)\n'
+        "sys.exit(code)\n"
+    )
+    command = [sys.executable, "-c", code, "read", *args]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=180)
+    return result, result.stderr
+
+
+def test_cli_reads_each_image_without_tensorflow(onnx_model_dir, predictor, tmp_path):
+    paths = [tmp_path / "dark-ink.png", tmp_path / "bright-ink.jpg"]
+    for seed, path in enumerate(paths):
+        _line(seed, dark_on_light=path.suffix == ".png")[0].image.save(path)
+    result, stderr = _run_read(*map(str, paths), "--model", str(onnx_model_dir), "--json")
+    assert result.returncode == 0, stderr
+    assert "heavy=[]" in stderr
+    records = json.loads(result.stdout)
+    assert [r["path"] for r in records] == [str(p) for p in paths]
+    for record, path in zip(records, paths, strict=True):
+        expected = read_line(open_image(path), predictor)
+        assert record["text"] == expected.text
+        assert [c["letter"] for c in record["characters"]] == [c.letter for c in expected.characters]
+        assert [c["box"] for c in record["characters"]] == [list(c.box) for c in expected.characters]
+        assert record["status"] in ("ok", "low-confidence")
+
+    table, stderr = _run_read(str(paths[0]), "--model", str(onnx_model_dir))
+    assert table.returncode == 0, stderr
+    assert records[0]["text"].split()[0] in table.stdout
+
+
+def test_cli_reports_bad_images_and_goes_on(onnx_model_dir, tmp_path):
+    good, blank, corrupt = tmp_path / "good.png", tmp_path / "blank.png", tmp_path / "corrupt.png"
+    _line(0)[0].image.save(good)
+    Image.new("L", (300, 60), 255).save(blank)
+    corrupt.write_bytes(good.read_bytes()[:200])  # a truncated PNG
+    result, stderr = _run_read(str(blank), str(good), str(corrupt), "--model", str(onnx_model_dir), "--json")
+    assert result.returncode == 2
+    assert "Traceback" not in stderr
+    assert "2 of 3 images failed" in stderr
+    records = {r["path"]: r for r in json.loads(result.stdout)}
+    assert records[str(good)]["text"]
+    assert records[str(blank)]["status"] == "blank"
+    assert records[str(corrupt)]["status"] == "error"
+    assert "truncated" in records[str(corrupt)]["message"]

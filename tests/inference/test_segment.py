@@ -1,0 +1,143 @@
+"""Cutting a line of capitals into letters, on lines composed from real handwritten letters (tests/lines.py)."""
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy import ndimage
+
+from hcr.inference.preprocess import BlankImageError, to_letter_array
+from hcr.inference.segment import SPLIT_ASPECT, segment_line
+from hcr.labels import index_of
+from tests.lines import LETTER_SIZE, compose_line, real_letters
+
+MATCH = 0.75  # least correlation between a crop's 28×28 and its source letter's (typically > 0.95)
+
+
+def _as_model_sees(image: np.ndarray) -> np.ndarray:
+    return to_letter_array(Image.fromarray(image)).astype(np.float64)  # [28, 28]
+
+
+def _correlations(glyphs, letters: np.ndarray) -> np.ndarray:
+    """[n_glyphs, n_letters] correlation of each crop's 28×28 with each source letter's 28×28."""
+    crops = np.stack([_as_model_sees(g.crop).ravel() for g in glyphs])
+    sources = np.stack([_as_model_sees(x).ravel() for x in letters])
+    return np.corrcoef(crops, sources)[: len(crops), len(crops) :]
+
+
+def _overlap(a, b) -> float:
+    """Intersection over union of two (left, top, right, bottom) boxes."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    inter = max(w, 0) * max(h, 0)
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def _line_of(source: str, seed: int, **options):
+    """A random line of 4–10 real letters (a space at ~25 % of gaps) and the letters placed."""
+    data = real_letters(source)
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(4, 11))
+    letters = data.x[rng.choice(len(data), n, replace=False)]
+    space_before = [False, *(rng.random(n - 1) < 0.25).tolist()]
+    letter_size = int(rng.integers(24, 80))  # the largest make lines wider than the 512 px the ink map works at
+    return compose_line(letters, rng, space_before=space_before, letter_size=letter_size, **options), letters
+
+
+@pytest.mark.parametrize("dark_on_light", [True, False], ids=["black-on-white", "white-on-black"])
+@pytest.mark.parametrize("seed", range(6))
+def test_capitals_come_out_in_order_with_the_spaces(seed, dark_on_light):
+    line, letters = _line_of("az", seed, dark_on_light=dark_on_light)
+    glyphs = segment_line(line.image)
+    assert len(glyphs) == len(letters)
+    assert [g.space_before for g in glyphs] == line.space_before
+    for glyph, placed in zip(glyphs, line.boxes, strict=True):
+        assert _overlap(glyph.box, placed) > 0.7, (glyph.box, placed)
+        assert glyph.crop.dtype == np.uint8
+        assert glyph.crop.max() == 255
+        border = np.concatenate([glyph.crop[0], glyph.crop[-1], glyph.crop[:, 0], glyph.crop[:, -1]])
+        assert not border.any()  # a blank border: to_letter_array takes it for the background
+    correlations = _correlations(glyphs, letters)
+    assert (np.diag(correlations) > MATCH).all(), np.diag(correlations)
+    assert (correlations.argmax(axis=1) == np.arange(len(letters))).all()  # each crop is most like its own letter
+
+
+def test_mixed_case_emnist_lines_mostly_segment_exactly():
+    """EMNIST Letters mixes in lower case (dotted i and j, wide m): harder than capitals, still nearly always right."""
+    n_lines, n_exact, matches = 40, 0, []
+    for seed in range(n_lines):
+        line, letters = _line_of("emnist", seed, dark_on_light=bool(seed % 2))
+        glyphs = segment_line(line.image)
+        if len(glyphs) == len(letters):
+            n_exact += 1
+            matches.extend(np.diag(_correlations(glyphs, letters)) > MATCH)
+    assert n_exact >= 0.95 * n_lines
+    assert np.mean(matches) > 0.97
+
+
+def test_a_letter_in_pieces_is_merged():
+    """Real letters broken by a blank band (a pen that skipped), and dotted i's: each comes out as one letter."""
+    data = real_letters("az")
+    broken = []
+    for letter in "EHTF":
+        for x in data.x[data.y == index_of(letter)][:20]:
+            gapped = x.copy()
+            gapped[13:15] = 0  # [28, 28] a blank band across the middle
+            if ndimage.label(gapped > 64, structure=np.ones((3, 3)))[1] >= 2:
+                broken.append(gapped)
+                break
+    emnist = real_letters("emnist")
+    dotted = [
+        x for x in emnist.x[emnist.y == index_of("I")] if ndimage.label(x > 64, structure=np.ones((3, 3)))[1] == 2
+    ]
+    letters = np.stack(broken + dotted[:3])
+    assert len(letters) == 7
+    line = compose_line(letters, np.random.default_rng(0), letter_size=48)
+    glyphs = segment_line(line.image)
+    assert len(glyphs) == len(letters)
+    assert (np.diag(_correlations(glyphs, letters)) > MATCH).all()
+
+
+def test_touching_letters_are_cut_apart():
+    """The clear case: two round letters in a line, side by side, their ink meeting at a point."""
+    data = real_letters("az")
+    whole = np.array([ndimage.label(x > 64, structure=np.ones((3, 3)))[1] == 1 for x in data.x])
+    wide = (data.x > 64).any(axis=1).sum(axis=1) >= 18  # [N] ink at least 18 of 28 columns wide
+    rounds = data.x[whole & wide & np.isin(data.y, [index_of(c) for c in "OCDQ"])]
+    others = data.x[whole & wide & ~np.isin(data.y, [index_of(c) for c in "OCDQ"])]
+    letters = np.concatenate([others[:2], rounds[:2], others[2:4]])
+    for overlap in range(LETTER_SIZE // 2):  # px: bring the third and fourth letters closer until they touch
+        gaps = [0.3, 0.3, -overlap / LETTER_SIZE, 0.3, 0.3]
+        line = compose_line(letters, np.random.default_rng(0), gaps=gaps, size_jitter=0.0, baseline_jitter=0.0)
+        n_blobs = ndimage.label(np.asarray(line.image) < 191, structure=np.ones((3, 3)))[1]
+        if n_blobs == 5:
+            break
+    assert n_blobs == 5  # the two round letters touch
+    pair_width = line.boxes[3][2] - line.boxes[2][0]
+    assert pair_width > SPLIT_ASPECT * max(b[3] - b[1] for b in line.boxes)  # too wide for one letter
+
+    glyphs = segment_line(line.image)
+    assert len(glyphs) == 6
+    assert line.boxes[3][0] - 4 < glyphs[2].box[2] <= glyphs[3].box[0] < line.boxes[2][2] + 4  # cut where they meet
+    assert (np.diag(_correlations(glyphs, letters)) > MATCH).all()
+
+
+def test_specks_of_noise_are_not_letters():
+    line, letters = _line_of("az", 7, dark_on_light=True)
+    rng = np.random.default_rng(1)
+    page = np.asarray(line.image).astype(np.float64)
+    page += rng.normal(0, 8, page.shape)  # paper grain
+    specks = rng.random(page.shape) < 0.002
+    page[specks] = rng.uniform(0, 100, specks.sum())  # dark dots of dust
+    glyphs = segment_line(Image.fromarray(np.clip(page, 0, 255).astype(np.uint8)))
+    assert len(glyphs) == len(letters)
+    assert (np.diag(_correlations(glyphs, letters)) > MATCH).all()
+
+
+@pytest.mark.parametrize(
+    "image",
+    [Image.new("L", (400, 80), 255), Image.new("L", (400, 80), 0), Image.new("RGBA", (400, 80), (0, 0, 0, 0))],
+    ids=["white", "black", "transparent"],
+)
+def test_blank_image_is_a_clear_error(image):
+    with pytest.raises(BlankImageError, match="blank"):
+        segment_line(image)
