@@ -1,0 +1,36 @@
+"""`hcr serve`: the REST API and the draw-a-letter page over one exported model, with uvicorn."""
+
+from pathlib import Path
+
+import typer
+
+from hcr.console import console
+from hcr.errors import MissingExtraError
+
+
+def serve(
+    model: Path | None = typer.Option(
+        None, help="A model.onnx (with its model.json), or a folder holding one. Default: the model shipped with hcr."
+    ),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0 for every interface)."),
+    port: int = typer.Option(8000, min=0, max=65535, help="Port to listen on (0: any free port)."),
+    cors_origin: list[str] = typer.Option(
+        [],
+        "--cors-origin",
+        help="Let pages from this origin call the API (repeat for more; '*' for any). Off by default.",
+    ),
+    max_upload_mb: float = typer.Option(5.0, min=0.001, help="Larger request bodies are refused with 413."),
+    workers: int = typer.Option(1, min=1, help="Server processes (each loads the model): more use more cores."),
+) -> None:
+    """Serve the API (POST /v1/predict, /v1/read; GET /v1/health, /v1/model; docs at /docs) and a page to draw on."""
+    try:
+        from hcr.serving import server
+        from hcr.serving.app import load_app
+    except ModuleNotFoundError as e:
+        raise MissingExtraError("serve", e.name or "fastapi") from None
+
+    app = load_app(model, max_upload_mb=max_upload_mb, cors_origins=cors_origin)  # a bad model fails here, first
+    sock = server.listen(host, port)
+    url = f"http://{f'[{host}]' if ':' in host else host}:{sock.getsockname()[1]}/"
+    console.print(f"hcr: serving {app.state.model_name} at {url} (API docs at /docs); Ctrl-C stops", soft_wrap=True)
+    server.run(app, sock, workers)

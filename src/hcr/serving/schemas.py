@@ -1,0 +1,73 @@
+"""The JSON shapes of the HTTP API: one place, so the OpenAPI docs at /docs and the responses cannot disagree."""
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+Status = Literal["ok", "low-confidence", "blank", "error"]
+
+
+class ImageBody(BaseModel):
+    """A JSON request: the image as base64 text, bare or as a data URL (what a canvas's `toDataURL()` gives)."""
+
+    image: str = Field(
+        description="a PNG/JPEG/… file as base64, or a data URL such as 'data:image/png;base64,iVBOR…'",
+        examples=["data:image/png;base64,iVBORw0KGgo…"],
+    )
+
+
+class Candidate(BaseModel):
+    letter: str
+    probability: float = Field(ge=0.0, le=1.0)
+
+
+class LetterResult(BaseModel):
+    """What the model made of one letter image; a blank image is a result (status 'blank'), not an error."""
+
+    letter: str | None = Field(description="the most likely letter; null when the image is blank")
+    confidence: float = Field(ge=0.0, le=1.0, description="the model's probability of `letter`")
+    status: Status = Field(description="'low-confidence' below the model's calibrated threshold")
+    message: str | None = Field(default=None, description="why, for 'blank' and 'error'")
+    top_k: list[Candidate] = Field(description="the most likely letters, best first")
+    model_input: str | None = Field(
+        default=None, description="the 28×28 image the model actually saw, as a PNG data URL (null when blank)"
+    )
+
+
+class ReadCharacter(BaseModel):
+    """One letter of a line: what it was read as, and where it is."""
+
+    letter: str
+    confidence: float = Field(ge=0.0, le=1.0)
+    status: Literal["ok", "low-confidence"]
+    top_k: list[Candidate]
+    box: tuple[int, int, int, int] = Field(description="its ink's left, top, right, bottom in the uploaded image")
+    space_before: bool = Field(description="a word gap separates it from the letter on its left")
+
+
+class ReadResult(BaseModel):
+    """A line of capitals read left to right; a blank image is a result (status 'blank', empty text)."""
+
+    text: str = Field(description="the letters, with a space at each word gap")
+    status: Literal["ok", "low-confidence", "blank"] = Field(description="'low-confidence' if any letter is")
+    message: str | None = Field(default=None, description="why, for 'blank'")
+    characters: list[ReadCharacter]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    model: str = Field(description="the model being served")
+
+
+class ModelInfo(BaseModel):
+    """The model card: the metadata written by `hcr export` (classes, input convention, metrics, source run)."""
+
+    name: str
+    classes: list[str]
+    threshold: float = Field(description="below this confidence a prediction is reported as 'low-confidence'")
+    metadata: dict[str, Any]
+    card: str | None = Field(default=None, description="MODEL_CARD.md beside the model, when there is one")
+
+
+class ErrorBody(BaseModel):
+    detail: str = Field(description="what is wrong with the request, in one line")

@@ -1,0 +1,216 @@
+"""End to end, as a person uses it: `hcr serve` in a subprocess, the page in headless Chromium, a letter drawn with
+the mouse, the answer read off the page. Screenshots go to out/test-artifacts/ (git-ignored).
+
+Needs Debian's chromium (`make browser` installs it) and Playwright for Python (the dev extra); Playwright's own
+browser downloads are never used. Without them these tests skip, saying why.
+"""
+
+import base64
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2 as httpx
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from hcr.errors import HcrError
+from hcr.inference.predictor import Predictor, resolve_model_path
+from hcr.labels import CLASSES
+from tests.realdata import REPO_ROOT
+from tests.serving.conftest import as_photo, running_server
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO_ROOT / "out" / "test-artifacts"
+PAD = 280  # the canvas's own pixels (index.html)
+PEN = 18  # its pen width (app.js)
+CELL = PAD / 28  # one pixel of a 28×28 letter on the pad
+LEAD = 1.08  # the letter drawn must beat the model's second guess by this factor
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    if not CHROMIUM.is_file():
+        pytest.skip(f"browser test skipped: {CHROMIUM} not found; install Debian's chromium with `make browser`")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="browser test skipped: Playwright is not installed")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def served_model(request) -> Path | None:
+    """The model the page is tried with: the one shipped with hcr, as a person gets it (None: `hcr serve` with no
+    --model); only where this hcr has none yet, the tiny test model, which barely reads (see drawable_letter)."""
+    try:
+        resolve_model_path(None)
+        return None
+    except HcrError:
+        return request.getfixturevalue("onnx_model_dir")
+
+
+@pytest.fixture(scope="module")
+def server(served_model) -> Iterator[str]:
+    """The real server, `hcr serve`, on a free loopback port; its URL."""
+    with running_server(*(["--model", str(served_model)] if served_model else [])) as url:
+        yield url
+
+
+def letter_strokes(letter: np.ndarray) -> list[tuple[tuple[float, float], tuple[float, float]]]:
+    """A 28×28 letter as pen strokes on the pad: one horizontal stroke per run of ink in each row."""
+    strokes = []
+    for row, ink in enumerate(letter >= 128):
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], ink.astype(np.int8), [0]])))
+        for start, stop in zip(edges[::2], edges[1::2], strict=True):
+            y = (row + 0.5) * CELL
+            strokes.append((((start + 0.5) * CELL, y), ((stop - 0.5) * CELL, y)))
+    return strokes
+
+
+def render_strokes(strokes) -> Image.Image:
+    """What the page's canvas holds after those strokes (white round pen on black), to choose a letter with."""
+    pad = Image.new("L", (PAD, PAD), 0)
+    draw = ImageDraw.Draw(pad)
+    for a, b in strokes:
+        draw.line([a, b], fill=255, width=PEN)
+        for x, y in (a, b):
+            draw.ellipse([x - PEN / 2, y - PEN / 2, x + PEN / 2, y + PEN / 2], fill=255)
+    return pad
+
+
+@pytest.fixture(scope="module")
+def drawable_letter(az_letters, served_model):
+    """A real capital, as strokes, that the served model reads right with a clear lead over its second guess, so
+    the small differences between Chromium's pen and this simulation of it cannot change the answer. (The tiny
+    1-epoch model's probabilities are all near 1/26, so for it a "clear lead" is only a relative one.)"""
+    predictor = Predictor(served_model)
+    x, y = az_letters
+    for letter, label in zip(x, y, strict=True):
+        strokes = letter_strokes(letter)
+        prediction = predictor.predict_image(render_strokes(strokes))
+        (first, p_first), (_, p_second) = prediction.top_k[:2]
+        if first == CLASSES[label] and p_first >= LEAD * p_second:
+            return first, strokes
+    pytest.fail("the served model reads none of the traced real letters with a clear lead; it should read some")
+
+
+def draw(page, strokes) -> None:
+    box = page.locator("#pad").bounding_box()
+    scale = box["width"] / PAD
+
+    def at(p):
+        return box["x"] + p[0] * scale, box["y"] + p[1] * scale
+
+    for a, b in strokes:
+        page.mouse.move(*at(a))
+        page.mouse.down()
+        page.mouse.move(*at(b), steps=3)
+        page.mouse.up()
+
+
+def shown_answer(page) -> tuple[str, str]:
+    page.locator('#result[aria-busy="false"]').wait_for()  # the last answer is in (the page marks it)
+    return page.locator("#letter").inner_text(), page.locator("#status").inner_text()
+
+
+def screenshot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=path, full_page=True)
+    print(f"screenshot: {path}")
+
+
+def test_drawing_a_letter_shows_what_the_model_reads(chromium, server, drawable_letter):
+    expected, strokes = drawable_letter
+    page = chromium.new_page(viewport={"width": 1000, "height": 800})
+    page.goto(server)
+    draw(page, strokes)
+    letter, status = shown_answer(page)
+    screenshot(page, f"serve-drawn-{expected}.png")
+
+    assert letter == expected
+    assert expected in status
+    canvas = page.evaluate("document.getElementById('pad').toDataURL('image/png')")
+    api = httpx.post(f"{server}/v1/predict", json={"image": canvas}).json()
+    assert api["letter"] == letter  # the page shows the server's answer for what is on the canvas
+    bars = page.locator("#candidates li")
+    assert bars.count() == 3
+    assert bars.first.locator(".name").inner_text() == letter
+    assert bars.first.locator(".pct").inner_text() == f"{round(api['confidence'] * 100)} %"
+    seen = page.locator("#seen")
+    assert seen.is_visible()
+    assert page.evaluate("document.getElementById('seen').naturalWidth") == 28
+    assert seen.bounding_box()["width"] >= 28 * 4  # scaled up for people to see
+    assert seen.get_attribute("src") == api["model_input"]
+
+
+def test_predictions_update_while_drawing(chromium, server):
+    page = chromium.new_page()
+    page.goto(server)
+    sent = []
+    page.on("request", lambda request: sent.append(request.url) if request.url.endswith("/v1/predict") else None)
+    box = page.locator("#pad").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.2)
+    page.mouse.down()
+    for step in range(30):  # a slow vertical stroke, about a second long
+        page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * (0.2 + 0.02 * step))
+        page.wait_for_timeout(30)
+    during = len(sent)
+    page.mouse.up()
+    shown_answer(page)
+    assert 2 <= during < 30  # throttled: several answers during the stroke, not one per pointer move
+    assert page.locator("#candidates li").count() == 3
+
+
+def test_clear_by_keyboard_and_upload(chromium, server, az_letters, drawable_letter):
+    page = chromium.new_page()
+    page.goto(server)
+    draw(page, drawable_letter[1])
+    shown_answer(page)
+    for _ in range(10):  # Tab to the Clear button, as a keyboard user would
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "clear":
+            break
+    assert page.evaluate("document.activeElement.id") == "clear"
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"  # focus is visible
+    page.keyboard.press("Enter")
+    assert page.locator("#letter").inner_text() == "–"
+    assert "Cleared" in page.locator("#status").inner_text()
+    assert page.locator("#candidates li").count() == 0
+    ink = page.evaluate(
+        "Array.from(document.getElementById('pad').getContext('2d').getImageData(0, 0, 280, 280).data)"
+        ".filter((v, i) => i % 4 === 0).reduce((a, b) => a + b, 0)"
+    )
+    assert ink == 0
+
+    photo = as_photo(az_letters[0][7], side=300)  # black ink on white paper, as a scan or a photo
+    page.set_input_files("#upload", files=[{"name": "letter.png", "mimeType": "image/png", "buffer": photo}])
+    letter, status = shown_answer(page)
+    api = httpx.post(f"{server}/v1/predict", json={"image": base64.b64encode(photo).decode()}).json()
+    assert letter == api["letter"]
+    assert api["letter"] in status
+    screenshot(page, "serve-uploaded.png")
+
+
+def test_phone_sized_viewport(chromium, server, drawable_letter):
+    context = chromium.new_context(viewport={"width": 375, "height": 740}, device_scale_factor=2, has_touch=True)
+    page = context.new_page()
+    page.goto(server)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375  # nothing sticks out sideways
+    box = page.locator("#pad").bounding_box()
+    assert 280 <= box["width"] <= 375
+    assert page.evaluate("getComputedStyle(document.getElementById('pad')).touchAction") == "none"
+    for control in ("#clear", "label[for=upload]"):
+        assert page.locator(control).bounding_box()["height"] >= 44  # big enough for a finger
+    expected, strokes = drawable_letter
+    draw(page, strokes)
+    letter, _ = shown_answer(page)
+    assert letter == expected
+    screenshot(page, "serve-phone.png")
+    image = Image.open(io.BytesIO(page.screenshot()))
+    assert image.width == 375 * 2
+    context.close()

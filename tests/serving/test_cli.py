@@ -1,0 +1,73 @@
+"""`hcr serve` as a command: clear one-line errors for a missing model, and a server process without TensorFlow."""
+
+import socket
+import subprocess
+import sys
+
+import httpx2 as httpx
+import numpy as np
+import pytest
+
+from hcr.labels import CLASSES
+from tests.realdata import REPO_ROOT
+from tests.serving.conftest import as_photo, running_server
+
+
+def run_hcr(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "hcr", *args], capture_output=True, text=True, timeout=120, **kwargs)
+
+
+def test_missing_model_is_a_one_line_error(tmp_path):
+    result = run_hcr("serve", "--model", str(tmp_path / "nowhere" / "model.onnx"))
+    assert result.returncode == 2
+    assert "model not found" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_model_without_its_metadata_is_refused(onnx_model_dir, tmp_path):
+    (tmp_path / "model.onnx").write_bytes((onnx_model_dir / "model.onnx").read_bytes())
+    result = run_hcr("serve", "--model", str(tmp_path))
+    assert result.returncode == 2
+    assert "model.json" in result.stderr
+
+
+def test_a_port_in_use_is_a_one_line_error(onnx_model_dir):
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = run_hcr("serve", "--model", str(onnx_model_dir), "--port", str(port))
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
+
+
+@pytest.mark.slow
+def test_the_serving_process_never_loads_tensorflow(onnx_model_dir, az_letters, tmp_path):
+    """The app `hcr serve` runs, built and answering a real request, in a fresh interpreter."""
+    letter_path = tmp_path / "letter.npy"
+    np.save(letter_path, az_letters[0][0])
+    code = f"""
+import sys
+from pathlib import Path
+import httpx2 as httpx
+import numpy as np
+from fastapi.testclient import TestClient
+from hcr.serving.app import load_app
+from tests.serving.conftest import as_photo
+
+with TestClient(load_app(Path({str(onnx_model_dir)!r}))) as client:
+    response = client.post("/v1/predict", files={{"file": ("a.png", as_photo(np.load({str(letter_path)!r})))}})
+    assert response.status_code == 200, response.text
+print(",".join(m for m in ("tensorflow", "keras", "tf2onnx") if m in sys.modules))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
+
+
+@pytest.mark.slow
+def test_several_workers_serve_and_stop(onnx_model_dir, az_letters):
+    with running_server("--model", str(onnx_model_dir), "--workers", "2") as url:
+        photos = [as_photo(letter) for letter in az_letters[0][:8]]
+        answers = [httpx.post(f"{url}/v1/predict", files={"file": ("a.png", photo)}) for photo in photos]
+        assert all(a.status_code == 200 for a in answers)
+        assert all(a.json()["letter"] in CLASSES for a in answers)
