@@ -6,6 +6,9 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)  # reading the umask means setting it; put it back at once
+
 
 @contextlib.contextmanager
 def atomic_path(final_path: Path) -> Iterator[Path]:
@@ -19,6 +22,7 @@ def atomic_path(final_path: Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        tmp_path.chmod(0o666 & ~_UMASK)  # mkstemp makes it private; the result is an ordinary file
         tmp_path.replace(final_path)
     finally:
         tmp_path.unlink(missing_ok=True)
