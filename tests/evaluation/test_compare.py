@@ -1,0 +1,125 @@
+"""`hcr compare` on two tiny real models: leaderboard, report, exported best model, and resuming."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from hcr.errors import HcrError
+from hcr.evaluation.compare import PRESETS, STATE_FILE, Preset, compare_models
+from tests.evaluation.pages import embedded_files, parse_images
+
+TINY = Preset("tiny", per_class=20, epoch_scale=0.0, min_epochs=1)  # 1 epoch on 20 images per letter
+
+
+def test_presets_scale_each_recipe():
+    assert [PRESETS["quick"].epochs(n) for n in (20, 40, 8)] == [5, 10, 2]
+    assert [PRESETS["seed"].epochs(n) for n in (8, 40, 100)] == [20, 40, 60]
+    assert PRESETS["seed"].per_class == 400
+    assert PRESETS["full"].epochs(20) == 20
+    assert TINY.epochs(20) == 1
+    assert set(PRESETS["quick"].tuning) == {"cnn"}  # a MobileNetV2 search does not fit in the quick budget
+    assert set(PRESETS["seed"].tuning) == set(PRESETS["full"].tuning) == {"cnn", "mobilenetv2"}
+
+
+def test_models_without_weights_are_skipped_not_fatal(tmp_path, monkeypatch):
+    monkeypatch.delenv("HCR_MOBILENET_WEIGHTS", raising=False)
+    with pytest.raises(HcrError, match=r"nothing to compare: mobilenetv2-frozen: .*weights"):
+        compare_models(TINY, ["mobilenetv2-frozen"], out_dir=tmp_path)
+
+
+def test_a_folder_with_another_comparison_is_refused(tmp_path, shared_data):
+    compare_state = {"settings": {"preset": {"name": "seed"}, "data": {}}, "models": {}}
+    (tmp_path / STATE_FILE).write_text(json.dumps(compare_state))
+    with pytest.raises(HcrError, match="other settings"):
+        compare_models(TINY, ["baseline-cnn"], data_dir=shared_data, out_dir=tmp_path)
+
+
+@pytest.mark.slow
+def test_compare_two_tiny_models_then_resume(shared_data, tmp_path):
+    out = tmp_path / "compare"
+    first = compare_models(TINY, ["baseline-cnn"], data_dir=shared_data, out_dir=out)
+    (baseline_run,) = [row.run for row in first.leaderboard]
+
+    # killed after baseline's last checkpoint but before it was scored: no metrics.json
+    (out / "runs" / baseline_run.rsplit("/", 1)[-1] / "metrics.json").unlink()
+    result = compare_models(TINY, ["baseline-cnn", "regularized-cnn"], data_dir=shared_data, out_dir=out)
+    runs = sorted(path.name for path in (out / "runs").iterdir())
+    assert len(runs) == 2  # baseline resumed in its own folder, regularized trained; nothing started twice
+    assert {row.model: row.run for row in result.leaderboard}["baseline-cnn"] == baseline_run
+
+    # the leaderboard: both models, best validation accuracy first, numbers from the runs themselves
+    with (out / "leaderboard.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [row["model"] for row in rows] == [row.model for row in result.leaderboard]
+    assert {row["model"] for row in rows} == {"baseline-cnn", "regularized-cnn"}
+    for row in rows:
+        metrics = json.loads((out / "runs" / row["run"].rsplit("/", 1)[-1] / "metrics.json").read_text())
+        assert float(row["val_accuracy"]) == pytest.approx(metrics["val"]["accuracy"])
+        assert float(row["test_accuracy"]) == pytest.approx(metrics["test"]["accuracy"])
+    assert float(rows[0]["val_accuracy"]) >= float(rows[1]["val_accuracy"])
+    assert "| 1 | " + rows[0]["model"] + " |" in (out / "leaderboard.md").read_text()
+
+    # the report embeds every figure written: EDA and each model's evaluation
+    figures = sorted(out.glob("eda/*.png")) + sorted(out.glob("runs/*/evaluation/*.png"))
+    assert len(figures) == 4 + 2 * 4
+    embedded = embedded_files(parse_images(result.report_path.read_text()))
+    assert embedded == {path.read_bytes() for path in figures}
+
+    # the best model by validation accuracy is exported, loads in the predictor and reads letters
+    from hcr.data import load_datasets
+    from hcr.inference.predictor import Predictor
+
+    exported = json.loads((out / "best" / "model.json").read_text())
+    assert exported["source_run"] == rows[0]["run"]
+    assert exported["model"] == rows[0]["model"]
+    x = load_datasets((), shared_data).x[:8]
+    probabilities = Predictor(result.best_model_path).predict_arrays(x)
+    assert probabilities.shape == (8, 26)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
+    card = result.model_card_path.read_text()
+    assert card.startswith(f"# Model card: `{rows[0]['model']}`")
+    assert "## Limits" in card
+
+    # run again: finished models are neither retrained nor re-evaluated
+    before = {path: path.stat().st_mtime_ns for path in out.glob("runs/*/**/*") if path.is_file()}
+    again = compare_models(TINY, ["baseline-cnn", "regularized-cnn"], data_dir=shared_data, out_dir=out)
+    after = {path: path.stat().st_mtime_ns for path in out.glob("runs/*/**/*") if path.is_file()}
+    assert after == before
+    assert [row.model for row in again.leaderboard] == [row.model for row in result.leaderboard]
+    state = json.loads((out / STATE_FILE).read_text())
+    assert set(state["models"]) == {"baseline-cnn", "regularized-cnn"}
+
+
+@pytest.mark.slow
+def test_a_tuned_model_is_searched_once_then_trained(shared_data, tmp_path):
+    preset = Preset("tiny-tuned", per_class=20, epoch_scale=0.0, min_epochs=1, tuning={"cnn": (2, 1)})
+    out = tmp_path / "compare"
+    first = compare_models(preset, ["tuned-cnn", "mobilenetv2-finetune"], data_dir=shared_data, out_dir=out,
+                           weights=tmp_path / "missing.h5")  # fmt: skip
+    assert "mobilenetv2-finetune" in first.skipped  # no weights file: skipped, the comparison goes on
+    (row,) = first.leaderboard
+    assert row.model == "tuned-cnn"
+    assert row.tune_seconds > 0
+    (study,) = (out / "tuning").glob("*-tune-cnn")
+    best_params = json.loads((study / "best_params.json").read_text())
+    config = json.loads((out / "runs" / row.run.rsplit("/", 1)[-1] / "config.json").read_text())
+    assert config["train"]["tuning"]["best_params"] == str((study / "best_params.json").resolve())
+    assert config["train"]["learning_rate"] == best_params["settings"]["learning_rate"]
+    assert "tuned-cnn" in first.report_path.read_text()
+
+    again = compare_models(preset, ["tuned-cnn"], data_dir=shared_data, out_dir=out)
+    assert [path.name for path in (out / "tuning").iterdir()] == [study.name]  # not searched again
+    assert again.leaderboard[0].run == row.run
+
+
+@pytest.mark.slow
+def test_cli_reports_an_unknown_model_on_one_line(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "hcr", "compare", "--models", "baseline-cnn,no-such-model",
+                             "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert result.returncode == 2
+    assert "unknown model 'no-such-model'" in result.stderr
+    assert "Traceback" not in result.stderr

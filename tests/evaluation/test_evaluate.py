@@ -1,0 +1,95 @@
+"""`hcr evaluate` on a tiny real run: its own test split, another dataset, and a run whose data has changed."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hcr.errors import HcrError
+from hcr.evaluation.evaluate import evaluate_run
+from tests.realdata import AZ_CSV, N_AZ
+
+FIGURES = {"confusion_matrix.png", "confusion_matrix_normalized.png", "learning_curves.png", "misclassified.png"}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(shared_data, tmp_path_factory) -> Path:
+    """baseline-cnn trained for 1 epoch on 20 real images per letter (78 test images): poor, but real."""
+    from hcr.training.config import DataConfig
+    from hcr.training.fit import resolve_config, train
+
+    root = tmp_path_factory.mktemp("tiny-run")
+    with pytest.MonkeyPatch.context() as patch:  # module-scoped: the per-test parse cache is not set up yet
+        patch.setenv("HCR_CACHE_DIR", str(root / "parse-cache"))
+        result = train(resolve_config("baseline-cnn", epochs=1), DataConfig(data_dir=str(shared_data), per_class=20),
+                       root / "runs")  # fmt: skip
+    return result.run.path
+
+
+@pytest.mark.slow
+def test_evaluate_own_test_split_agrees_with_training(tiny_run):
+    result = evaluate_run(tiny_run)
+    assert result.out_dir == tiny_run / "evaluation"
+    saved = json.loads((result.out_dir / "evaluation.json").read_text())
+    assert saved == json.loads(json.dumps(result.summary))
+    trained = json.loads((tiny_run / "metrics.json").read_text())["test"]
+    # the training loop scored the same checkpoint on the same split through model.predict: the same numbers
+    assert saved["n"] == trained["n"] == 78
+    assert saved["accuracy"] == pytest.approx(trained["accuracy"])
+    assert saved["macro"]["f1"] == pytest.approx(trained["macro_f1"])
+    matrix = np.array(saved["confusion_matrix"])
+    assert matrix.sum() == saved["n"]
+    assert np.trace(matrix) / saved["n"] == pytest.approx(saved["accuracy"])
+    assert sum(row["support"] for row in saved["per_letter"].values()) == saved["n"]
+    assert saved["data"]["split"]["part"] == "test"
+    assert saved["size"]["file_bytes"] == (tiny_run / "checkpoints" / "best.keras").stat().st_size
+    assert saved["size"]["parameters"] > 100_000
+    assert saved["speed"]["batch_images_per_second"] > 0
+    assert saved["speed"]["single_image_ms"] > 0
+    assert {path.name for path in result.figures} == FIGURES == set(saved["figures"])
+    assert all((result.out_dir / name).stat().st_size > 10_000 for name in FIGURES)
+
+
+@pytest.mark.slow
+def test_evaluate_on_another_dataset(tiny_run):
+    result = evaluate_run(tiny_run, [f"az:{AZ_CSV}"])
+    assert result.out_dir.parent == tiny_run
+    assert result.out_dir.name.startswith("evaluation-az-")
+    assert result.summary["n"] == N_AZ  # every image of the dataset, not a split
+    assert result.summary["data"]["sources"] == ["az"]
+    assert result.summary["data"]["overlaps_training_sources"] == ["az"]  # flagged: it trained on part of it
+    assert (result.out_dir / "evaluation.json").is_file()
+
+
+@pytest.mark.slow
+def test_evaluate_refuses_a_run_whose_data_changed(tiny_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    config = json.loads((run / "config.json").read_text())
+    config["data"]["per_class"] = 21  # other images than the split was made for
+    (run / "config.json").write_text(json.dumps(config))
+    with pytest.raises(HcrError, match="fingerprint"):
+        evaluate_run(run)
+
+
+@pytest.mark.slow
+def test_cli_prints_a_table_and_reports_bad_input_on_one_line(tiny_run, tmp_path):
+    def hcr(*args):
+        return subprocess.run([sys.executable, "-m", "hcr", "evaluate", *args], capture_output=True, text=True,
+                              timeout=300)  # fmt: skip
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    ok = hcr(str(run))
+    assert ok.returncode == 0, ok.stderr
+    assert "accuracy" in ok.stderr
+    assert "macro P / R / F1" in ok.stderr
+    assert (run / "evaluation" / "evaluation.json").is_file()
+    missing = hcr(str(tmp_path / "no-such-run"))
+    assert missing.returncode == 2
+    assert "not a run folder" in missing.stderr
+    assert "Traceback" not in missing.stderr
