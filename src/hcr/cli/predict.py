@@ -1,0 +1,112 @@
+"""`hcr export` (a run → model.onnx + model.json) and `hcr predict` (images → letters, without TensorFlow)."""
+
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from hcr.console import console, track
+
+if TYPE_CHECKING:
+    from hcr.inference.predictor import Prediction
+
+MODEL_HELP = "A model.onnx from `hcr export` (or its folder). Default: the model shipped with hcr."
+FAILED = ("error", "blank")  # statuses that count as a failed file for the exit code
+
+
+def export(
+    run_dir: Path = typer.Argument(..., help="Run folder made by `hcr train`."),
+    out: Path | None = typer.Option(None, help="Folder for model.onnx and model.json. Default: the run folder."),
+) -> None:
+    """Export a run's best model to ONNX, checked against Keras on the test split, with a calibrated threshold."""
+    from hcr.cli.train import _quiet_tensorflow
+
+    _quiet_tensorflow()
+    from hcr.training.export import export_onnx
+
+    onnx_path = export_onnx(run_dir, out)
+    metadata = json.loads(onnx_path.with_name("model.json").read_text())
+    check, low = metadata["verification"], metadata["low_confidence"]
+    console.print(f"wrote {onnx_path} ({metadata['onnx_bytes'] / 1e6:.2f} MB) and model.json", highlight=False)
+    console.print(
+        f"ONNX Runtime vs Keras on {check['n']:,} {check['split']} images: max |Δp| {check['max_abs_diff']:.2g} · "
+        f"low-confidence below {low['threshold']:.3f} (flags {low['flagged_fraction']:.1%} of validation)",
+        highlight=False,
+    )
+
+
+def predict(
+    inputs: list[Path] = typer.Argument(..., metavar="FILE|DIR...", help="Image files, or folders read recursively."),
+    model: Path | None = typer.Option(None, help=MODEL_HELP),
+    top_k: int = typer.Option(3, min=1, max=26, help="How many likeliest letters to list per image."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON list instead of a table."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print CSV (path,letter,confidence,status,top_k,message)."),
+) -> None:
+    """Read the letter in each image: letter, confidence and top-k; low-confidence and blank images are flagged.
+
+    Exit code 0 if every file was read, 2 if any was blank or unreadable (the others are still reported)."""
+    from hcr.errors import HcrError
+    from hcr.inference.predictor import Predictor, find_images
+
+    if as_json and as_csv:
+        raise HcrError("choose one of --json and --csv")
+    predictor = Predictor(model)
+    paths = find_images(inputs)
+    results = track(predictor.predict_files(paths, top_k), "Reading letters", total=len(paths))
+    records = [_record(path, prediction) for path, prediction in results]
+    if as_json:
+        sys.stdout.write(json.dumps(records, indent=2) + "\n")
+    elif as_csv:
+        _write_csv(records)
+    else:
+        _print_table(records)
+    failed = [r for r in records if r["status"] in FAILED]
+    if failed:
+        n_blank = sum(r["status"] == "blank" for r in failed)
+        console.print(
+            f"[bold red]{len(failed)} of {len(records)} files failed[/] "
+            f"({n_blank} blank, {len(failed) - n_blank} unreadable)",
+            highlight=False,
+        )
+        raise typer.Exit(2)
+
+
+def _record(path: Path, prediction: "Prediction") -> dict:
+    return {
+        "path": str(path),
+        "letter": prediction.letter,
+        "confidence": round(prediction.confidence, 6),
+        "status": prediction.status,
+        "top_k": [{"letter": letter, "probability": round(p, 6)} for letter, p in prediction.top_k],
+        "message": prediction.message,
+    }
+
+
+def _write_csv(records: list[dict]) -> None:
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(["path", "letter", "confidence", "status", "top_k", "message"])
+    for r in records:
+        top = " ".join(f"{t['letter']}:{t['probability']:.4f}" for t in r["top_k"])
+        writer.writerow([r["path"], r["letter"] or "", f"{r['confidence']:.4f}", r["status"], top, r["message"] or ""])
+
+
+def _print_table(records: list[dict]) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    styles = {"ok": "green", "low-confidence": "yellow", "blank": "red", "error": "red"}
+    table = Table()
+    table.add_column("file", overflow="fold")  # a path is never cut short
+    for column in ("letter", "confidence", "status", "top-k"):
+        table.add_column(column)
+    for r in records:
+        top = "  ".join(f"{t['letter']} {t['probability']:.2f}" for t in r["top_k"])
+        status = f"[{styles[r['status']]}]{r['status']}[/]" + (f": {escape(r['message'])}" if r["message"] else "")
+        table.add_row(
+            escape(r["path"]), r["letter"] or "–", f"{r['confidence']:.3f}" if r["letter"] else "", status, top
+        )
+    Console().print(table)  # on stdout: the table is the result; the console (stderr) carries messages

@@ -1,0 +1,63 @@
+"""`hcr export`: a run's best model becomes model.onnx + model.json that ONNX Runtime reproduces Keras with."""
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hcr.errors import HcrError
+from hcr.inference.preprocess import PREPROCESS_VERSION
+from hcr.labels import CLASSES
+
+
+def test_export_writes_a_verified_model_and_its_metadata(onnx_model_dir):
+    onnx_path, json_path = onnx_model_dir / "model.onnx", onnx_model_dir / "model.json"
+    metadata = json.loads(json_path.read_text())
+    assert metadata["classes"] == list(CLASSES)
+    assert metadata["preprocess_version"] == PREPROCESS_VERSION
+    assert metadata["input"]["shape"] == [None, 28, 28, 1]
+    assert metadata["onnx_sha256"] == hashlib.sha256(onnx_path.read_bytes()).hexdigest()
+    assert metadata["verification"]["max_abs_diff"] <= 1e-4
+    assert metadata["verification"]["n"] == metadata["metrics"]["test"]["n"] > 0
+    assert 0 < metadata["low_confidence"]["threshold"] <= 1
+    assert np.isfinite(metadata["metrics"]["test"]["accuracy"])
+
+
+def test_threshold_splits_validation_into_mostly_wrong_and_mostly_right(onnx_model_dir):
+    """Isotonic calibration means every flagged prediction was estimated more likely wrong than right, so the
+    flagged ones, pooled, really were mostly wrong on validation, and the kept ones mostly right."""
+    low = json.loads((onnx_model_dir / "model.json").read_text())["low_confidence"]
+    assert low["split"] == "val"
+    if low["accuracy_flagged"] is not None:
+        assert low["accuracy_flagged"] < 0.5
+    assert low["accuracy_kept"] >= 0.5
+    assert 0 <= low["flagged_fraction"] < 1
+
+
+def test_export_refuses_a_mismatch_and_writes_nothing(onnx_model_dir, tmp_path, monkeypatch):
+    from hcr.training import export
+
+    monkeypatch.setattr(export, "VERIFY_TOLERANCE", 0.0)  # float32 conversions never agree to the last bit
+    source_run = Path(json.loads((onnx_model_dir / "model.json").read_text())["source_run"])
+    with pytest.raises(HcrError, match="differs from Keras"):
+        export.export_onnx(source_run, tmp_path / "out")
+    assert not list((tmp_path / "out").iterdir())
+
+
+@pytest.mark.slow
+def test_a_transfer_model_with_a_nested_head_exports(shared_data, tmp_path, monkeypatch):
+    """MobileNetV2's head is a nested model with dropout; exported naively, its dropout would be traced in training
+    mode (random ops ONNX Runtime cannot load). A tiny frozen-backbone run must export and verify."""
+    from hcr.training.config import DataConfig
+    from hcr.training.export import export_onnx
+    from hcr.training.fit import resolve_config, train
+    from tests.realdata import MOBILENET_WEIGHTS
+
+    monkeypatch.setenv("HCR_MOBILENET_WEIGHTS", str(MOBILENET_WEIGHTS))
+    config = resolve_config("mobilenetv2-frozen", epochs=1)
+    run = train(config, DataConfig(data_dir=str(shared_data), per_class=8), tmp_path / "runs").run
+    metadata = json.loads(export_onnx(run.path, tmp_path / "model").with_name("model.json").read_text())
+    assert metadata["model"] == "mobilenetv2-frozen"
+    assert metadata["verification"]["max_abs_diff"] <= 1e-4

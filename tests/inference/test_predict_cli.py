@@ -1,0 +1,112 @@
+"""`hcr predict` and `hcr export` as a user runs them: real processes, real exit codes, stdout kept for results."""
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from hcr.data import load_datasets
+from hcr.inference.predictor import Predictor
+from tests.realdata import AZ_CSV
+
+
+def _hcr(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "hcr", *args], capture_output=True, text=True, timeout=180)
+
+
+@pytest.fixture(scope="module")
+def image_dir(tmp_path_factory):
+    """Real letters as a user keeps them: nested folders, several formats, and a file that is not an image."""
+    data = load_datasets([f"az:{AZ_CSV}"])
+    root = tmp_path_factory.mktemp("images")
+    (root / "scans" / "more").mkdir(parents=True)
+    names = ["a.png", "scans/b.jpg", "scans/more/c.bmp", "scans/more/d.webp"]
+    for name, label in zip(names, range(4), strict=True):
+        letter = 255 - data.x[np.flatnonzero(data.y == label)[0]]
+        Image.fromarray(letter).resize((200, 200), Image.Resampling.BICUBIC).save(root / name)
+    (root / "scans" / "notes.txt").write_text("not a letter")
+    return root
+
+
+def test_json_for_a_folder_read_recursively(onnx_model_dir, image_dir):
+    result = _hcr("predict", str(image_dir), "--model", str(onnx_model_dir / "model.onnx"), "--json", "--top-k", "5")
+    assert result.returncode == 0, result.stderr
+    records = json.loads(result.stdout)
+    assert sorted(r["path"] for r in records) == sorted(
+        str(image_dir / n) for n in ["a.png", "scans/b.jpg", "scans/more/c.bmp", "scans/more/d.webp"]
+    )  # notes.txt is not an image extension: a folder scan leaves it out
+    predictor = Predictor(onnx_model_dir)
+    for record, (_, expected) in zip(records, predictor.predict_files([r["path"] for r in records], 5), strict=True):
+        assert record["letter"] == expected.letter
+        assert record["confidence"] == pytest.approx(expected.confidence, abs=1e-5)
+        assert record["status"] == expected.status
+        assert [t["letter"] for t in record["top_k"]] == [letter for letter, _ in expected.top_k]
+
+
+def test_csv_and_table(onnx_model_dir, image_dir):
+    files = [str(image_dir / "a.png"), str(image_dir / "scans" / "b.jpg")]
+    result = _hcr("predict", *files, "--model", str(onnx_model_dir), "--csv")
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [row["path"] for row in rows] == files
+    for row in rows:
+        assert row["letter"] in Predictor(onnx_model_dir).classes_
+        assert 0 < float(row["confidence"]) <= 1
+        assert row["status"] in ("ok", "low-confidence")
+        assert len(row["top_k"].split()) == 3
+    table = _hcr("predict", *files, "--model", str(onnx_model_dir))
+    assert table.returncode == 0, table.stderr
+    assert "a.png" in table.stdout
+    assert rows[0]["letter"] in table.stdout
+
+
+@pytest.mark.parametrize(
+    ("model_arg", "message"),
+    [("missing/model.onnx", "model not found"), ("junk", "model.json: missing")],
+)
+def test_bad_model_is_one_clear_line(tmp_path, image_dir, model_arg, message):
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "model.onnx").write_bytes(b"not onnx")
+    result = _hcr("predict", str(image_dir / "a.png"), "--model", str(tmp_path / model_arg))
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_predict_never_imports_tensorflow(onnx_model_dir, image_dir):
+    """The whole command runs in a fresh process; afterwards neither TensorFlow nor Keras has been imported."""
+    code = (
+        "import sys\nfrom hcr.cli import app\n"
+        "try:\n    app(sys.argv[1:])\nexcept SystemExit as e:\n    code = e.code\n"
+        "heavy = [m for m in ('tensorflow', 'keras') if m in sys.modules]\n"
+        "print(f'exit={code} heavy={heavy}', file=sys.stderr)\n"
+    )
+    args = ["predict", str(image_dir), "--model", str(onnx_model_dir), "--json"]
+    result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120)
+    assert "exit=0 heavy=[]" in result.stderr, result.stderr
+    assert len(json.loads(result.stdout)) == 4
+
+
+@pytest.mark.slow
+def test_export_cli_writes_into_the_chosen_folder(onnx_model_dir, tmp_path):
+    """Re-export the fixture's run with the CLI: same model, same verified metadata, in --out."""
+    source_run = json.loads((onnx_model_dir / "model.json").read_text())["source_run"]
+    result = _hcr("export", source_run, "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert "max |Δp|" in result.stderr
+    metadata = json.loads((tmp_path / "out" / "model.json").read_text())
+    assert metadata["source_run"] == source_run
+    assert metadata["verification"]["max_abs_diff"] <= 1e-4
+    assert Predictor(tmp_path / "out").classes_ == Predictor(onnx_model_dir).classes_
+
+
+@pytest.mark.slow  # TensorFlow is imported before the folder is looked at
+def test_export_refuses_a_folder_that_is_not_a_run(tmp_path):
+    result = _hcr("export", str(tmp_path))
+    assert result.returncode == 2
+    assert "not a run folder" in result.stderr
