@@ -3,24 +3,31 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 DATA   ?= ../shared/data
+WEIGHTS ?= ../shared/models/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench clean postgres browser
 
 $(BIN)/hcr: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[train,serve,dev]'
+	$(BIN)/pip install --quiet -e '.[train,serve,postgres,dev]'
 	touch $@
 
 setup: $(BIN)/hcr
 
 demo: $(BIN)/hcr                      ## the main job on the real data
-	$(BIN)/hcr data inspect --data-dir $(DATA) --out out/inspect
+	$(BIN)/hcr compare --preset quick --data-dir $(DATA) --weights $(WEIGHTS) --out out/compare
 
-test: $(BIN)/hcr                      ## lint, then the whole test suite
+test: $(BIN)/hcr postgres browser     ## lint, then the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+postgres:                             ## PostgreSQL server binaries for the shared-study tests (once; root)
+	.ci/debian-package.sh postgresql '/usr/lib/postgresql/*/bin/pg_ctl'
+
+browser:                              ## Debian's chromium for the browser tests of `hcr serve` (once; root)
+	.ci/debian-package.sh chromium /usr/bin/chromium
 
 bench: $(BIN)/hcr
 	$(BIN)/python bench/data_load.py

@@ -6,7 +6,10 @@ import sys
 
 def test_cli_data_and_inference_import_without_tensorflow():
     code = (
-        "import sys, hcr.cli, hcr.data, hcr.inference.preprocess\n"
+        "import sys, hcr.cli, hcr.data, hcr.inference.preprocess, hcr.inference.predictor, hcr.serving.app\n"
+        "import hcr.evaluation.compare, hcr.evaluation.evaluate, hcr.evaluation.metrics, hcr.evaluation.plots\n"
+        "import hcr.evaluation.report\n"
+        "import hcr.inference.reading\n"
         "heavy = sorted(m for m in ('tensorflow', 'keras') if m in sys.modules)\n"
         "print(','.join(heavy))"
     )

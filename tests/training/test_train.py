@@ -157,3 +157,8 @@ def test_a_final_model_trains_on_everything_but_validation_with_capital_labels(s
     split = np.load(run_path / "split.npz")
     assert len(split["train"]) + len(split["val"]) == 40 * 26
     assert len(split["test"]) == 0
+
+
+def test_a_weights_file_concerns_only_the_models_built_on_one(tmp_path):
+    """`--weights` given for a whole comparison must not reach (or be checked for) a CNN."""
+    assert resolve_config("baseline-cnn", weights=str(tmp_path / "absent.h5")).weights is None

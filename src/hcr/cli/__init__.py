@@ -11,7 +11,7 @@ import typer
 from rich.logging import RichHandler
 
 from hcr import __version__
-from hcr.cli import data, train
+from hcr.cli import compare, data, evaluate, predict, read, serve, train, tune
 from hcr.console import console
 from hcr.errors import HcrError
 
@@ -24,6 +24,13 @@ app = typer.Typer(
 app.add_typer(data.app, name="data")
 app.command()(train.train)
 app.command()(train.models)
+app.command()(tune.tune)
+app.command()(evaluate.evaluate)
+app.command()(compare.compare)
+app.command()(predict.export)
+app.command()(predict.predict)
+app.command()(read.read)
+app.command()(serve.serve)
 
 
 def _version(value: bool) -> None:

@@ -8,7 +8,7 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +63,8 @@ def resolve_config(
     if entry.needs_weights:
         from hcr.models.mobilenet import resolve_weights
 
-        config = config.with_overrides(weights=str(resolve_weights(config.weights)))
-    return config
+        return config.with_overrides(weights=str(resolve_weights(config.weights)))
+    return replace(config, weights=None)  # a weights file given for a whole zoo concerns only the models built on one
 
 
 def prepare_data(data_config: DataConfig) -> tuple[LetterData, Split]:
