@@ -39,7 +39,7 @@ def main() -> None:
     args = parser.parse_args()
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from hcr.training.export import load_run_data  # Keras comes in here, only to rebuild the run's data
+    from hcr.training.fit import load_run_data  # Keras comes in here, only to rebuild the run's data
 
     predictor = Predictor(args.model)
     data, split = load_run_data(RunDir.open(Path(predictor.metadata_["source_run"])))

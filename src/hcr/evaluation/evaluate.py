@@ -17,8 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from hcr.data import LetterData, load_datasets
-from hcr.data.splits import Split, data_fingerprint
+from hcr.data import load_datasets
 from hcr.errors import HcrError
 from hcr.evaluation.metrics import normalize_rows, score_predictions
 from hcr.evaluation.plots import (
@@ -30,7 +29,6 @@ from hcr.evaluation.plots import (
 )
 from hcr.evaluation.speed import measure_speed
 from hcr.runs import RunDir
-from hcr.training.config import DataConfig
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +100,9 @@ def _evaluation_data(
             "n": len(data),
         }
         return data.x, data.y, info
-    data, split = _run_test_split(run, saved, data_dir)
+    from hcr.training.fit import load_run_data  # Keras comes with it; the model needs it next anyway
+
+    data, split = load_run_data(run, data_dir)
     info = {
         "description": f"its test split ({len(split.test):,} images)",
         "split": {"method": split.method, "seed": split.seed, "part": "test", "sizes": split.sizes()},
@@ -110,25 +110,6 @@ def _evaluation_data(
         "n": len(split.test),
     }
     return data.x[split.test], data.y[split.test], info
-
-
-def _run_test_split(run: RunDir, saved: dict[str, Any], data_dir: Path | str | None) -> tuple[LetterData, Split]:
-    """The run's data rebuilt from its config (optionally from another data dir), and its saved split — refused
-    if the images are not exactly those the split was made for."""
-    from hcr.training.fit import prepare_data  # Keras comes with it; the model needs it next anyway
-
-    settings = {**saved["data"], "datasets": tuple(saved["data"]["datasets"])}
-    if data_dir is not None:
-        settings["data_dir"] = str(Path(data_dir).resolve())
-    data, _ = prepare_data(DataConfig(**settings))
-    stored = Split.load(run.split_path)
-    if data_fingerprint(data) != stored.data_fingerprint:
-        raise HcrError(
-            f"{run.path}: the data in {settings['data_dir']} is not what the run was trained on (fingerprint "
-            "changed), so its test split no longer applies; pass --data-dir with the original data, or evaluate "
-            "on a whole dataset with --dataset"
-        )
-    return data, stored
 
 
 def _write_figures(

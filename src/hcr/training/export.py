@@ -19,15 +19,12 @@ import numpy as np
 
 from hcr import __version__
 from hcr.atomic import atomic_path
-from hcr.data import LetterData
-from hcr.data.splits import Split
 from hcr.errors import HcrError
 from hcr.inference.predictor import Predictor, read_metadata, run_session
 from hcr.inference.preprocess import PREPROCESS_VERSION, to_letter_arrays, to_model_input
 from hcr.labels import CLASSES
 from hcr.runs import RunDir
-from hcr.training.config import DataConfig
-from hcr.training.fit import prepare_data
+from hcr.training.fit import load_run_data
 
 OPSET = 17  # supported by tf2onnx 1.17 and every ONNX Runtime since 1.14
 VERIFY_TOLERANCE = 1e-4  # max |p_keras - p_onnx| over every probability of every test image
@@ -139,14 +136,3 @@ def _inference_graph(model: keras.Model) -> keras.Model:
     and a nested model (MobileNetV2's head) then traces its dropout in training mode: random ops ONNX lacks."""
     inputs = keras.Input((28, 28, 1), name=INPUT_NAME)
     return keras.Model(inputs, model(inputs, training=False), name=model.name)
-
-
-def load_run_data(run: RunDir) -> tuple[LetterData, Split]:
-    """The run's own data and split, checked to be the ones it was trained on."""
-    saved = run.read_json(run.config_path)
-    data_config = DataConfig(**{**saved["data"], "datasets": tuple(saved["data"]["datasets"])})
-    data, split = prepare_data(data_config)
-    stored = Split.load(run.split_path)
-    if stored.data_fingerprint != split.data_fingerprint:
-        raise HcrError(f"{run.path}: the data changed since the run was trained; its test split no longer applies")
-    return data, stored

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 
 from hcr.data import LetterData, load_datasets, make_split
-from hcr.data.splits import Split
+from hcr.data.splits import Split, data_fingerprint
 from hcr.errors import HcrError
 from hcr.inference.preprocess import to_model_input
 from hcr.models import ModelEntry, create_model, get_model_entry
@@ -106,14 +106,25 @@ def resume(run_path: Path) -> TrainResult:
     run = RunDir.open(run_path)
     if not run.state_path.exists():
         raise HcrError(f"{run_path}: no completed epoch to resume from; start a new run instead")
-    saved = run.read_json(run.config_path)
-    config = TrainConfig(**saved["train"])
-    data_config = DataConfig(**{**saved["data"], "datasets": tuple(saved["data"]["datasets"])})
-    data, split = prepare_data(data_config)
+    data, split = load_run_data(run)
+    return _fit_and_score(run, TrainConfig(**run.read_json(run.config_path)["train"]), data, split, resume=True)
+
+
+def load_run_data(run: RunDir, data_dir: Path | str | None = None) -> tuple[LetterData, Split]:
+    """The run's data rebuilt from its config (from another folder holding the same files, if given) and its
+    saved split — refused if the images are not exactly those the split was made for."""
+    saved = run.read_json(run.config_path)["data"]
+    settings = {**saved, "datasets": tuple(saved["datasets"])}
+    if data_dir is not None:
+        settings["data_dir"] = str(Path(data_dir).resolve())
+    data, _ = prepare_data(DataConfig(**settings))
     stored = Split.load(run.split_path)
-    if stored.data_fingerprint != split.data_fingerprint:
-        raise HcrError(f"{run_path}: the data changed since the run started; its split no longer applies")
-    return _fit_and_score(run, config, data, stored, resume=True)
+    if stored.data_fingerprint != data_fingerprint(data):
+        raise HcrError(
+            f"{run.path}: the data in {settings['data_dir']} is not what the run was trained on (its fingerprint "
+            "changed), so the run's split no longer applies; point --data-dir at the original data"
+        )
+    return data, stored
 
 
 def _fit_and_score(
