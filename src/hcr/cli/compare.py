@@ -8,7 +8,7 @@ from rich import box
 from rich.table import Table
 
 from hcr.cli.data import DATA_DIR_HELP, DATASET_HELP
-from hcr.cli.train import _quiet_tensorflow
+from hcr.cli.train import quiet_tensorflow
 from hcr.console import console
 
 
@@ -37,7 +37,7 @@ def compare(
     ),
 ) -> None:
     """Train and evaluate every model on one split; write the leaderboard, report.html and the best model."""
-    _quiet_tensorflow()
+    quiet_tensorflow()
     import time
 
     import optuna

@@ -5,7 +5,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from hcr.cli.train import _quiet_tensorflow
+from hcr.cli.train import quiet_tensorflow
 from hcr.console import console
 
 
@@ -26,7 +26,7 @@ def evaluate(
     ),
 ) -> None:
     """Accuracy, precision/recall/F1, confusion matrices, learning curves, worst mistakes, size and speed."""
-    _quiet_tensorflow()
+    quiet_tensorflow()
     from hcr.evaluation.evaluate import evaluate_run
 
     result = evaluate_run(run_dir, dataset, data_dir)

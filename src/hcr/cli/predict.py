@@ -22,9 +22,9 @@ def export(
     out: Path | None = typer.Option(None, help="Folder for model.onnx and model.json. Default: the run folder."),
 ) -> None:
     """Export a run's best model to ONNX, checked against Keras on the test split, with a calibrated threshold."""
-    from hcr.cli.train import _quiet_tensorflow
+    from hcr.cli.train import quiet_tensorflow
 
-    _quiet_tensorflow()
+    quiet_tensorflow()
     from hcr.training.export import export_onnx
 
     onnx_path = export_onnx(run_dir, out)

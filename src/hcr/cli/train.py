@@ -10,14 +10,14 @@ from hcr.cli.data import DATA_DIR_HELP, DATASET_HELP, SplitMethod
 from hcr.console import console
 
 
-def _quiet_tensorflow() -> None:
+def quiet_tensorflow() -> None:
     """TensorFlow's C++ start-up chatter hides hcr's own output; keep its warnings and errors."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def models() -> None:
     """List the models `hcr train --model` accepts, with their default recipes."""
-    _quiet_tensorflow()
+    quiet_tensorflow()
     from hcr.models import get_model_entry, list_models
 
     table = Table(title="Model zoo")
@@ -63,7 +63,7 @@ def train(
     resume: Path | None = typer.Option(None, help="Continue the interrupted run in this run folder."),
 ) -> None:
     """Train a model into a new run folder (config, history, best model, metrics); print val and test accuracy."""
-    _quiet_tensorflow()
+    quiet_tensorflow()
     from hcr.errors import HcrError
     from hcr.training.config import DataConfig
     from hcr.training.fit import resolve_config

@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 
 from hcr.cli.data import DATA_DIR_HELP, DATASET_HELP, SplitMethod
-from hcr.cli.train import _quiet_tensorflow
+from hcr.cli.train import quiet_tensorflow
 from hcr.console import console
 
 
@@ -45,7 +45,7 @@ def tune(
     ),
 ) -> None:
     """Tune hyperparameters (TPE, median pruning); write trials.csv, best_params.json and plots; retrain the best."""
-    _quiet_tensorflow()
+    quiet_tensorflow()
     import optuna
 
     from hcr.training.config import DataConfig
