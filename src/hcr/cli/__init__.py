@@ -7,6 +7,10 @@ import logging
 import os
 import sys
 
+# Before numpy loads: OpenBLAS starting a thread per core costs ~0.1 s of CPU at every start, and no command needs
+# BLAS threads (models run in ONNX Runtime or TensorFlow, each with its own thread pools).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import typer
 from rich.logging import RichHandler
 
