@@ -10,11 +10,13 @@ import time
 import numpy as np
 import pytest
 
-from hcr.data import load_datasets
-from hcr.inference.preprocess import to_model_input
+from hcr.data import balanced_subset, load_datasets
+from hcr.data.capitals import with_capital_labels
+from hcr.inference.preprocess import to_letter_arrays, to_model_input
 from hcr.models.augment import build_augmenter
+from hcr.runs import RunDir
 from hcr.training.config import DataConfig
-from hcr.training.fit import _training_input, resolve_config, train
+from hcr.training.fit import _training_input, load_run_data, resolve_config, train
 
 
 def test_train_writes_a_complete_run_folder(shared_data, tmp_path):
@@ -136,14 +138,14 @@ def test_frozen_transfer_refuses_augmentation():
 
 
 def test_a_final_model_trains_on_everything_but_validation_with_capital_labels(shared_data, tmp_path):
-    """`--test-fraction 0 --capitals`: how the shipped model is trained once its recipe has been measured."""
+    """`--test-fraction 0 --capitals --canonical`: how the shipped model is trained once its recipe is measured."""
     from typer.testing import CliRunner
 
     from hcr.cli import app
 
     outcome = CliRunner().invoke(app, ["train", "--model", "baseline-cnn", "--data-dir", str(shared_data),
                                        "--per-class", "40", "--epochs", "1", "--test-fraction", "0", "--capitals",
-                                       "--runs-dir", str(tmp_path)])  # fmt: skip
+                                       "--canonical", "--runs-dir", str(tmp_path)])  # fmt: skip
     assert outcome.exit_code == 0, outcome.output
     assert "validation accuracy" in outcome.output
     assert "test accuracy" not in outcome.output
@@ -153,10 +155,21 @@ def test_a_final_model_trains_on_everything_but_validation_with_capital_labels(s
     assert metrics["val"]["n"] == round(0.15 * 40 * 26)
     saved = json.loads((run_path / "config.json").read_text())
     assert saved["data"]["capitals"] is True
+    assert saved["data"]["canonical"] is True
     assert saved["data"]["test_fraction"] == 0
     split = np.load(run_path / "split.npz")
     assert len(split["train"]) + len(split["val"]) == 40 * 26
     assert len(split["test"]) == 0
+
+    # export, evaluate and resume rebuild the run's data: relabelled and preprocessed as it was trained on
+    data, _ = load_run_data(RunDir.open(run_path))
+    loaded = load_datasets([], shared_data)
+    loaded = loaded.take(balanced_subset(loaded.y, 40, 0)[0])
+    relabelled, n_relabelled = with_capital_labels(loaded)
+    assert n_relabelled > 0
+    np.testing.assert_array_equal(data.y, relabelled.y)
+    np.testing.assert_array_equal(data.x, to_letter_arrays(loaded.x))
+    assert not np.array_equal(data.x, loaded.x)
 
 
 def test_a_weights_file_concerns_only_the_models_built_on_one(tmp_path):

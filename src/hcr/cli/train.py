@@ -42,6 +42,12 @@ def train(
     capitals: bool = typer.Option(
         False, "--capitals", help="Block capitals: label EMNIST's lower-case l bars as I (a bar on a form is an I)."
     ),
+    canonical: bool = typer.Option(
+        False,
+        "--canonical",
+        help="Train on the letters as `hcr predict` sees a file of them (cropped to the ink, pen evened out, "
+        "re-centred), so images people save read as well as the dataset's arrays.",
+    ),
     epochs: int | None = typer.Option(
         None, min=1, help="Maximum epochs; early stopping may end sooner. Default: the model's recipe."
     ),
@@ -84,6 +90,7 @@ def train(
         data_config = DataConfig(
             datasets=tuple(dataset), data_dir=str(data_dir.resolve()) if data_dir else None, per_class=per_class,
             split=split.value, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed, capitals=capitals,
+            canonical=canonical,
         )  # fmt: skip
         result = train_run(config, data_config, runs_dir)
     console.print(f"run folder: {result.run.path}", highlight=False)

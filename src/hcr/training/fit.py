@@ -68,19 +68,36 @@ def resolve_config(
 
 
 def prepare_data(data_config: DataConfig) -> tuple[LetterData, Split]:
+    """The images and labels a run trains on, and their split."""
+    data = _selected_images(data_config)
+    split = make_split(data, data_config.split, data_config.val_fraction, data_config.test_fraction, data_config.seed)
+    return _as_trained(data, data_config), split
+
+
+def _selected_images(data_config: DataConfig) -> LetterData:
+    """The datasets as loaded (a balanced subset of them, if asked): what a split indexes and fingerprints."""
     from hcr.data import balanced_subset
 
     data = load_datasets(data_config.datasets, data_config.data_dir)
     if data_config.per_class:
         indices, _ = balanced_subset(data.y, data_config.per_class, data_config.seed)
         data = data.take(indices)
-    split = make_split(data, data_config.split, data_config.val_fraction, data_config.test_fraction, data_config.seed)
-    if data_config.capitals:  # after splitting, so the split is the same images as without it
+    return data
+
+
+def _as_trained(data: LetterData, data_config: DataConfig) -> LetterData:
+    """The same images relabelled or preprocessed as the config asks, after splitting: the split stays the one made
+    on the images as loaded, whichever options a run adds."""
+    if data_config.capitals:  # on the images as loaded: bars are measured on the datasets' own strokes
         from hcr.data.capitals import with_capital_labels
 
         data, n_relabelled = with_capital_labels(data)
         logger.info("capitals: %d EMNIST lower-case-l bars labelled I", n_relabelled)
-    return data, split
+    if data_config.canonical:
+        from hcr.inference.preprocess import to_letter_arrays
+
+        data = replace(data, x=to_letter_arrays(data.x))
+    return data
 
 
 def train(
@@ -117,14 +134,15 @@ def load_run_data(run: RunDir, data_dir: Path | str | None = None) -> tuple[Lett
     settings = {**saved, "datasets": tuple(saved["datasets"])}
     if data_dir is not None:
         settings["data_dir"] = str(Path(data_dir).resolve())
-    data, _ = prepare_data(DataConfig(**settings))
+    data_config = DataConfig(**settings)
+    data = _selected_images(data_config)
     stored = Split.load(run.split_path)
     if stored.data_fingerprint != data_fingerprint(data):
         raise HcrError(
             f"{run.path}: the data in {settings['data_dir']} is not what the run was trained on (its fingerprint "
             "changed), so the run's split no longer applies; point --data-dir at the original data"
         )
-    return data, stored
+    return _as_trained(data, data_config), stored
 
 
 def _fit_and_score(
