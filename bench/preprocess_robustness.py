@@ -42,7 +42,8 @@ def main() -> None:
     from hcr.training.fit import load_run_data  # Keras comes in here, only to rebuild the run's data
 
     predictor = Predictor(args.model)
-    data, split = load_run_data(RunDir.open(Path(predictor.metadata_["source_run"])))
+    # the letters as the datasets store them, even for a model trained on them preprocessed (--canonical)
+    data, split = load_run_data(RunDir.open(Path(predictor.metadata_["source_run"])), as_loaded=True)
     rng = np.random.default_rng(args.seed)
     test = split.test if not args.n else rng.choice(split.test, min(args.n, len(split.test)), replace=False)
     x, y = data.x[test], data.y[test]  # uint8 [N, 28, 28], [N]

@@ -13,7 +13,7 @@ import pytest
 from hcr.data import balanced_subset, load_datasets
 from hcr.data.capitals import with_capital_labels
 from hcr.inference.preprocess import to_letter_arrays, to_model_input
-from hcr.models.augment import build_augmenter
+from hcr.models.augment import RandomPenWidth, build_augmenter
 from hcr.runs import RunDir
 from hcr.training.config import DataConfig
 from hcr.training.fit import _training_input, load_run_data, resolve_config, train
@@ -66,6 +66,24 @@ def test_augmentation_changes_images_but_keeps_their_labels():
     assert matched >= 0.85 * len(x)
     unchanged = build_augmenter(rotation_degrees=0, shift=0.0, zoom=0.0)(x, training=True)
     np.testing.assert_allclose(np.asarray(unchanged), x, atol=1e-5)  # zero strength is the identity
+
+
+def test_pen_width_augmentation_thickens_or_thins_the_strokes():
+    """Every letter drawn (probability 1) comes out with clearly more ink or clearly less, about half each way,
+    and still looks most like its own original; probability 0 is the identity."""
+    from tests.realdata import AZ_CSV
+
+    data = load_datasets([f"az:{AZ_CSV}"])
+    x = to_model_input(data.x[[np.flatnonzero(data.y == label)[0] for label in range(26)]])
+    changed = np.asarray(RandomPenWidth(1.0, seed=0)(x, training=True))
+    ratio = changed.sum(axis=(1, 2, 3)) / x.sum(axis=(1, 2, 3))
+    assert np.all((ratio > 1.15) | (ratio < 0.85))
+    assert 5 <= (ratio > 1).sum() <= 21
+    for label, image in enumerate(changed):
+        similarity = [np.corrcoef(_blur(image).ravel(), _blur(original).ravel())[0, 1] for original in x]
+        assert int(np.argmax(similarity)) == label
+    np.testing.assert_array_equal(np.asarray(RandomPenWidth(0.0)(x, training=True)), x)
+    np.testing.assert_array_equal(np.asarray(RandomPenWidth(1.0)(x, training=False)), x)
 
 
 def _blur(image: np.ndarray) -> np.ndarray:
@@ -170,6 +188,9 @@ def test_a_final_model_trains_on_everything_but_validation_with_capital_labels(s
     np.testing.assert_array_equal(data.y, relabelled.y)
     np.testing.assert_array_equal(data.x, to_letter_arrays(loaded.x))
     assert not np.array_equal(data.x, loaded.x)
+    as_loaded, _ = load_run_data(RunDir.open(run_path), as_loaded=True)  # for benchmarks on the stored arrays
+    np.testing.assert_array_equal(as_loaded.x, loaded.x)
+    np.testing.assert_array_equal(as_loaded.y, relabelled.y)
 
 
 def test_a_weights_file_concerns_only_the_models_built_on_one(tmp_path):

@@ -62,6 +62,13 @@ def train(
         "--augment/--no-augment",
         help="Random rotation, shift and zoom on training batches. Default: the model's recipe.",
     ),
+    pen_width: float | None = typer.Option(
+        None,
+        min=0.0,
+        max=1.0,
+        help="With augmentation: the share of letters drawn with a pen about 1 px thicker or thinner. "
+        "Default: the model's recipe, else 0.",
+    ),
     runs_dir: Path = typer.Option(
         Path("runs"), help="Where run folders are created (and where tuned-* models find their tuning run)."
     ),
@@ -85,6 +92,7 @@ def train(
             raise HcrError("say which model to train: --model NAME (see `hcr models`)")
         config = resolve_config(
             model, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, augment=augment, seed=seed,
+            pen_width=pen_width,
             weights=str(weights) if weights else None, runs_dir=runs_dir,
         )  # fmt: skip
         data_config = DataConfig(

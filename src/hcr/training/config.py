@@ -16,6 +16,7 @@ class TrainConfig:
     rotation_degrees: float = 10.0  # augmentation strengths
     shift: float = 0.1  # fraction of the side
     zoom: float = 0.1  # fraction of the side
+    pen_width: float = 0.0  # share of letters whose strokes are made thicker or thinner (augment.RandomPenWidth)
     early_stopping_patience: int = 6  # epochs without a better val_accuracy before stopping
     reduce_lr_patience: int = 2  # epochs without a better val_loss before halving the learning rate
     seed: int = 0

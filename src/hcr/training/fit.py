@@ -127,9 +127,12 @@ def resume(run_path: Path) -> TrainResult:
     return _fit_and_score(run, TrainConfig(**run.read_json(run.config_path)["train"]), data, split, resume=True)
 
 
-def load_run_data(run: RunDir, data_dir: Path | str | None = None) -> tuple[LetterData, Split]:
+def load_run_data(
+    run: RunDir, data_dir: Path | str | None = None, *, as_loaded: bool = False
+) -> tuple[LetterData, Split]:
     """The run's data rebuilt from its config (from another folder holding the same files, if given) and its
-    saved split — refused if the images are not exactly those the split was made for."""
+    saved split — refused if the images are not exactly those the split was made for. With `as_loaded`, the
+    images stay as the datasets store them even if the run trained on them preprocessed (--canonical)."""
     saved = run.read_json(run.config_path)["data"]
     settings = {**saved, "datasets": tuple(saved["datasets"])}
     if data_dir is not None:
@@ -142,7 +145,7 @@ def load_run_data(run: RunDir, data_dir: Path | str | None = None) -> tuple[Lett
             f"{run.path}: the data in {settings['data_dir']} is not what the run was trained on (its fingerprint "
             "changed), so the run's split no longer applies; point --data-dir at the original data"
         )
-    return _as_trained(data, data_config), stored
+    return _as_trained(data, replace(data_config, canonical=data_config.canonical and not as_loaded)), stored
 
 
 def _fit_and_score(
@@ -241,7 +244,7 @@ def _training_input(x: np.ndarray, y: np.ndarray, config: TrainConfig) -> tuple[
         return (x, y), {"batch_size": config.batch_size, "shuffle": True}
     import tensorflow as tf
 
-    augmenter = build_augmenter(config.rotation_degrees, config.shift, config.zoom, config.seed)
+    augmenter = build_augmenter(config.rotation_degrees, config.shift, config.zoom, config.seed, config.pen_width)
     dataset = (
         tf.data.Dataset.from_tensor_slices((x, y))
         .shuffle(len(x), seed=config.seed, reshuffle_each_iteration=True)
