@@ -1,8 +1,12 @@
 """`hcr serve` as a command: clear one-line errors for a missing model, and a server process without TensorFlow."""
 
+import os
+import signal
 import socket
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import httpx2 as httpx
 import numpy as np
@@ -71,3 +75,49 @@ def test_several_workers_serve_and_stop(onnx_model_dir, az_letters):
         answers = [httpx.post(f"{url}/v1/predict", files={"file": ("a.png", photo)}) for photo in photos]
         assert all(a.status_code == 200 for a in answers)
         assert all(a.json()["letter"] in CLASSES for a in answers)
+
+
+@pytest.mark.slow
+def test_a_worker_that_dies_is_replaced(onnx_model_dir, az_letters):
+    """Each worker listens on the port itself: one killed, the other still answers, and a new one takes its place."""
+    with running_server("--model", str(onnx_model_dir), "--workers", "2") as url:
+        supervisor = _server_pid(url)
+        workers = _children(supervisor)
+        assert len(workers) == 2
+        os.kill(workers[0], signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while workers[0] in _children(supervisor):  # gone (a zombie has no command line): its socket is closed
+            assert time.monotonic() < deadline, "the killed worker did not exit"
+            time.sleep(0.05)
+        photo = as_photo(az_letters[0][0])
+        for _ in range(20):  # fresh connections, spread over whichever workers listen
+            assert httpx.post(f"{url}/v1/predict", files={"file": ("a.png", photo)}).status_code == 200
+        while len(_children(supervisor)) < 2:
+            assert time.monotonic() < deadline, "no worker took the killed one's place"
+            time.sleep(0.2)
+
+
+def _server_pid(url: str) -> int:
+    """The `hcr serve` process listening at `url` (the supervisor, with several workers)."""
+    port = url.rsplit(":", 1)[1]
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                argv = (proc / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"serve" in argv and port.encode() in argv:
+                return int(proc.name)
+    raise AssertionError(f"no hcr serve process for {url}")
+
+
+def _children(pid: int) -> list[int]:
+    """The worker processes of the server `pid` (multiprocessing's spawned children, not its resource tracker)."""
+    workers = []
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        try:
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                workers.append(int(child))
+        except OSError:  # it has just exited
+            continue
+    return workers

@@ -30,7 +30,7 @@ def serve(
         raise MissingExtraError("serve", e.name or "fastapi") from None
 
     app = load_app(model, max_upload_mb=max_upload_mb, cors_origins=cors_origin)  # a bad model fails here, first
-    sock = server.listen(host, port)
+    sock = server.open_port(host, port, workers)
     url = f"http://{f'[{host}]' if ':' in host else host}:{sock.getsockname()[1]}/"
     console.print(f"hcr: serving {app.state.model_name} at {url} (API docs at /docs); Ctrl-C stops", soft_wrap=True)
     server.run(app, sock, workers)
