@@ -59,7 +59,7 @@ def test_predict_upload_answers_as_the_predictor_does(client, predictor, az_lett
     letters = []
     for letter in x:
         photo = as_photo(letter)
-        response = client.post("/v1/predict", files={"file": ("letter.png", photo, "image/png")})
+        response = client.post("/v1/predict?model_input=true", files={"file": ("letter.png", photo, "image/png")})
         assert response.status_code == 200, response.text
         result = response.json()
         expected = predictor.predict_image(open_image(photo), top_k=3)
@@ -73,6 +73,15 @@ def test_predict_upload_answers_as_the_predictor_does(client, predictor, az_lett
         np.testing.assert_array_equal(decode_data_url(result["model_input"]), expected.model_input)
         letters.append(result["letter"])
     assert np.mean([letter == CLASSES[label] for letter, label in zip(letters, y, strict=True)]) > 3 / 26
+
+
+def test_the_image_the_model_saw_only_when_asked(client, az_letters):
+    photo = as_photo(az_letters[0][3])
+    plain = client.post("/v1/predict", files={"file": ("a.png", photo, "image/png")}).json()
+    asked = client.post("/v1/predict?model_input=true", files={"file": ("a.png", photo, "image/png")}).json()
+    assert plain["model_input"] is None
+    assert decode_data_url(asked["model_input"]).shape == (28, 28)
+    assert {**asked, "model_input": None} == plain
 
 
 def test_predict_json_base64_and_data_url_agree_with_the_upload(client, az_letters):

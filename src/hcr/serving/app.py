@@ -93,12 +93,16 @@ def create_app(
         return FileResponse(STATIC_DIR / "index.html")
 
     @app.post("/v1/predict", responses=ERROR_RESPONSES, openapi_extra={"requestBody": IMAGE_REQUEST_BODY})
-    async def predict(request: Request, top_k: int = Query(3, ge=1, le=len(predictor.classes_))) -> LetterResult:
+    async def predict(
+        request: Request,
+        top_k: int = Query(3, ge=1, le=len(predictor.classes_)),
+        model_input: bool = Query(False, description="Also return the 28×28 image the model saw (a PNG data URL)."),
+    ) -> LetterResult:
         """The letter in an image: a multipart upload (field `file`) or JSON `{"image": base64 or data URL}`."""
         data = await read_image_bytes(request)
         if _is_small(data):
-            return _predict_bytes(predictor, data, top_k)
-        return await run_in_threadpool(_predict_bytes, predictor, data, top_k)
+            return _predict_bytes(predictor, data, top_k, model_input)
+        return await run_in_threadpool(_predict_bytes, predictor, data, top_k, model_input)
 
     @app.post("/v1/read", responses=ERROR_RESPONSES, openapi_extra={"requestBody": IMAGE_REQUEST_BODY})
     async def read(request: Request, top_k: int = Query(3, ge=1, le=len(predictor.classes_))) -> ReadResult:
@@ -148,9 +152,9 @@ def _is_small(data: bytes) -> bool:
         return False
 
 
-def _predict_bytes(predictor: Predictor, data: bytes, top_k: int) -> LetterResult:
-    """Decode and predict, in a worker thread."""
-    return letter_result(predictor.predict_image(_decode(data), top_k=top_k))
+def _predict_bytes(predictor: Predictor, data: bytes, top_k: int, model_input: bool) -> LetterResult:
+    """Decode and predict."""
+    return letter_result(predictor.predict_image(_decode(data), top_k=top_k), model_input)
 
 
 def _read_bytes(predictor: Predictor, data: bytes, top_k: int) -> ReadResult:
@@ -161,8 +165,9 @@ def _read_bytes(predictor: Predictor, data: bytes, top_k: int) -> ReadResult:
         return ReadResult(text="", status="blank", message=str(e), characters=[])
 
 
-def letter_result(prediction: Prediction) -> LetterResult:
-    """The API's shape of a Prediction; a blank image is an answer, an unusable one the client's error (422)."""
+def letter_result(prediction: Prediction, model_input: bool = False) -> LetterResult:
+    """The API's shape of a Prediction, with the image the model saw if asked (the page shows it; most clients
+    need not pay for the PNG); a blank image is an answer, an unusable one the client's error (422)."""
     if prediction.status == "error":
         raise HTTPException(422, f"cannot use the image: {prediction.message}")
     return LetterResult(
@@ -171,7 +176,7 @@ def letter_result(prediction: Prediction) -> LetterResult:
         status=prediction.status,
         message=prediction.message,
         top_k=[Candidate(letter=letter, probability=p) for letter, p in prediction.top_k],
-        model_input=None if prediction.model_input is None else png_data_url(prediction.model_input),
+        model_input=None if not model_input or prediction.model_input is None else png_data_url(prediction.model_input),
     )
 
 

@@ -30,7 +30,8 @@ class LetterResult(BaseModel):
     message: str | None = Field(default=None, description="why, for 'blank' and 'error'")
     top_k: list[Candidate] = Field(description="the most likely letters, best first")
     model_input: str | None = Field(
-        default=None, description="the 28×28 image the model actually saw, as a PNG data URL (null when blank)"
+        default=None,
+        description="with ?model_input=true: the 28×28 image the model saw, as a PNG data URL (null when blank)",
     )
 
 

@@ -113,7 +113,7 @@ async function send(body, headers) {
   pending = false;
   resultView.setAttribute("aria-busy", "true");
   try {
-    const response = await fetch("/v1/predict", { method: "POST", body, headers });
+    const response = await fetch("/v1/predict?model_input=true", { method: "POST", body, headers });
     const result = await response.json().catch(() => ({})); // a proxy's error page is not JSON
     if (sentFor !== generation) return;
     if (response.ok) render(result, finalAnswer || !drawing);
