@@ -53,7 +53,7 @@ def main() -> None:
     from hcr.training.fit import load_run_data  # Keras comes in here, only to rebuild the run's data
 
     predictor = Predictor(args.model)
-    data, split = load_run_data(RunDir.open(Path(predictor.metadata_["source_run"])))
+    data, split = load_run_data(RunDir.open(Path(predictor.metadata_["source_run"])), as_loaded=True)
     pool = split.test
     if args.source != "all":
         pool = pool[data.source[pool] == data.sources.index(args.source)]
