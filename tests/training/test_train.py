@@ -93,6 +93,30 @@ def _blur(image: np.ndarray) -> np.ndarray:
     return ndimage.gaussian_filter(image[..., 0], 1.5)
 
 
+def test_a_checkpoint_clears_what_a_killed_run_left_behind(tmp_path):
+    """A run killed between saving last-0004.keras and recording it in state.json (or while writing a temporary
+    file) leaves files no state names; the next epoch's checkpoint removes them, keeping best.keras and its own."""
+    import keras
+
+    from hcr.training.callbacks import RunCheckpoint
+
+    run = RunDir.create(tmp_path, "tiny")
+    leftovers = [
+        run.path / "checkpoints" / name for name in ("last-0003.keras", "last-0004.keras", ".last-0004.keras.x1.keras")
+    ]
+    for path in leftovers:
+        path.write_bytes(b"left by a killed run")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    checkpoint = RunCheckpoint(run, history=[], best=0.0, resumables=[])
+    checkpoint.set_model(model)
+    checkpoint.on_epoch_end(3, {"loss": 1.0, "val_accuracy": 0.5})  # the resumed run's epoch 4
+    names = sorted(p.name for p in (run.path / "checkpoints").iterdir())
+    assert names == ["best.keras", "last-0004.keras", "state.json"]
+    assert run.read_json(run.state_path)["last_model"] == "last-0004.keras"
+    keras.models.load_model(run.path / "checkpoints" / "last-0004.keras")  # the new one, not the leftover
+
+
 @pytest.mark.slow
 def test_resume_after_sigkill(shared_data, tmp_path):
     runs_dir = tmp_path / "runs"

@@ -72,7 +72,6 @@ class RunCheckpoint(keras.callbacks.Callback):
         last = self.run.last_model_path.with_name(f"last-{epoch + 1:04d}.keras")
         with atomic_path(last) as tmp:
             self.model.save(tmp)
-        previous = self.run.read_json(self.run.state_path)["last_model"] if self.run.state_path.exists() else None
         state = {
             "epochs_done": epoch + 1,
             "best_val_accuracy": self.best,
@@ -81,8 +80,11 @@ class RunCheckpoint(keras.callbacks.Callback):
         }
         self.run.write_json(self.run.state_path, state)
         write_history(self.run.history_path, self.history)
-        if previous and previous != last.name:
-            (self.run.state_path.parent / previous).unlink(missing_ok=True)
+        # every other checkpoint file is stale now: the previous epoch's, and what a killed run left behind (a
+        # last-*.keras saved but never recorded in the state, a half-written temporary file)
+        for stale in (*last.parent.glob("last-*.keras"), *last.parent.glob(".*.keras")):
+            if stale != last:
+                stale.unlink(missing_ok=True)
 
 
 class RichProgress(keras.callbacks.Callback):
