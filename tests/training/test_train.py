@@ -114,9 +114,8 @@ def test_a_checkpoint_clears_what_a_killed_run_left_behind(tmp_path):
     names = sorted(p.name for p in (run.path / "checkpoints").iterdir())
     assert names == ["best.keras", "last-0004.keras", "state.json"]
     assert run.read_json(run.state_path)["last_model"] == "last-0004.keras"
-    keras.models.load_model(
-        run.path / "checkpoints" / "last-0004.keras", compile=False
-    )  # the new one, not the leftover
+    # the file is the new checkpoint, not the leftover of the same name
+    keras.models.load_model(run.path / "checkpoints" / "last-0004.keras", compile=False)
 
 
 @pytest.mark.slow
