@@ -46,7 +46,9 @@ def export_onnx(run_dir: Path, out_dir: Path | None = None) -> Path:
     saved = run.read_json(run.config_path)
     out_dir = out_dir or run.path
     onnx_path, json_path = out_dir / "model.onnx", out_dir / "model.json"
-    data, split = load_run_data(run)
+    # the letters as the datasets store them: the threshold is calibrated on them preprocessed as a file is, once
+    # (a --canonical run's own arrays are already that, and preprocessing them again would not be what predict sees)
+    data, split = load_run_data(run, as_loaded=True)
     x = data.x  # uint8 [N, 28, 28]
     model = keras.models.load_model(run.best_model_path)
 
