@@ -118,6 +118,30 @@ def test_a_checkpoint_clears_what_a_killed_run_left_behind(tmp_path):
     keras.models.load_model(run.path / "checkpoints" / "last-0004.keras", compile=False)
 
 
+def test_the_history_is_written_before_the_state_that_counts_it(tmp_path, monkeypatch):
+    """A process killed between the two writes must not leave a state counting an epoch the history lacks (resuming
+    would then skip that epoch's row); the other way round, resuming drops the extra row."""
+    import keras
+
+    from hcr.training.callbacks import RunCheckpoint, read_history
+
+    run = RunDir.create(tmp_path, "tiny")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    checkpoint = RunCheckpoint(run, history=[], best=0.0, resumables=[])
+    checkpoint.set_model(model)
+
+    def killed(*args):
+        raise KeyboardInterrupt("the process dies here")
+
+    monkeypatch.setattr(RunDir, "write_json", killed)
+    with pytest.raises(KeyboardInterrupt):
+        checkpoint.on_epoch_end(0, {"loss": 1.0, "val_accuracy": 0.5})
+    assert not run.state_path.exists()
+    assert [row["epoch"] for row in read_history(run.history_path, 1)] == [1]
+    assert read_history(run.history_path, 0) == []  # what a resume from no state reads
+
+
 @pytest.mark.slow
 def test_resume_after_sigkill(shared_data, tmp_path):
     runs_dir = tmp_path / "runs"

@@ -78,8 +78,8 @@ class RunCheckpoint(keras.callbacks.Callback):
             "last_model": last.name,
             "callbacks": {type(c).__name__: c.state() for c in self.resumables},
         }
+        write_history(self.run.history_path, self.history)  # before the state: resuming reads as many rows as it says
         self.run.write_json(self.run.state_path, state)
-        write_history(self.run.history_path, self.history)
         # every other checkpoint file is stale now: the previous epoch's, and what a killed run left behind (a
         # last-*.keras saved but never recorded in the state, a half-written temporary file)
         for stale in (*last.parent.glob("last-*.keras"), *last.parent.glob(".*.keras")):
