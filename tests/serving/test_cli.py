@@ -84,8 +84,11 @@ def test_a_worker_that_dies_is_replaced(onnx_model_dir, az_letters):
         supervisor = _server_pid(url)
         workers = _children(supervisor)
         assert len(workers) == 2
-        os.kill(workers[0], signal.SIGKILL)
         deadline = time.monotonic() + 30
+        while _listening_sockets(url) < 2:  # the server answers once one worker listens; the other may be loading
+            assert time.monotonic() < deadline, "the second worker never listened"
+            time.sleep(0.05)
+        os.kill(workers[0], signal.SIGKILL)
         while workers[0] in _children(supervisor):  # gone (a zombie has no command line): its socket is closed
             assert time.monotonic() < deadline, "the killed worker did not exit"
             time.sleep(0.05)
@@ -109,6 +112,17 @@ def _server_pid(url: str) -> int:
             if b"serve" in argv and port.encode() in argv:
                 return int(proc.name)
     raise AssertionError(f"no hcr serve process for {url}")
+
+
+def _listening_sockets(url: str) -> int:
+    """How many sockets listen on the port of `url` (each worker has its own; the supervisor's is only bound)."""
+    port = int(url.rsplit(":", 1)[1])
+    listening = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        if int(local.split(":")[1], 16) == port and state == "0A":  # 0A: TCP_LISTEN
+            listening += 1
+    return listening
 
 
 def _children(pid: int) -> list[int]:
