@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from hcr.data import load_datasets
-from hcr.inference.preprocess import BlankImageError, open_image, to_letter_array
+from hcr.inference.preprocess import BlankImageError, ink_map, open_image, to_letter_array
 from tests.variants import VARIANTS
 
 # mean / worst correlation with the original letter's 28×28 result; a pen of another width changes every stroke
@@ -61,6 +61,21 @@ def test_a_letter_already_in_the_convention_is_kept(letters):
         once = to_letter_array(Image.fromarray(letter))
         twice = to_letter_array(Image.fromarray(once))
         assert _correlation(once, twice) > 0.99
+
+
+@pytest.mark.parametrize("paper", [0, 30, 200, 255])
+def test_ink_on_plain_paper_is_its_distance_from_the_paper(letters, paper):
+    """Either polarity; a speck on the far side of the paper's level (lighter than light paper) is no ink."""
+    sign = 1 if paper <= 127 else -1  # light ink on dark paper, or dark ink on light paper
+    page = np.full((60, 60), paper, dtype=np.int64)
+    page[16:44, 16:44] += sign * letters[0].astype(np.int64)
+    page[2, 2] -= sign * 20
+    page = np.clip(page, 0, 255)
+    ink = ink_map(Image.fromarray(page.astype(np.uint8)))
+    expected = np.maximum(sign * (page - paper), 0)
+    assert ink.dtype == np.float32
+    np.testing.assert_array_equal(ink, expected)
+    assert ink[2, 2] == 0
 
 
 def test_blank_pages_are_blank_even_when_noisy():
