@@ -22,7 +22,7 @@ from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from hcr.errors import HcrError
 
-PREPROCESS_VERSION = 2  # bump when the output for the same image changes: it keys caches and model metadata
+PREPROCESS_VERSION = 3  # bump when the output for the same image changes: it keys caches and model metadata
 SIDE = 28
 INK_BOX = 22  # long side of the ink's bounding box in the 28×28 output
 MAX_PIXELS = 40_000_000  # larger images are refused: decompression bombs, or not a single letter anyway
@@ -148,11 +148,26 @@ def to_model_input(x: np.ndarray) -> np.ndarray:
 def _with_usual_strokes(crop: Image.Image) -> Image.Image:
     """The cropped letter, its pen made thicker or thinner if its strokes are outside the datasets' usual range.
 
-    Stroke width is measured on the crop scaled to STROKE_SIDE px (as 2 × ink area / ink boundary) and, when it
-    lies outside STROKE_RANGE, moved to the nearest end of it by a grey dilation or erosion at that scale. Letters
-    with ordinary strokes are returned untouched."""
-    scaled = crop.resize(_fit(crop.size, STROKE_SIDE), Image.Resampling.BILINEAR, reducing_gap=2.0)
-    mask = np.asarray(scaled) > 127
+    Stroke width is measured at the scale of STROKE_SIDE px and, when it lies outside STROKE_RANGE, moved to the
+    nearest end of it by a grey dilation or erosion of the crop scaled to that size. Letters with ordinary strokes
+    are returned untouched."""
+    scaled = None if max(crop.size) >= STROKE_SIDE else _at_stroke_side(crop)
+    width = _stroke_width(crop if scaled is None else scaled)
+    low, high = STROKE_RANGE
+    if low <= width <= high:
+        return crop
+    radius = round(abs(width - (low if width < low else high)) / 2)  # a filter of radius r changes width by 2r
+    if radius == 0:
+        return crop
+    scaled = _at_stroke_side(crop) if scaled is None else scaled
+    return scaled.filter((ImageFilter.MaxFilter if width < low else ImageFilter.MinFilter)(2 * radius + 1))
+
+
+def _stroke_width(letter: Image.Image) -> float:
+    """Mean stroke width, as 2 × ink area / ink boundary, in pixels at STROKE_SIDE. A letter smaller than that is
+    scaled up first (its few pixels would measure coarsely); a larger one is measured as it is and the width scaled
+    down, rather than resampled to be measured: a 200 px file is preprocessed in three quarters of the time."""
+    mask = np.asarray(letter) > 127
     inner = mask.copy()  # the mask eroded by one pixel (4-neighbourhood)
     inner[1:] &= mask[:-1]
     inner[:-1] &= mask[1:]
@@ -160,13 +175,11 @@ def _with_usual_strokes(crop: Image.Image) -> Image.Image:
     inner[:, :-1] &= mask[:, 1:]
     area = np.count_nonzero(mask)
     width = 2 * area / max(1, area - np.count_nonzero(inner))  # inner ⊆ mask: the rest is the boundary
-    low, high = STROKE_RANGE
-    if low <= width <= high:
-        return crop
-    radius = round(abs(width - (low if width < low else high)) / 2)  # a filter of radius r changes width by 2r
-    if radius == 0:
-        return crop
-    return scaled.filter((ImageFilter.MaxFilter if width < low else ImageFilter.MinFilter)(2 * radius + 1))
+    return width * STROKE_SIDE / max(letter.size)
+
+
+def _at_stroke_side(crop: Image.Image) -> Image.Image:
+    return crop.resize(_fit(crop.size, STROKE_SIDE), Image.Resampling.BILINEAR, reducing_gap=2.0)
 
 
 def _fit(size: tuple[int, int], side: int) -> tuple[int, int]:
