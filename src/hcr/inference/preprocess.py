@@ -164,9 +164,9 @@ def _with_usual_strokes(crop: Image.Image) -> Image.Image:
 
 
 def _stroke_width(letter: Image.Image) -> float:
-    """Mean stroke width, as 2 × ink area / ink boundary, in pixels at STROKE_SIDE. A letter smaller than that is
-    scaled up first (its few pixels would measure coarsely); a larger one is measured as it is and the width scaled
-    down, rather than resampled to be measured: a 200 px file is preprocessed in three quarters of the time."""
+    """Mean stroke width, as 2 × ink area / ink boundary, in pixels at STROKE_SIDE. Callers scale a letter smaller
+    than that up first (its few pixels would measure coarsely); a larger one is measured as it is and the width
+    scaled down, rather than resampled to be measured: a 200 px file is preprocessed in three quarters of the time."""
     mask = np.asarray(letter) > 127
     inner = mask.copy()  # the mask eroded by one pixel (4-neighbourhood)
     inner[1:] &= mask[:-1]
