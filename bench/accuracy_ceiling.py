@@ -27,6 +27,7 @@ import numpy as np
 
 from hcr.data.capitals import bar_mask
 from hcr.data.emnist import NAME as EMNIST
+from hcr.evaluation.metrics import score_predictions
 from hcr.labels import index_of
 from hcr.runs import RunDir
 from hcr.training.config import DataConfig
@@ -44,27 +45,34 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
 
-    probabilities, accuracies = [], []
+    probabilities, scores = [], []
     for seed in (int(s) for s in args.seeds.split(",")):
         result = train(resolve_config(args.model, seed=seed), DataConfig(data_dir=str(SHARED_DATA)), args.runs_dir)
         data, split = load_run_data(RunDir.open(result.run.path))
         x, y, source = data.x[split.test], data.y[split.test], data.source[split.test]
         probabilities.append(RunModel(result.run.path).predict_proba(x))
-        accuracies.append(float((probabilities[-1].argmax(1) == y).mean()))
-        print(json.dumps({"seed": seed, "test_accuracy": accuracies[-1], "run": str(result.run.path)}), flush=True)
+        scores.append(_accuracy_and_f1(y, probabilities[-1]))
+        print(json.dumps({"seed": seed, **scores[-1], "run": str(result.run.path)}), flush=True)
 
-    predicted = np.mean(probabilities, axis=0).argmax(1)
+    ensemble = np.mean(probabilities, axis=0)
+    ensemble_scores = _accuracy_and_f1(y, ensemble)
     results = {
         "model": args.model,
         "n_test": len(y),
-        "single_runs": accuracies,
-        "single_median": float(np.median(accuracies)),
-        "ensemble": float((predicted == y).mean()),
-        "errors": error_sources(x, y, predicted, source == data.sources.index(EMNIST)),
+        "single_runs": [s["accuracy"] for s in scores],
+        "single_median": float(np.median([s["accuracy"] for s in scores])),
+        "ensemble": ensemble_scores["accuracy"],
+        "ensemble_macro_f1": ensemble_scores["macro_f1"],
+        "errors": error_sources(x, y, ensemble.argmax(1), source == data.sources.index(EMNIST)),
     }
     report(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+def _accuracy_and_f1(y: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
+    scores = score_predictions(y, probabilities)
+    return {"accuracy": scores["accuracy"], "macro_f1": scores["macro"]["f1"]}
 
 
 def error_sources(x: np.ndarray, y: np.ndarray, predicted: np.ndarray, from_emnist: np.ndarray) -> dict[str, int]:
@@ -90,7 +98,10 @@ def report(results: dict) -> None:
     runs = ", ".join(f"{a:.2%}" for a in results["single_runs"])
     print(f"\n{results['model']} on the dev-test split ({n:,} images)")
     print(f"  single runs: {runs} (median {results['single_median']:.2%})")
-    print(f"  ensemble of {len(results['single_runs'])}: {results['ensemble']:.2%}")
+    print(
+        f"  ensemble of {len(results['single_runs'])}: {results['ensemble']:.2%} "
+        f"(macro-F1 {results['ensemble_macro_f1']:.3f})"
+    )
     print("  errors of the ensemble:")
     for name, count in results["errors"].items():
         print(f"    {name}: {count} ({count / n:.2%} of the test split)")
