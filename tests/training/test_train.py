@@ -98,18 +98,13 @@ def test_a_checkpoint_clears_what_a_killed_run_left_behind(tmp_path):
     file) leaves files no state names; the next epoch's checkpoint removes them, keeping best.keras and its own."""
     import keras
 
-    from hcr.training.callbacks import RunCheckpoint
-
     run = RunDir.create(tmp_path, "tiny")
     leftovers = [
         run.path / "checkpoints" / name for name in ("last-0003.keras", "last-0004.keras", ".last-0004.keras.x1.keras")
     ]
     for path in leftovers:
         path.write_bytes(b"left by a killed run")
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
-    model.compile(optimizer="adam", loss="mse")
-    checkpoint = RunCheckpoint(run, history=[], best=0.0, resumables=[])
-    checkpoint.set_model(model)
+    checkpoint = _tiny_model_checkpoint(run)
     checkpoint.on_epoch_end(3, {"loss": 1.0, "val_accuracy": 0.5})  # the resumed run's epoch 4
     names = sorted(p.name for p in (run.path / "checkpoints").iterdir())
     assert names == ["best.keras", "last-0004.keras", "state.json"]
@@ -121,15 +116,10 @@ def test_a_checkpoint_clears_what_a_killed_run_left_behind(tmp_path):
 def test_the_history_is_written_before_the_state_that_counts_it(tmp_path, monkeypatch):
     """A process killed between the two writes must not leave a state counting an epoch the history lacks (resuming
     would then skip that epoch's row); the other way round, resuming drops the extra row."""
-    import keras
-
-    from hcr.training.callbacks import RunCheckpoint, read_history
+    from hcr.training.callbacks import read_history
 
     run = RunDir.create(tmp_path, "tiny")
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
-    model.compile(optimizer="adam", loss="mse")
-    checkpoint = RunCheckpoint(run, history=[], best=0.0, resumables=[])
-    checkpoint.set_model(model)
+    checkpoint = _tiny_model_checkpoint(run)
 
     def killed(*args):
         raise KeyboardInterrupt("the process dies here")
@@ -140,6 +130,19 @@ def test_the_history_is_written_before_the_state_that_counts_it(tmp_path, monkey
     assert not run.state_path.exists()
     assert [row["epoch"] for row in read_history(run.history_path, 1)] == [1]
     assert read_history(run.history_path, 0) == []  # what a resume from no state reads
+
+
+def _tiny_model_checkpoint(run: RunDir):
+    """The run's checkpoint callback watching a two-weight model, as training sets it up."""
+    import keras
+
+    from hcr.training.callbacks import RunCheckpoint
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    checkpoint = RunCheckpoint(run, history=[], best=0.0, resumables=[])
+    checkpoint.set_model(model)
+    return checkpoint
 
 
 @pytest.mark.slow
