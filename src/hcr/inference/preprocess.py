@@ -10,6 +10,12 @@ Steps: decode (EXIF orientation, bomb limit) → polarity and paper level from t
 paper is noisy → ink = what stands clear of the paper's noise → crop to the ink → pen width brought into the
 datasets' usual range if far outside it → scale the long side to 22 px → centre in 28×28.
 Measured by bench/preprocess_robustness.py on files made from dev-test letters (tests/variants.py).
+
+Bounded work, whatever the image: decoding refuses more than MAX_PIXELS (JPEG decodes reduced); every later step
+runs on the image reduced to at most WORK_SIDE px a side, each in time linear in its pixels (the median filter is
+3×3); the pen correction works on a STROKE_SIDE px image with a radius of at most MAX_PEN_RADIUS, separably. So a
+letter costs O(decoded pixels) + O(WORK_SIDE²), about a millisecond; bench/worst_case_preprocess.py measures the
+worst shapes (solid bars, filled squares, dots) and random ink masks.
 """
 
 import io
@@ -22,7 +28,7 @@ from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from hcr.errors import HcrError
 
-PREPROCESS_VERSION = 3  # bump when the output for the same image changes: it keys caches and model metadata
+PREPROCESS_VERSION = 4  # bump when the output for the same image changes: it keys caches and model metadata
 SIDE = 28
 INK_BOX = 22  # long side of the ink's bounding box in the 28×28 output
 MAX_PIXELS = 40_000_000  # larger images are refused: decompression bombs, or not a single letter anyway
@@ -34,6 +40,7 @@ NOISY_PAPER = 2.0  # paper noise σ (grey levels) from which the image is median
 MEDIAN_MIN_SIDE = 64  # px: below this, strokes are too thin to survive a 3×3 median
 STROKE_SIDE = 88  # px: the scale at which stroke width is measured and corrected (4 × INK_BOX)
 STROKE_RANGE = (7.0, 26.0)  # usual stroke width at STROKE_SIDE: ~5th and ~97th percentile in EMNIST + Kaggle A–Z
+MAX_PEN_RADIUS = 12  # px at STROKE_SIDE: the most a pen is changed (a filled 88 px square measures 44, r = 9)
 
 
 class ImageError(HcrError):
@@ -149,30 +156,55 @@ def _with_usual_strokes(crop: Image.Image) -> Image.Image:
     """The cropped letter, its pen made thicker or thinner if its strokes are outside the datasets' usual range.
 
     Stroke width is measured at the scale of STROKE_SIDE px and, when it lies outside STROKE_RANGE, moved to the
-    nearest end of it by a grey dilation or erosion of the crop scaled to that size. Letters with ordinary strokes
-    are returned untouched."""
+    nearest end of it by a grey dilation or erosion of the crop scaled to that size, then cropped to its ink again:
+    the same skeleton drawn with another pen, whose box grows or shrinks with the pen. Letters with ordinary strokes
+    are returned untouched. Bounded: the filter's radius is at most MAX_PEN_RADIUS, on a STROKE_SIDE px image."""
     scaled = None if max(crop.size) >= STROKE_SIDE else _at_stroke_side(crop)
     width = _stroke_width(crop if scaled is None else scaled)
     low, high = STROKE_RANGE
     if low <= width <= high:
         return crop
-    radius = round(abs(width - (low if width < low else high)) / 2)  # a filter of radius r changes width by 2r
+    radius = min(MAX_PEN_RADIUS, round(abs(width - (low if width < low else high)) / 2))  # a radius r: width ± 2r
     if radius == 0:
         return crop
     scaled = _at_stroke_side(crop) if scaled is None else scaled
-    return scaled.filter((ImageFilter.MaxFilter if width < low else ImageFilter.MinFilter)(2 * radius + 1))
+    repenned = _square_filter(np.asarray(scaled), radius, np.maximum if width < low else np.minimum)
+    rows, cols = np.flatnonzero(repenned.any(axis=1)), np.flatnonzero(repenned.any(axis=0))
+    if rows.size == 0:  # eroded away: no usual pen keeps this shape, so keep it as drawn
+        return scaled
+    return Image.fromarray(repenned[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
+
+
+def _square_filter(values: np.ndarray, radius: int, reduce: np.ufunc) -> np.ndarray:
+    """uint8 grey dilation (np.maximum) or erosion (np.minimum) by a (2r+1)² square, outside the image counting as
+    paper: the result is r px larger on every side, so a thickened stroke is not clipped by the crop's edge.
+    Separable (rows, then columns): O(pixels × r), not O(pixels × r²) as a rank filter."""
+    h, w = values.shape
+    size = 2 * radius + 1
+    padded = np.zeros((h + 4 * radius, w + 4 * radius), dtype=np.uint8)
+    padded[2 * radius : 2 * radius + h, 2 * radius : 2 * radius + w] = values
+    rows = padded[: padded.shape[0] - size + 1].copy()  # [h + 2r, w + 4r]: reduce over each column's 2r+1 rows
+    for shift in range(1, size):
+        reduce(rows, padded[shift : shift + rows.shape[0]], out=rows)
+    out = rows[:, : rows.shape[1] - size + 1].copy()  # [h + 2r, w + 2r]
+    for shift in range(1, size):
+        reduce(out, rows[:, shift : shift + out.shape[1]], out=out)
+    return out
 
 
 def _stroke_width(letter: Image.Image) -> float:
-    """Mean stroke width, as 2 × ink area / ink boundary, in pixels at STROKE_SIDE. Callers scale a letter smaller
-    than that up first (its few pixels would measure coarsely); a larger one is measured as it is and the width
+    """Mean stroke width, as 2 × ink area / ink boundary, in pixels at STROKE_SIDE. Outside the image is paper, so
+    ink touching the edge (every crop's does) has a boundary there: a letter that fills its crop (a bar, a filled
+    square, a dot) measures its real width, at most half its short side. Callers scale a letter smaller than
+    STROKE_SIDE up first (its few pixels would measure coarsely); a larger one is measured as it is and the width
     scaled down, rather than resampled to be measured: a 200 px file is preprocessed in three quarters of the time."""
-    mask = np.asarray(letter) > 127
-    inner = mask.copy()  # the mask eroded by one pixel (4-neighbourhood)
-    inner[1:] &= mask[:-1]
-    inner[:-1] &= mask[1:]
-    inner[:, 1:] &= mask[:, :-1]
-    inner[:, :-1] &= mask[:, 1:]
+    values = np.asarray(letter)
+    mask = np.zeros((values.shape[0] + 2, values.shape[1] + 2), dtype=bool)  # a frame of paper around the letter
+    np.greater(values, 127, out=mask[1:-1, 1:-1])
+    inner = mask[1:-1, 1:-1] & mask[:-2, 1:-1]  # the mask eroded by one pixel (4-neighbourhood)
+    inner &= mask[2:, 1:-1]
+    inner &= mask[1:-1, :-2]
+    inner &= mask[1:-1, 2:]
     area = np.count_nonzero(mask)
     width = 2 * area / max(1, area - np.count_nonzero(inner))  # inner ⊆ mask: the rest is the boundary
     return width * STROKE_SIDE / max(letter.size)
