@@ -1,0 +1,144 @@
+"""How a model reads real letters in the files people make, and whether it says so when it cannot.
+
+    .venv/bin/python -m bench.realworld [--model MODEL] [--per-letter 20] [--json out/realworld.json]
+
+Letters: real capitals from EMNIST ByClass's test split (`../shared/data/emnist-byclass`, labels with their case),
+leaving out every image that is also in the dev data (`emnist/`, `az/`): the shipped model, trained on the dev
+data alone, has seen none of them. Each condition of bench/realworld_files.py (photos of pencil on grey paper,
+shadows, specks on big pages, printed and comb boxes, ruled lines, felt markers) turns --per-letter letters of
+each class into files; straight bars drawn as an I and capitals printed in every font on the machine (Debian's
+fonts-* packages) join them. Each file goes through `hcr predict`'s path (decode, preprocess, model).
+
+Reported per condition: accuracy (a blank counts as wrong), the blank rate, the share of errors flagged (status
+not `ok`) and the share of correct answers flagged. Then inputs with no letter to read (real handwritten digits,
+scribbles, empty boxes, two letters in one image): the share reported as something other than `ok`.
+Targets (issue 17): every condition ≥ 97 %, 0 false blanks at contrast ≥ 15 levels, ≥ 80 % of errors flagged,
+≤ 3 % of correct answers flagged. Run from the repository root.
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+from bench.realworld_files import CONDITIONS, bars, font_files, not_letters, printed_letter, two_letters
+from rich.console import Console
+from rich.progress import track
+from rich.table import Table
+
+from hcr.data.idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx
+from hcr.data.sources import load_datasets
+from hcr.inference.predictor import Predictor
+from hcr.inference.preprocess import ImageError, open_image
+from hcr.labels import CLASSES
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+BYCLASS_UPPER = range(10, 36)  # ByClass labels 10..35 are A..Z; 0..9 digits, 36..61 lower case
+
+
+def unseen_capitals_and_digits(data_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(capitals uint8 [N, 28, 28], their labels 0..25, digits uint8 [M, 28, 28]) from ByClass's test split,
+    upright, without the images that are also in the dev data."""
+    folder = data_dir / "emnist-byclass"
+    x = read_idx(folder / "emnist-byclass-test-images-idx3-ubyte.gz", IMAGES_MAGIC).transpose(0, 2, 1)
+    y = read_idx(folder / "emnist-byclass-test-labels-idx1-ubyte.gz", LABELS_MAGIC).astype(np.int64)
+    dev = load_datasets(["az", "emnist-letters"], data_dir).x
+    seen = {image.tobytes() for image in dev}
+    unseen = np.array([image.tobytes() not in seen for image in x])
+    upper = unseen & (y >= BYCLASS_UPPER.start) & (y < BYCLASS_UPPER.stop)
+    return x[upper], y[upper] - BYCLASS_UPPER.start, x[unseen & (y < 10)]
+
+
+def sample_per_letter(y: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    return np.concatenate(
+        [rng.choice(np.flatnonzero(y == c), min(n, int((y == c).sum())), replace=False) for c in range(26)]
+    )
+
+
+def predict(predictor: Predictor, files: list[bytes]) -> list[tuple[str | None, str]]:
+    """(letter or None, status) per file, through the same path as `hcr predict`."""
+    answers = []
+    for data in files:
+        try:
+            prediction = predictor.predict_image(open_image(data))
+        except ImageError:
+            answers.append((None, "error"))
+            continue
+        answers.append((prediction.letter, prediction.status))
+    return answers
+
+
+def score(answers: list[tuple[str | None, str]], truth: list[str]) -> dict[str, float]:
+    right = np.array([letter == t for (letter, _), t in zip(answers, truth, strict=True)])
+    flagged = np.array([status != "ok" for _, status in answers])
+    blank = np.array([status == "blank" for _, status in answers])
+    return {
+        "n": len(answers),
+        "accuracy": float(right.mean()),
+        "blank": float(blank.mean()),
+        "errors_flagged": float(flagged[~right].mean()) if (~right).any() else float("nan"),
+        "correct_flagged": float(flagged[right].mean()) if right.any() else float("nan"),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, help="model.onnx or its folder (default: the shipped model)")
+    parser.add_argument("--per-letter", type=int, default=20, help="letters of each class per condition")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data-dir", type=Path, default=SHARED_DATA)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    rng = np.random.default_rng(args.seed)
+    predictor = Predictor(args.model)
+    capitals, labels, digits = unseen_capitals_and_digits(args.data_dir)
+
+    results: dict[str, dict[str, float]] = {}
+    for name, condition in CONDITIONS.items():
+        picks = sample_per_letter(labels, args.per_letter, rng)
+        files = [condition(capitals[i], rng) for i in track(picks, description=name, transient=True)]
+        results[name] = score(predict(predictor, files), [CLASSES[labels[i]] for i in picks])
+    n_bars = 26 * args.per_letter
+    results["straight bar (I)"] = score(predict(predictor, bars(rng, n_bars)), ["I"] * n_bars)
+    fonts = font_files()
+    printed, truth = [], []
+    for font in track(fonts, description="printed fonts", transient=True):
+        for letter in CLASSES:
+            data = printed_letter(font, letter, rng)
+            if data is not None:
+                printed.append(data)
+                truth.append(letter)
+    results[f"printed capitals ({len(fonts)} fonts)"] = score(predict(predictor, printed), truth)
+
+    no_letter = not_letters(digits, rng, n_bars)
+    no_letter["two letters"] = two_letters(capitals, rng, n_bars)
+    refused = {name: np.mean([s != "ok" for _, s in predict(predictor, files)]) for name, files in no_letter.items()}
+
+    console = Console(width=140)
+    table = Table(title=f"Real-world conditions ({args.per_letter} per letter; model {args.model or 'shipped'})")
+    for column in ("condition", "files", "accuracy", "blank", "errors flagged", "correct flagged"):
+        table.add_column(column, justify="left" if column == "condition" else "right")
+    for name, row in results.items():
+        table.add_row(
+            name,
+            f"{row['n']:,}",
+            f"{row['accuracy']:.2%}",
+            f"{row['blank']:.2%}",
+            f"{row['errors_flagged']:.0%}",
+            f"{row['correct_flagged']:.1%}",
+        )
+    console.print(table)
+    no_table = Table(title="No letter to read: share not answered `ok` (want ~100 %)")
+    no_table.add_column("input")
+    no_table.add_column("not ok", justify="right")
+    for name, share in refused.items():
+        no_table.add_row(name, f"{share:.0%}")
+    console.print(no_table)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"conditions": results, "no_letter_not_ok": {k: float(v) for k, v in refused.items()}}
+        args.json.write_text(json.dumps(payload, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

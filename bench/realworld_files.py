@@ -1,0 +1,258 @@
+"""Real letters made into the files that broke hcr when people tried it: photos of pencil on grey paper, shadows,
+specks on big pages, printed boxes, ruled lines, straight bars, printed fonts — and glyphs that are no letter.
+
+Each condition takes a real 28×28 letter (uint8, bright ink on black) and a random generator and returns the
+bytes of an image file. Written apart from anything hcr trains with, so that a model trained with augmentation is
+not scored on its own augmentation: the parameters here come from what users handed hcr (issue 17), not from
+training. Used by bench/realworld.py.
+"""
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+Condition = Callable[[np.ndarray, np.random.Generator], bytes]
+FONT_DIRS = (Path("/usr/share/fonts/truetype"), Path("/usr/share/fonts/opentype"))
+
+
+def encode(image: Image.Image, fmt: str = "PNG", **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def ink(letter: np.ndarray, side: int) -> np.ndarray:
+    """float [side, side] ink 0..1: the letter upscaled smoothly, as a pen drew it."""
+    return np.asarray(Image.fromarray(letter).resize((side, side), Image.Resampling.BICUBIC), np.float64) / 255.0
+
+
+def placed(letter: np.ndarray, size: tuple[int, int], side: int, rng: np.random.Generator) -> np.ndarray:
+    """float [h, w] ink: the letter drawn `side` px tall at a random place on a page of `size` (w, h)."""
+    w, h = size
+    page = np.zeros((h, w))
+    top, left = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
+    page[top : top + side, left : left + side] = ink(letter, side)
+    return page
+
+
+def on_paper(ink_map: np.ndarray, paper: np.ndarray | float, pen: float) -> np.ndarray:
+    """uint8 page: paper where there is no ink, the pen's grey where there is."""
+    return np.clip(paper * (1 - ink_map) + pen * ink_map, 0, 255).astype(np.uint8)
+
+
+def gradient(shape: tuple[int, int], rng: np.random.Generator, depth: float) -> np.ndarray:
+    """float [h, w] in -depth..0: light falling off linearly in a random direction."""
+    h, w = shape
+    angle = rng.uniform(0, 2 * np.pi)
+    yy, xx = np.mgrid[0:h, 0:w]
+    ramp = np.cos(angle) * xx / w + np.sin(angle) * yy / h
+    ramp = (ramp - ramp.min()) / max(np.ptp(ramp), 1e-9)
+    return -depth * ramp
+
+
+def jpeg(page: np.ndarray, rng: np.random.Generator, quality: tuple[int, int] = (60, 90)) -> bytes:
+    return encode(Image.fromarray(page), "JPEG", quality=int(rng.integers(*quality)))
+
+
+# --- conditions -----------------------------------------------------------------------------------------------
+
+
+def clean_drawing(letter, rng):
+    """The reference: black ink on white, 200 px, as drawn in a paint program."""
+    return encode(Image.fromarray(on_paper(ink(letter, 200), 255.0, 0.0)))
+
+
+def pencil_photo(letter, rng):
+    """A phone photo of a pencil letter on grey paper, cropped small: low contrast, uneven light, blur, JPEG."""
+    side = int(rng.integers(20, 41))
+    margin = int(rng.integers(1, 5))
+    paper = rng.uniform(140, 200) + gradient((side + 2 * margin,) * 2, rng, rng.uniform(10, 40))
+    pencil = paper.mean() - rng.uniform(35, 80)
+    letter_ink = np.zeros((side + 2 * margin,) * 2)
+    letter_ink[margin : margin + side, margin : margin + side] = ink(letter, side)
+    page = on_paper(letter_ink, paper, pencil) + rng.normal(0, rng.uniform(1, 4), letter_ink.shape)
+    image = Image.fromarray(np.clip(page, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.6))
+    return jpeg(np.asarray(image), rng, (50, 85))
+
+
+def faint_pencil(letter, rng):
+    """A faint letter: 15–30 grey levels of contrast on light paper, a little noise."""
+    paper = rng.uniform(200, 240)
+    page = on_paper(placed(letter, (160, 160), 120, rng), paper, paper - rng.uniform(15, 30))
+    return encode(Image.fromarray(np.clip(page + rng.normal(0, 1.5, page.shape), 0, 255).astype(np.uint8)))
+
+
+def soft_shadow(letter, rng):
+    """A hand's or phone's shadow over part of the page: a smooth dark patch, up to 120 levels deep."""
+    size = 300
+    yy, xx = np.mgrid[0:size, 0:size]
+    cy, cx = rng.uniform(0, size, 2)
+    shade = rng.uniform(60, 120) * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * rng.uniform(60, 140) ** 2))
+    page = on_paper(placed(letter, (size, size), 150, rng), 235 - shade, 30.0)
+    return jpeg(page, rng)
+
+
+def hard_shadow(letter, rng):
+    """A hard-edged shadow across the page (a ruler, a phone), with sensor noise: the page is two levels of paper."""
+    size = 300
+    yy, xx = np.mgrid[0:size, 0:size]
+    angle = rng.uniform(0, np.pi)
+    offset = rng.uniform(0.3, 0.7) * size
+    dark = (np.cos(angle) * (xx - size / 2) + np.sin(angle) * (yy - size / 2) + size / 2) > offset
+    paper = np.where(dark, rng.uniform(90, 150), rng.uniform(200, 240))
+    page = on_paper(placed(letter, (size, size), 150, rng), paper, 20.0) + rng.normal(0, 6, paper.shape)
+    return jpeg(np.clip(page, 0, 255).astype(np.uint8), rng)
+
+
+def specks_on_page(letter, rng):
+    """A letter on a 1200 px scanned page with a few dust specks (3–6 px) far from it."""
+    w, h = 1200, 900
+    side = int(rng.integers(120, 260))
+    page = placed(letter, (w, h), side, rng)
+    letter_box = np.argwhere(page > 0.1)
+    (top, left), (bottom, right) = letter_box.min(axis=0), letter_box.max(axis=0)
+    for _ in range(int(rng.integers(1, 6))):
+        while True:
+            y, x = int(rng.integers(0, h - 6)), int(rng.integers(0, w - 6))
+            if not (top - 60 < y < bottom + 60 and left - 60 < x < right + 60):
+                break
+        r = int(rng.integers(3, 7))
+        page[y : y + r, x : x + r] = np.maximum(page[y : y + r, x : x + r], 0.9)
+    return encode(Image.fromarray(on_paper(page, 245.0, 25.0)))
+
+
+def in_printed_box(letter, rng):
+    """A letter written in a printed form box: thin dark frame, the letter inside with a small, uneven margin."""
+    side = int(rng.integers(60, 120))
+    pad = int(rng.integers(2, 12))
+    size = side + 2 * pad + 40
+    image = Image.fromarray(on_paper(placed(letter, (side + 2 * pad, side + 2 * pad), side, rng), 245.0, 25.0))
+    page = Image.new("L", (size, size), 245)
+    page.paste(image, (20, 20))
+    line = int(rng.integers(1, 4))
+    ImageDraw.Draw(page).rectangle((20, 20, 20 + side + 2 * pad, 20 + side + 2 * pad), outline=40, width=line)
+    return encode(page)
+
+
+def comb_box(letter, rng):
+    """A letter in one cell of a comb field (a baseline with short ticks between cells), as on printed forms."""
+    side = int(rng.integers(60, 110))
+    cell = side + int(rng.integers(8, 24))
+    w, h = cell * 3, side + 40
+    page = np.zeros((h, w))
+    top = 10
+    page[top : top + side, cell + (cell - side) // 2 : cell + (cell - side) // 2 + side] = ink(letter, side)
+    image = Image.fromarray(on_paper(page, 245.0, 25.0))
+    draw = ImageDraw.Draw(image)
+    base = top + side + int(rng.integers(0, 6))
+    draw.line((0, base, w, base), fill=60, width=2)
+    for x in range(0, w + 1, cell):
+        draw.line((x, base - side // 3, x, base), fill=60, width=2)
+    return encode(image)
+
+
+def on_ruled_line(letter, rng):
+    """A letter written on ruled paper: faint blue-grey lines across the page, the letter sitting on one."""
+    side = int(rng.integers(80, 140))
+    w, h = 400, side + 80
+    page = np.zeros((h, w))
+    left, top = int(rng.integers(20, w - side - 20)), 30
+    page[top : top + side, left : left + side] = ink(letter, side)
+    paper = np.full((h, w, 3), (248.0, 248.0, 242.0))
+    rgb = paper * (1 - page[..., None]) + np.array([30.0, 30.0, 60.0]) * page[..., None]
+    image = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(image)
+    spacing = side + int(rng.integers(2, 10))
+    for y in range(top + side + int(rng.integers(-3, 4)) - spacing * 3, h, spacing):
+        draw.line((0, y, w, y), fill=(150, 170, 210), width=int(rng.integers(1, 3)))
+    return encode(image)
+
+
+def thick_marker(letter, rng):
+    """A letter written with a felt marker: strokes several times the usual width."""
+    big = Image.fromarray(letter).resize((200, 200), Image.Resampling.BICUBIC).filter(ImageFilter.MaxFilter(7))
+    return encode(Image.fromarray(255 - np.asarray(big)))
+
+
+CONDITIONS: dict[str, Condition] = {
+    "clean drawing": clean_drawing,
+    "pencil photo, 20–40 px": pencil_photo,
+    "faint pencil (15–30 levels)": faint_pencil,
+    "soft shadow": soft_shadow,
+    "hard shadow + noise": hard_shadow,
+    "specks on a 1200 px page": specks_on_page,
+    "printed box": in_printed_box,
+    "comb box": comb_box,
+    "ruled line": on_ruled_line,
+    "felt marker": thick_marker,
+}
+
+
+# --- glyphs with a known answer that are not dataset letters ------------------------------------------------------
+
+
+def bars(rng: np.random.Generator, n: int) -> list[bytes]:
+    """Straight bars as people write a capital I: slants up to ±15°, lengths, pen widths, both polarities."""
+    files = []
+    for _ in range(n):
+        image = Image.new("L", (240, 240), 255)
+        dx, length, width = int(rng.integers(-25, 26)), int(rng.integers(60, 220)), int(rng.integers(3, 30))
+        ImageDraw.Draw(image).line((120 - dx, 120 - length // 2, 120 + dx, 120 + length // 2), fill=0, width=width)
+        files.append(encode(image if rng.random() < 0.7 else Image.fromarray(255 - np.asarray(image))))
+    return files
+
+
+def font_files() -> list[Path]:
+    """Every TrueType/OpenType font on the machine (Debian's fonts-* packages), sorted."""
+    fonts = (p for folder in FONT_DIRS if folder.is_dir() for p in folder.rglob("*"))
+    return sorted(p for p in fonts if p.suffix in (".ttf", ".otf"))
+
+
+def printed_letter(font: Path, letter: str, rng: np.random.Generator) -> bytes | None:
+    """A capital printed in `font` at 60–160 px on white, slightly rotated; None if the font lacks the glyph."""
+    size = int(rng.integers(60, 161))
+    try:
+        face = ImageFont.truetype(str(font), size)
+    except OSError:
+        return None
+    image = Image.new("L", (size * 2, size * 2), 255)
+    draw = ImageDraw.Draw(image)
+    box = draw.textbbox((size, size), letter, font=face, anchor="mm")
+    if box[2] - box[0] < 2 or box[3] - box[1] < 2:
+        return None
+    draw.text((size, size), letter, font=face, fill=0, anchor="mm")
+    return encode(image.rotate(rng.uniform(-4, 4), fillcolor=255, resample=Image.Resampling.BILINEAR))
+
+
+def not_letters(digits: np.ndarray, rng: np.random.Generator, n: int) -> dict[str, list[bytes]]:
+    """Inputs with no letter to read: real handwritten digits, scribbles, two letters side by side, empty boxes."""
+    scribbles, boxes = [], []
+    for _ in range(n):
+        image = Image.new("L", (200, 200), 255)
+        points = [tuple(int(v) for v in rng.integers(20, 180, 2)) for _ in range(int(rng.integers(6, 14)))]
+        ImageDraw.Draw(image).line(points, fill=0, width=int(rng.integers(3, 12)), joint="curve")
+        scribbles.append(encode(image))
+        empty = Image.new("L", (160, 160), 245)
+        ImageDraw.Draw(empty).rectangle((20, 20, 140, 140), outline=40, width=int(rng.integers(1, 4)))
+        boxes.append(encode(empty))
+    picks = rng.choice(len(digits), n, replace=False)
+    return {
+        "handwritten digits": [encode(Image.fromarray(on_paper(ink(d, 120), 245.0, 25.0))) for d in digits[picks]],
+        "scribbles": scribbles,
+        "empty printed box": boxes,
+    }
+
+
+def two_letters(letters: np.ndarray, rng: np.random.Generator, n: int) -> list[bytes]:
+    """Two real letters side by side in one image (a user who meant `hcr read`)."""
+    files = []
+    for _ in range(n):
+        a, b = letters[rng.choice(len(letters), 2, replace=False)]
+        page = np.zeros((140, 260))
+        page[10:130, 10:130] = ink(a, 120)
+        page[10:130, 135:255] = ink(b, 120)
+        files.append(encode(Image.fromarray(on_paper(page, 245.0, 25.0))))
+    return files
