@@ -83,7 +83,8 @@ def test_truncated_gzip(emnist_copy):
 def test_truncated_idx_data(emnist_copy):
     path = emnist_copy / IMAGES
     path.write_bytes(gzip.compress(gzip.decompress(path.read_bytes())[: -784 * 3]))
-    with pytest.raises(DataError, match=r"truncated IDX data: header declares \(1000, 28, 28\)"):
+    expected = r"truncated IDX data: the header declares 1,000 images of 28×28 \(784,000 bytes\)"
+    with pytest.raises(DataError, match=expected):
         load_datasets([f"emnist-letters:{emnist_copy}"])
 
 
