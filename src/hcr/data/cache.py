@@ -34,7 +34,10 @@ def cached_load(
     """`parse()`'s result, from the cache when `paths` are unchanged since it was stored."""
     key = hashlib.sha256(f"{kind}:{location.resolve()}".encode()).hexdigest()[:16]
     entry = parse_cache_dir() / f"{kind}-{key}"
-    stamp = fingerprint(paths, version)
+    try:
+        stamp = fingerprint(paths, version)
+    except OSError:  # a file gone or unreadable: parsing it reports that, naming the file
+        return parse()
     data = _read(entry, stamp)
     if data is None:
         data = parse()

@@ -13,6 +13,7 @@ import numpy as np
 from hcr.console import track
 from hcr.data.dataset import LetterData
 from hcr.errors import DataError
+from hcr.files import is_file_entry
 from hcr.inference.preprocess import ImageError, open_image, to_letter_array
 from hcr.labels import index_of
 
@@ -30,7 +31,7 @@ def list_image_files(root: Path) -> list[tuple[Path, int]]:
         except ValueError:
             log.warning("%s: ignoring sub-folder '%s' (not a letter A–Z)", root, sub.name)
             continue
-        files += [(f, label) for f in sorted(sub.rglob("*")) if f.is_file() and not f.name.startswith(".")]
+        files += [(f, label) for f in sorted(sub.rglob("*")) if is_file_entry(f) and not f.name.startswith(".")]
     if not files:
         raise DataError(root, "no images found: expected one sub-folder per letter (A/, B/, …) holding images")
     return files

@@ -5,12 +5,14 @@ pandas.read_csv; see bench/data_load.py.
 When it rejects a file, a plain line-by-line scan finds the first bad row so the message can name it.
 """
 
+import os
 from pathlib import Path
 
 import numpy as np
 
 from hcr.console import console
 from hcr.errors import DataError, MissingExtraError
+from hcr.files import open_regular, unreadable
 
 N_PIXELS = 28 * 28
 N_COLUMNS = 1 + N_PIXELS
@@ -22,12 +24,8 @@ def read_pixel_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
         import polars as pl
     except ImportError:
         raise MissingExtraError("train", "polars") from None
-    if not path.is_file():
-        raise DataError(path, "file not found")
-    if path.stat().st_size == 0:
-        raise DataError(path, "file is empty")
+    size_mb = _checked_size(path) / 1e6
     schema = {f"c{i}": pl.UInt8 for i in range(N_COLUMNS)}
-    size_mb = path.stat().st_size / 1e6
     try:
         with console.status(f"Parsing {path.name} ({size_mb:,.0f} MB)…"):
             table = pl.read_csv(path, has_header=False, schema=schema)
@@ -39,6 +37,19 @@ def read_pixel_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
     if len(rows) == 0:
         raise DataError(path, "file has no rows")
     return rows[:, 0].astype(np.int64), np.ascontiguousarray(rows[:, 1:])
+
+
+def _checked_size(path: Path) -> int:
+    """The file's size, once it is known to be a regular file that can be opened and is not empty: polars would
+    block on a FIFO, and its own errors for these cases do not say what is wrong."""
+    try:
+        with open_regular(path) as f:
+            size = os.fstat(f.fileno()).st_size
+    except OSError as e:
+        raise unreadable(path, e) from None
+    if size == 0:
+        raise DataError(path, "file is empty")
+    return size
 
 
 def find_first_bad_row(path: Path) -> str | None:
