@@ -98,8 +98,10 @@ def download(
     force: bool = typer.Option(False, "--force", help="Download again even if the files are already there."),
 ) -> None:
     """Download a public dataset archive, verify its checksum and extract only the files hcr reads."""
+    from hcr.atomic import sigterm_cleans_up
     from hcr.data.download import download_dataset
     from hcr.paths import resolve_data_dir
 
-    folder = download_dataset(name, resolve_data_dir(data_dir), url=url, checksum=checksum, force=force)
+    with sigterm_cleans_up():  # `kill` removes the partial download as Ctrl-C does
+        folder = download_dataset(name, resolve_data_dir(data_dir), url=url, checksum=checksum, force=force)
     console.print(f"{name} is ready in {folder}", highlight=False)
