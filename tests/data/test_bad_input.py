@@ -1,15 +1,17 @@
 """Every kind of broken input gets a one-line error naming the file and the problem, never a traceback."""
 
 import gzip
+import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from PIL import Image
 
 from hcr.data import load_datasets
 from hcr.errors import DataError
-from tests.realdata import AZ_CSV
+from tests.realdata import AZ_CSV, SHARED_DATA, read_idx_raw
 
 IMAGES = "emnist-letters-train-images-idx3-ubyte.gz"
 LABELS = "emnist-letters-train-labels-idx1-ubyte.gz"
@@ -36,6 +38,8 @@ CSV_CASES = {
     "non-numeric cell": (lambda ls: ls.__setitem__(2, _replace_cell(ls[2], 100, "x")), "row 3, column 101: 'x'"),
     "pixel over 255": (lambda ls: ls.__setitem__(9, _replace_cell(ls[9], 300, "256")), "row 10, column 301: 256"),
     "label out of range": (lambda ls: ls.__setitem__(11, _replace_cell(ls[11], 0, "26")), "row 12: label 26 outside"),
+    "empty line": (lambda ls: ls.insert(4, ""), "row 5 is empty (blank lines are allowed only at the end)"),
+    "blank line": (lambda ls: ls.insert(7, " \t"), "row 8 is empty (blank lines are allowed only at the end)"),
     "header row": (lambda ls: ls.insert(0, ",".join(["label"] + [f"p{i}" for i in range(784)])), "header row"),
 }
 
@@ -47,6 +51,32 @@ def test_bad_csv_rows_are_named(tmp_path, case):
     with pytest.raises(DataError, match=r"A_Z Handwritten Data\.csv") as error:
         load_datasets([spec])
     assert expected in str(error.value)
+
+
+def _emnist_csv(tmp_path, n: int) -> str:
+    """The EMNIST CSV variant of the first n real train images: label 1..26, then the transposed pixels."""
+    images = read_idx_raw(SHARED_DATA / "emnist" / IMAGES).reshape(-1, 784)[:n]
+    labels = read_idx_raw(SHARED_DATA / "emnist" / LABELS)[:n]
+    folder = tmp_path / "emnist-csv"
+    folder.mkdir()
+    rows = [",".join(map(str, [label, *image])) for label, image in zip(labels, images, strict=True)]
+    (folder / "emnist-letters-train.csv").write_text("\n".join(rows) + "\n")
+    return f"emnist-letters:{folder}"
+
+
+@pytest.mark.parametrize("blank", ["\n", "\n\n\n", "\r\n", "  \n"])
+@pytest.mark.parametrize("kind", ["az", "emnist-letters"])
+def test_blank_lines_at_the_end_are_accepted(tmp_path, kind, blank):
+    spec = _csv_with(tmp_path, lambda ls: None) if kind == "az" else _emnist_csv(tmp_path, 20)
+    expected = load_datasets([spec])
+    path = next((tmp_path).rglob("*.csv"))
+    with path.open("a", newline="") as f:
+        f.write(blank)
+    os.utime(path, ns=(0, path.stat().st_mtime_ns + 10**9))  # a changed file, whatever the clock's resolution
+    got = load_datasets([spec])
+    assert len(got) == 20
+    np.testing.assert_array_equal(got.x, expected.x)
+    np.testing.assert_array_equal(got.y, expected.y)
 
 
 def test_empty_csv(tmp_path):
