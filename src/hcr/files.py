@@ -6,11 +6,12 @@ path, which never blocks.
 """
 
 import errno
+import os
 import stat
 from pathlib import Path
 from typing import BinaryIO
 
-from hcr.errors import DataError
+from hcr.errors import DataError, HcrError
 
 _KINDS = (
     (stat.S_ISDIR, "a folder"),
@@ -55,3 +56,24 @@ def unreadable(path: Path, error: OSError) -> DataError:
     if isinstance(error, NotRegularFileError):
         return DataError(path, error.strerror)
     return DataError(path, f"cannot read the file ({error.strerror or error})")
+
+
+def check_output_dir(path: Path, option: str = "--out") -> None:
+    """Refuse, before any work is done, an output folder that cannot be made or written to: an existing file, a
+    path below a file, a read-only place. Nothing is created, so a run that fails later leaves no empty folder."""
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise HcrError(f"{option} {path}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise HcrError(f"{option} {path}: {existing} is not writable")
+
+
+def make_output_dir(path: Path, option: str = "--out") -> None:
+    """Create the output folder (checked first with check_output_dir); a failure is the user's, in one line."""
+    check_output_dir(path, option)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise HcrError(f"{option} {path}: cannot create the folder ({e.strerror or e})") from None

@@ -5,6 +5,7 @@ pandas.read_csv; see bench/data_load.py.
 When it rejects a file, a plain line-by-line scan finds the first bad row so the message can name it.
 """
 
+import codecs
 import os
 from pathlib import Path
 from types import ModuleType
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 N_PIXELS = 28 * 28
 N_COLUMNS = 1 + N_PIXELS
+HEAD_BYTES = 1 << 16  # how much of the file is checked for being text before polars parses it
 
 
 def read_pixel_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -59,16 +61,28 @@ def _without_trailing_blank_rows(pl: ModuleType, table: "pl.DataFrame") -> "pl.D
 
 
 def _checked_size(path: Path) -> int:
-    """The file's size, once it is known to be a regular file that can be opened and is not empty: polars would
-    block on a FIFO, and its own errors for these cases do not say what is wrong."""
+    """The file's size, once it is known to be a regular file that can be opened, is not empty and starts as text:
+    polars would block on a FIFO, and its errors for these cases do not say what is wrong."""
     try:
         with open_regular(path) as f:
             size = os.fstat(f.fileno()).st_size
+            head = f.read(HEAD_BYTES)
     except OSError as e:
         raise unreadable(path, e) from None
     if size == 0:
         raise DataError(path, "file is empty")
+    if not _is_text(head):
+        raise DataError(path, "not a text CSV (binary data, or text that is not UTF-8); is this the right file?")
     return size
+
+
+def _is_text(head: bytes) -> bool:
+    """Whether the file's first bytes are UTF-8 text without NUL bytes (UTF-16 text is full of them)."""
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)  # a character cut at the end is fine
+    except UnicodeDecodeError:
+        return False
+    return b"\0" not in head
 
 
 def find_first_bad_row(path: Path) -> str | None:
