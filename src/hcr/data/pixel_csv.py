@@ -8,7 +8,6 @@ When it rejects a file, a plain line-by-line scan finds the first bad row so the
 import codecs
 import os
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -39,7 +38,7 @@ def read_pixel_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
     except (pl.exceptions.PolarsError, OSError) as e:
         raise DataError(path, find_first_bad_row(path) or f"not a label+784-pixel CSV ({_first_line(e)})") from None
     if _has_nulls(table):  # polars fills blank lines, and the cells missing from short rows, with nulls
-        table = _without_trailing_blank_rows(pl, table)
+        table = _without_trailing_blank_rows(table)
         if _has_nulls(table):
             raise DataError(path, find_first_bad_row(path) or "a row has missing values")
     rows = table.to_numpy()  # uint8 [N, 785]
@@ -52,9 +51,11 @@ def _has_nulls(table: "pl.DataFrame") -> bool:
     return bool(table.null_count().sum_horizontal().item())
 
 
-def _without_trailing_blank_rows(pl: ModuleType, table: "pl.DataFrame") -> "pl.DataFrame":
+def _without_trailing_blank_rows(table: "pl.DataFrame") -> "pl.DataFrame":
     """The table without the all-null rows that blank lines at the end of the file become (an editor's extra
     newline); blank lines before the last row stay, for find_first_bad_row to name."""
+    import polars as pl  # already loaded by read_pixel_csv; imported lazily like there
+
     blank = table.select(pl.all_horizontal(pl.all().is_null())).to_series().to_numpy()
     filled = np.flatnonzero(~blank)
     return table.head(int(filled[-1]) + 1 if len(filled) else 0)
