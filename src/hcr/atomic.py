@@ -1,8 +1,10 @@
-"""Write files so a crash or Ctrl-C never leaves a half-written one under the final name."""
+"""Write files so a crash, Ctrl-C or `kill` never leaves a half-written one under the final name."""
 
 import contextlib
 import os
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,3 +33,31 @@ def atomic_path(final_path: Path) -> Iterator[Path]:
 def write_text_atomic(path: Path, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+class Terminated(BaseException):
+    """SIGTERM turned into an exception, a BaseException like KeyboardInterrupt, so cleanup code runs for both."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+@contextlib.contextmanager
+def sigterm_cleans_up() -> Iterator[None]:
+    """Within the block, SIGTERM unwinds the stack as Ctrl-C does, so `finally` blocks delete temporary files; the
+    default action kills the process on the spot and leaves them behind. Once they have run, the process ends by
+    SIGTERM all the same, so whoever sent it sees the status it expects. Outside the main thread signal handlers
+    cannot be set, and the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    except Terminated:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise  # only if SIGTERM is blocked in this process
+    finally:
+        signal.signal(signal.SIGTERM, previous)

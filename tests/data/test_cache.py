@@ -69,3 +69,16 @@ def test_an_unwritable_cache_still_loads(az_copy, monkeypatch, tmp_path, caplog)
     monkeypatch.setenv("HCR_CACHE_DIR", str(blocker / "cache"))
     assert len(load_datasets([f"az:{az_copy}"])) == 5_934
     assert "could not write the parse cache" in caplog.text
+
+
+@pytest.mark.parametrize("meta", ["[]", "null", '"text"', "{"], ids=repr)
+def test_a_corrupt_meta_json_is_parsed_again_and_replaced(az_copy, parse_counter, parse_cache_dir, meta):
+    """Whatever a crash or a disk error left in meta.json, the load re-parses and the next one is cached again."""
+    load_datasets([f"az:{az_copy}"])
+    [meta_json] = parse_cache_dir.rglob("meta.json")
+    meta_json.write_text(meta)
+    again = load_datasets([f"az:{az_copy}"])
+    assert len(parse_counter) == 2
+    assert again.x.shape == (5_934, 28, 28)
+    load_datasets([f"az:{az_copy}"])
+    assert len(parse_counter) == 2  # the entry was rewritten: a corrupt entry does not keep failing

@@ -6,10 +6,12 @@ import http.server
 import io
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 import zipfile
 from collections.abc import Iterator
@@ -58,6 +60,8 @@ class Server:
     base: str
     routes: dict[str, bytes] = field(default_factory=dict)
     truncated: dict[str, bytes] = field(default_factory=dict)  # sent with a Content-Length 1000 bytes too big
+    stalled: dict[str, bytes] = field(default_factory=dict)  # half sent, the rest only once `release` is set
+    release: threading.Event = field(default_factory=threading.Event)
     requests: list[str] = field(default_factory=list)
 
     def url(self, path: str) -> str:
@@ -83,6 +87,15 @@ def server() -> Iterator[Server]:
                 self.send_header("Content-Length", str(len(body) + 1000))
                 self.end_headers()
                 self.wfile.write(body)  # then HTTP/1.0 closes the connection, 1000 bytes short
+            elif self.path in state.stalled:
+                body = state.stalled[self.path]
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body[: len(body) // 2])
+                self.wfile.flush()
+                state.release.wait(60)
+                self.wfile.write(body[len(body) // 2 :])
             else:
                 self.send_error(404)
 
@@ -96,6 +109,7 @@ def server() -> Iterator[Server]:
     try:
         yield state
     finally:
+        state.release.set()
         httpd.shutdown()
         httpd.server_close()
         thread.join(5)
@@ -328,3 +342,24 @@ def test_cli_success_and_404(server, emnist_zip, tmp_path):
     assert "404" in failed.stderr
     assert "Traceback" not in failed.stderr + failed.stdout
     assert [p.name for p in _files(data_dir)] == list(LETTERS_FILES)  # a failed --force keeps the old copy
+
+
+def test_sigterm_mid_download_leaves_nothing(server, emnist_zip, tmp_path):
+    """`kill` (SIGTERM) cleans up as Ctrl-C does, then the process ends by SIGTERM as a killed process should."""
+    server.stalled["/gzip.zip"] = emnist_zip
+    data_dir = tmp_path / "data"
+    command = ["data", "download", "emnist-letters", "--data-dir", str(data_dir), "--url", server.url("/gzip.zip")]
+    process = subprocess.Popen([sys.executable, "-m", "hcr", *command], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(p.stat().st_size >= 1 << 20 for p in _files(data_dir)):  # the first MiB is on disk
+            assert process.poll() is None, process.stderr.read()
+            assert time.monotonic() < deadline, "the download never started"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == -signal.SIGTERM, stderr
+    assert "Traceback" not in stderr
+    assert not data_dir.exists()  # no partial archive, and not the folders the download created either

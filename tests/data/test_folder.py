@@ -1,5 +1,8 @@
 """A folder of images, one sub-folder per letter, made from real letters the way people save them."""
 
+import errno
+import os
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -77,3 +80,44 @@ def test_ignores_sub_folders_that_are_not_letters(tmp_path, real_letters, caplog
     data = load_datasets([f"folder:{tmp_path}"])
     assert len(data) == 1
     assert "ignoring sub-folder 'misc'" in caplog.text
+
+
+def _save(folder, images) -> None:
+    folder.mkdir()
+    for i, image in enumerate(images):
+        Image.fromarray(image).save(folder / f"{i}.png")
+
+
+def test_an_unreadable_letter_folder_is_reported_and_its_letter_has_no_images(
+    tmp_path, real_letters, monkeypatch, caplog
+):
+    """`C/` with mode 000 stops everyone but root, and tests run as root: the listing's own call to os.scandir is
+    made to fail the way the OS fails it for another user."""
+    images = real_letters[0]
+    _save(tmp_path / "A", images[:2])
+    _save(tmp_path / "C", images[2:4])
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if os.fspath(path) == str(tmp_path / "C"):
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    data = load_datasets([f"folder:{tmp_path}"])
+    assert len(data) == 2
+    assert (data.y == 0).all()
+    assert f"{tmp_path}: skipped 1 folder that cannot be read: {tmp_path / 'C'} (Permission denied)" in caplog.text
+    assert f"{tmp_path}: 0 images for letter C (folder not readable)" in caplog.text
+
+
+def test_a_letter_that_ends_up_with_no_images_is_warned_about(tmp_path, real_letters, caplog):
+    images = real_letters[0]
+    _save(tmp_path / "A", images[:2])
+    _save(tmp_path / "B", images[2:3])
+    (tmp_path / "B" / "0.png").write_bytes((tmp_path / "B" / "0.png").read_bytes()[:60])  # its only image, broken
+    (tmp_path / "D").mkdir()  # empty
+    data = load_datasets([f"folder:{tmp_path}"])
+    assert len(data) == 2
+    assert f"{tmp_path}: 0 images for letter D (empty folder)" in caplog.text
+    assert f"{tmp_path}: 0 images for letter B (no file is a readable letter image)" in caplog.text

@@ -39,9 +39,12 @@ def inspect(
     from hcr.atomic import write_text_atomic
     from hcr.data import balanced_subset, load_datasets, make_split
     from hcr.data.eda import write_eda_figures
-    from hcr.data.splits import check_fractions
+    from hcr.data.splits import check_fractions, check_seed
+    from hcr.files import check_output_dir, make_output_dir
 
+    check_seed(seed)
     check_fractions(val_fraction, test_fraction)
+    check_output_dir(out)  # before the load, which can take a while; created only once there is something to write
     data = load_datasets(dataset, data_dir)
     if per_class is not None:
         indices, shortfall = balanced_subset(data.y, per_class, seed)
@@ -60,7 +63,7 @@ def inspect(
         highlight=False,
     )
 
-    out.mkdir(parents=True, exist_ok=True)
+    make_output_dir(out)
     figures = write_eda_figures(data, out, seed)
     parts.save(out / "split.npz")
     summary = {
@@ -98,8 +101,10 @@ def download(
     force: bool = typer.Option(False, "--force", help="Download again even if the files are already there."),
 ) -> None:
     """Download a public dataset archive, verify its checksum and extract only the files hcr reads."""
+    from hcr.atomic import sigterm_cleans_up
     from hcr.data.download import download_dataset
     from hcr.paths import resolve_data_dir
 
-    folder = download_dataset(name, resolve_data_dir(data_dir), url=url, checksum=checksum, force=force)
+    with sigterm_cleans_up():  # `kill` removes the partial download as Ctrl-C does
+        folder = download_dataset(name, resolve_data_dir(data_dir), url=url, checksum=checksum, force=force)
     console.print(f"{name} is ready in {folder}", highlight=False)

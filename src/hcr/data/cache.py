@@ -34,7 +34,10 @@ def cached_load(
     """`parse()`'s result, from the cache when `paths` are unchanged since it was stored."""
     key = hashlib.sha256(f"{kind}:{location.resolve()}".encode()).hexdigest()[:16]
     entry = parse_cache_dir() / f"{kind}-{key}"
-    stamp = fingerprint(paths, version)
+    try:
+        stamp = fingerprint(paths, version)
+    except OSError:  # a file gone or unreadable: parsing it reports that, naming the file
+        return parse()
     data = _read(entry, stamp)
     if data is None:
         data = parse()
@@ -43,15 +46,17 @@ def cached_load(
 
 
 def _read(entry: Path, stamp: str) -> LetterData | None:
+    """The entry's data, or None when it is missing, stale or damaged in any way: an entry is only a shortcut, so
+    whatever a crash or a bad disk left in it means parsing again, which overwrites it."""
     try:
-        meta = json.loads((entry / "meta.json").read_text())
-        if meta["fingerprint"] != stamp:
+        meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
+        if not isinstance(meta, dict) or meta.get("fingerprint") != stamp:
             return None
         arrays = {name: np.load(entry / f"{name}.npy") for name in ARRAYS}
         return LetterData(
             **arrays, sources=tuple(meta["sources"]), sources_without_split=tuple(meta["sources_without_split"])
         )
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, TypeError):  # TypeError: valid JSON of the wrong shape
         return None
 
 

@@ -6,7 +6,8 @@
 
 Nothing half-done is ever left behind: the archive is streamed into a temporary file and only gets its name
 once complete and verified, the members are extracted to temporary files that are moved into place together,
-and the archive is deleted after extraction. An interrupted or failed download leaves the data dir as it was.
+and the archive is deleted after extraction. An interrupted (Ctrl-C, or SIGTERM under
+`hcr data download`) or failed download leaves the data dir as it was.
 """
 
 import contextlib

@@ -68,10 +68,8 @@ def load_emnist(files: EmnistFiles) -> LetterData:
 
 
 def _read_idx_split(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndarray]:
-    images = read_idx(images_path, IMAGES_MAGIC)
-    if images.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
-        raise DataError(images_path, f"images are {images.shape[1]}×{images.shape[2]}, expected 28×28")
-    labels = read_idx(labels_path, LABELS_MAGIC).astype(np.int64)
+    images = read_idx(images_path, IMAGES_MAGIC, (IMAGE_SIDE, IMAGE_SIDE))
+    labels = read_idx(labels_path, LABELS_MAGIC, ()).astype(np.int64)
     if len(images) != len(labels):
         raise DataError(images_path, f"{len(images)} images but {labels_path.name} has {len(labels)} labels")
     check_label_range(labels_path, labels, 1, 26)

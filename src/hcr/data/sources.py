@@ -60,7 +60,7 @@ def discover_datasets(data_dir: Path) -> list[DatasetSpec]:
 def load_dataset(spec: DatasetSpec, data_dir: Path) -> LetterData:
     location = spec.path or data_dir
     if spec.kind == az.NAME:
-        path = location if location.is_file() else find_file(location, az.FILE_NAME)
+        path = find_file(location, az.FILE_NAME) if location.is_dir() else location  # a FIFO too: refused when read
         if path is None:
             raise DataError(location, f"'{az.FILE_NAME}' not found; download it from {az.KAGGLE_URL}")
         return cached_load(az.NAME, path, [path], lambda: az.load_az_csv(path))

@@ -18,6 +18,7 @@ STRATIFIED = "stratified"
 OFFICIAL = "official"
 METHODS = (STRATIFIED, OFFICIAL)
 PARTS = ("train", "val", "test")
+MAX_SEED = 2**32 - 1
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ def make_split(
     splits sources without one (Kaggle A–Z, image folders) by letter with `test_fraction`."""
     if method not in METHODS:
         raise HcrError(f"unknown split '{method}': use {' or '.join(METHODS)}")
+    check_seed(seed)
     check_fractions(val_fraction, test_fraction)
     everything = np.arange(len(data))
     if method == STRATIFIED:
@@ -77,6 +79,13 @@ def make_split(
             pool, test = np.concatenate([pool, rest]), np.concatenate([test, rest_test])
     train, val = _stratified(pool, data.y[pool], val_fraction / (1 - test_fraction), seed)
     return Split(np.sort(train), np.sort(val), np.sort(test), method, seed, data_fingerprint(data))
+
+
+def check_seed(seed: int) -> None:
+    """numpy's RandomState and scikit-learn take seeds in 0..2³²−1 only: say so before any work, in words, rather
+    than let them fail halfway with their own ValueError."""
+    if not 0 <= seed <= MAX_SEED:
+        raise HcrError(f"the seed must be a whole number in 0..{MAX_SEED}, got {seed}")
 
 
 def check_fractions(val_fraction: float, test_fraction: float) -> None:

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from hcr.data.splits import check_seed
 from hcr.labels import NUM_CLASSES, letter_of
 
 
@@ -12,6 +13,7 @@ def balanced_subset(y: np.ndarray, per_class: int, seed: int = 0) -> tuple[np.nd
     """
     if per_class < 1:
         raise ValueError("per_class must be at least 1")
+    check_seed(seed)
     rng = np.random.RandomState(seed)
     chosen, shortfall = [], {}
     for label in range(NUM_CLASSES):

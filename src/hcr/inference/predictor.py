@@ -21,6 +21,7 @@ import onnxruntime as ort
 from PIL import Image
 
 from hcr.errors import HcrError
+from hcr.files import is_file_entry
 from hcr.inference.preprocess import (
     PREPROCESS_VERSION,
     BlankImageError,
@@ -140,7 +141,7 @@ def find_images(inputs: Iterable[Path]) -> list[Path]:
             p
             for p in path.rglob("*")
             if p.suffix.lower() in extensions
-            and p.is_file()
+            and is_file_entry(p)
             and not any(part.startswith(".") for part in p.relative_to(path).parts)
         )
         if not found:

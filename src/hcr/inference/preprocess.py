@@ -27,6 +27,7 @@ import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from hcr.errors import HcrError
+from hcr.files import NotRegularFileError, check_regular_file
 
 PREPROCESS_VERSION = 4  # bump when the output for the same image changes: it keys caches and model metadata
 SIDE = 28
@@ -55,6 +56,8 @@ def open_image(source: Path | str | bytes | BinaryIO) -> Image.Image:
     """Decode an image (a file, its bytes, or an open binary file) fully, so truncation shows here and not later,
     honouring EXIF orientation. Errors say what is wrong, not where: the caller knows the file's name."""
     try:
+        if isinstance(source, str | Path):
+            check_regular_file(source)  # a FIFO would block Image.open forever
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
@@ -66,7 +69,7 @@ def open_image(source: Path | str | bytes | BinaryIO) -> Image.Image:
                 return image
     except FileNotFoundError:
         raise ImageError("file not found") from None
-    except (IsADirectoryError, PermissionError) as e:
+    except (IsADirectoryError, PermissionError, NotRegularFileError) as e:
         raise ImageError(f"cannot read the file ({e.strerror})") from None
     except UnidentifiedImageError:
         raise ImageError("not an image Pillow can read") from None
