@@ -15,7 +15,10 @@ log = logging.getLogger(__name__)
 
 app = typer.Typer(help="Inspect and download datasets.", no_args_is_help=True)
 
-DATASET_HELP = "az, emnist-letters or folder:PATH (repeat to combine). Default: every dataset in the data dir."
+DATASET_HELP = (
+    "az, emnist-letters, emnist-byclass, emnist-bymerge, emnist-balanced, nist-sd19 or folder:PATH; NAME:PATH for a "
+    "copy elsewhere (repeat to combine; shared images are kept once). Default: az and emnist-letters in the data dir."
+)
 DATA_DIR_HELP = "Folder holding the datasets. Default: $HCR_DATA_DIR, else ~/.cache/hcr/data."
 
 
