@@ -96,8 +96,8 @@ def _load_sd19(location: Path) -> LetterData:
     if root is None:
         raise DataError(location, "no NIST SD19 by_class folder found (by_class/41/train_41/*.png …)")
     files = sd19.list_sd19_files(root)
-    version = f"sd19-convert-{sd19.CONVERT_VERSION}"
-    return cached_load(sd19.NAME, root, files.files, lambda: sd19.load_sd19(files), version=version)
+    version = f"sd19-convert-{sd19.CONVERT_VERSION}-{files.stamp}"  # the files' stamp, taken while listing them
+    return cached_load(sd19.NAME, root, [root], lambda: sd19.load_sd19(files), version=version)
 
 
 def load_datasets(datasets: Sequence[str] = (), data_dir: Path | str | None = None) -> LetterData:
