@@ -54,9 +54,9 @@ def select_case(data: "LetterData", mode: str) -> tuple["LetterData", dict[str, 
 
 
 def case_counts(data: "LetterData") -> np.ndarray:
-    """int64 [3, 26]: images per case (UNKNOWN, UPPER, LOWER) and letter."""
-    counts = np.zeros((len(CASE_NAMES), 26), dtype=np.int64)
-    np.add.at(counts, (data.case.astype(np.int64), data.y), 1)
+    """int64 [sources, 3, 26]: images per source, case (UNKNOWN, UPPER, LOWER) and letter."""
+    counts = np.zeros((len(data.sources), len(CASE_NAMES), 26), dtype=np.int64)
+    np.add.at(counts, (data.source.astype(np.int64), data.case.astype(np.int64), data.y), 1)
     return counts
 
 
