@@ -104,6 +104,7 @@ def load_datasets(datasets: Sequence[str] = (), data_dir: Path | str | None = No
     """All the named datasets combined; every dataset found in the data dir when none is named."""
     data_dir = resolve_data_dir(data_dir)
     specs = [DatasetSpec.parse(d) for d in datasets] if datasets else discover_datasets(data_dir)
-    if len(set(specs)) != len(specs):
+    kinds = [spec.kind for spec in specs if spec.kind != FOLDER]  # a folder source is named after its path
+    if len(set(specs)) != len(specs) or len(set(kinds)) != len(kinds):
         raise HcrError(f"a dataset is named twice: {', '.join(map(str, specs))}")
     return deduplicate(concat([load_dataset(spec, data_dir) for spec in specs]))
