@@ -34,8 +34,8 @@ class CaseMode(StrEnum):
 
 CASE_HELP = (
     "fold: a letter in either case is that letter. upper: capitals only; lower-case images are dropped, and "
-    "unknown-case ones (EMNIST Letters, ByMerge's merged classes) are kept only for letters whose lower case is a "
-    "smaller capital (C K M O P S U V W X Y Z)."
+    "unknown-case ones (EMNIST Letters, ByMerge's merged classes) are kept only for the letters whose two cases look "
+    "the same at 28×28 (C F I K M O P S U V W X Y Z)."
 )
 
 
