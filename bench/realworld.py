@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
+from hcr.data.case import UPPER
 from hcr.data.idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx
 from hcr.data.sources import load_datasets
 from hcr.inference.predictor import Predictor
@@ -33,20 +34,20 @@ from hcr.inference.preprocess import ImageError, open_image
 from hcr.labels import CLASSES
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-BYCLASS_UPPER = range(10, 36)  # ByClass labels 10..35 are A..Z; 0..9 digits, 36..61 lower case
+BYCLASS_DIGITS = 10  # ByClass labels 0..9 are the digits (the letter loader skips them)
 
 
 def unseen_capitals_and_digits(data_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(capitals uint8 [N, 28, 28], their labels 0..25, digits uint8 [M, 28, 28]) from ByClass's test split,
     upright, without the images that are also in the dev data."""
+    seen = {image.tobytes() for image in load_datasets(["az", "emnist-letters"], data_dir).x}
+    letters = load_datasets(["emnist-byclass"], data_dir)
+    upper = (letters.case == UPPER) & np.array([image.tobytes() not in seen for image in letters.x])
     folder = data_dir / "emnist-byclass"
-    x = read_idx(folder / "emnist-byclass-test-images-idx3-ubyte.gz", IMAGES_MAGIC).transpose(0, 2, 1)
-    y = read_idx(folder / "emnist-byclass-test-labels-idx1-ubyte.gz", LABELS_MAGIC).astype(np.int64)
-    dev = load_datasets(["az", "emnist-letters"], data_dir).x
-    seen = {image.tobytes() for image in dev}
-    unseen = np.array([image.tobytes() not in seen for image in x])
-    upper = unseen & (y >= BYCLASS_UPPER.start) & (y < BYCLASS_UPPER.stop)
-    return x[upper], y[upper] - BYCLASS_UPPER.start, x[unseen & (y < 10)]
+    x = read_idx(folder / "emnist-byclass-test-images-idx3-ubyte.gz", IMAGES_MAGIC, (28, 28))
+    y = read_idx(folder / "emnist-byclass-test-labels-idx1-ubyte.gz", LABELS_MAGIC, ())
+    digits = x[y < BYCLASS_DIGITS].transpose(0, 2, 1)  # stored transposed, like every EMNIST image
+    return letters.x[upper], letters.y[upper], digits
 
 
 def sample_per_letter(y: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:

@@ -15,7 +15,10 @@ log = logging.getLogger(__name__)
 
 app = typer.Typer(help="Inspect and download datasets.", no_args_is_help=True)
 
-DATASET_HELP = "az, emnist-letters or folder:PATH (repeat to combine). Default: every dataset in the data dir."
+DATASET_HELP = (
+    "az, emnist-letters, emnist-byclass, emnist-bymerge, emnist-balanced, nist-sd19 or folder:PATH; NAME:PATH for a "
+    "copy elsewhere (repeat to combine; shared images are kept once). Default: az and emnist-letters in the data dir."
+)
 DATA_DIR_HELP = "Folder holding the datasets. Default: $HCR_DATA_DIR, else ~/.cache/hcr/data."
 
 
@@ -24,11 +27,24 @@ class SplitMethod(StrEnum):
     official = "official"
 
 
+class CaseMode(StrEnum):
+    fold = "fold"
+    upper = "upper"
+
+
+CASE_HELP = (
+    "fold: a letter in either case is that letter. upper: capitals only; lower-case images are dropped, and "
+    "unknown-case ones (EMNIST Letters, ByMerge's merged classes) are kept only for the letters whose two cases look "
+    "the same at 28×28 (C F I K M O P S U V W X Y Z)."
+)
+
+
 @app.command()
 def inspect(
     dataset: list[str] = typer.Option([], "--dataset", "-d", help=DATASET_HELP),
     data_dir: Path | None = typer.Option(None, envvar="HCR_DATA_DIR", help=DATA_DIR_HELP, show_envvar=False),
     per_class: int | None = typer.Option(None, min=1, help="Take a balanced subset of N images per letter."),
+    case: CaseMode = typer.Option(CaseMode.fold, help=CASE_HELP),
     split: SplitMethod = typer.Option(SplitMethod.stratified, help="official keeps the datasets' own test split."),
     val_fraction: float = typer.Option(0.15, help="Fraction of the images for validation."),
     test_fraction: float = typer.Option(0.15, help="Fraction for test (stratified split, and sources without one)."),
@@ -37,7 +53,7 @@ def inspect(
 ) -> None:
     """Count images per letter and per split, and write EDA figures (distribution, samples, histogram, means)."""
     from hcr.atomic import write_text_atomic
-    from hcr.data import balanced_subset, load_datasets, make_split
+    from hcr.data import balanced_subset, load_datasets, make_split, select_case
     from hcr.data.eda import write_eda_figures
     from hcr.data.splits import check_fractions, check_seed
     from hcr.files import check_output_dir, make_output_dir
@@ -46,6 +62,7 @@ def inspect(
     check_fractions(val_fraction, test_fraction)
     check_output_dir(out)  # before the load, which can take a while; created only once there is something to write
     data = load_datasets(dataset, data_dir)
+    data, case_dropped = select_case(data, case.value)
     if per_class is not None:
         indices, shortfall = balanced_subset(data.y, per_class, seed)
         if shortfall:
@@ -56,6 +73,9 @@ def inspect(
         data = data.take(indices)
     parts = make_split(data, split.value, val_fraction, test_fraction, seed)
     console.print(_count_table(data, parts))
+    console.print(_case_table(data))
+    for line in _provenance_lines(data, case_dropped):
+        console.print(line, highlight=False)
     sizes = parts.sizes()
     console.print(
         f"{len(data):,} images from {', '.join(data.sources)}; {parts.method} split (seed {seed}): "
@@ -70,6 +90,12 @@ def inspect(
         "sources": list(data.sources),
         "n_images": len(data),
         "per_class": dict(zip(CLASSES, data.class_counts().tolist(), strict=True)),
+        "per_source_and_case": _case_counts(data),
+        "case": case.value,
+        "case_dropped": case_dropped,
+        "skipped": dict(data.skipped),
+        "duplicates_removed": data.duplicates_removed,
+        "duplicates": dict(data.duplicates),
         "split": {"method": parts.method, "seed": seed, "sizes": sizes, "data_fingerprint": parts.data_fingerprint},
     }
     write_text_atomic(out / "summary.json", json.dumps(summary, indent=2))
@@ -90,6 +116,44 @@ def _count_table(data, parts) -> Table:
     for label, letter in enumerate(CLASSES):
         table.add_row(letter, *(f"{counts[label]:,}" for _, counts in columns))
     return table
+
+
+def _case_counts(data) -> dict[str, dict[str, dict[str, int]]]:
+    """{source: {case: {letter: images}}}, cases a source has none of left out."""
+    from hcr.data.case import CASE_NAMES, case_counts
+
+    per_source = case_counts(data)
+    return {
+        source: {
+            CASE_NAMES[c]: dict(zip(CLASSES, per_case[c].tolist(), strict=True))
+            for c in range(len(CASE_NAMES))
+            if per_case[c].any()
+        }
+        for source, per_case in zip(data.sources, per_source, strict=True)
+    }
+
+
+def _case_table(data) -> Table:
+    columns = [
+        (f"{source}\n{case}", counts) for source, cases in _case_counts(data).items() for case, counts in cases.items()
+    ]
+    table = Table(title="Images per letter, source and case", show_footer=True)
+    table.add_column("letter", footer="all")
+    for name, counts in columns:
+        table.add_column(name, justify="right", footer=f"{sum(counts.values()):,}")
+    for letter in CLASSES:
+        table.add_row(letter, *(f"{counts[letter]:,}" for _, counts in columns))
+    return table
+
+
+def _provenance_lines(data, case_dropped: dict[str, int]) -> list[str]:
+    """What was left out on the way: skipped at loading, duplicates across sources, dropped by --case."""
+    lines = [f"skipped while loading: {what} {n:,}" for what, n in data.skipped.items()]
+    if len(data.sources) > 1:
+        pairs = ", ".join(f"{pair} {n:,}" for pair, n in data.duplicates.items())
+        lines.append(f"duplicates removed: {data.duplicates_removed:,}" + (f" ({pairs})" if pairs else ""))
+    lines += [f"--case dropped: {what} {n:,}" for what, n in case_dropped.items()]
+    return lines
 
 
 @app.command()

@@ -6,7 +6,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from hcr.cli.data import DATA_DIR_HELP, DATASET_HELP, SplitMethod
+from hcr.cli.data import CASE_HELP, DATA_DIR_HELP, DATASET_HELP, CaseMode, SplitMethod
 from hcr.console import console
 
 
@@ -35,6 +35,7 @@ def train(
     dataset: list[str] = typer.Option([], "--dataset", "-d", help=DATASET_HELP),
     data_dir: Path | None = typer.Option(None, envvar="HCR_DATA_DIR", help=DATA_DIR_HELP, show_envvar=False),
     per_class: int | None = typer.Option(None, min=1, help="Train on a balanced subset of N images per letter."),
+    case: CaseMode = typer.Option(CaseMode.fold, help=CASE_HELP),
     split: SplitMethod = typer.Option(SplitMethod.stratified, help="official keeps the datasets' own test split."),
     seed: int = typer.Option(0, help="Seed for the subset, the split, initial weights and augmentation."),
     val_fraction: float = typer.Option(0.15, help="Share of the images held out to pick the best epoch."),
@@ -98,7 +99,7 @@ def train(
         data_config = DataConfig(
             datasets=tuple(dataset), data_dir=str(data_dir.resolve()) if data_dir else None, per_class=per_class,
             split=split.value, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed, capitals=capitals,
-            canonical=canonical,
+            canonical=canonical, case=case.value,
         )  # fmt: skip
         result = train_run(config, data_config, runs_dir)
     console.print(f"run folder: {result.run.path}", highlight=False)

@@ -3,6 +3,7 @@
 hcr data inspect --data-dir ../shared/data --out out/inspect
 """
 
+from hcr.data.case import select_case
 from hcr.data.dataset import LetterData, concat
 from hcr.data.sources import DatasetSpec, discover_datasets, load_datasets
 from hcr.data.splits import Split, make_split
@@ -17,4 +18,5 @@ __all__ = [
     "discover_datasets",
     "load_datasets",
     "make_split",
+    "select_case",
 ]

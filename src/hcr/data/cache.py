@@ -20,7 +20,7 @@ from hcr.paths import parse_cache_dir
 log = logging.getLogger(__name__)
 
 CACHE_FORMAT = 1
-ARRAYS = ("x", "y", "source", "official_test")
+ARRAYS = ("x", "y", "source", "official_test", "case")
 
 
 def fingerprint(paths: Sequence[Path], version: str = "") -> str:
@@ -54,7 +54,10 @@ def _read(entry: Path, stamp: str) -> LetterData | None:
             return None
         arrays = {name: np.load(entry / f"{name}.npy") for name in ARRAYS}
         return LetterData(
-            **arrays, sources=tuple(meta["sources"]), sources_without_split=tuple(meta["sources_without_split"])
+            **arrays,
+            sources=tuple(meta["sources"]),
+            sources_without_split=tuple(meta["sources_without_split"]),
+            skipped=meta.get("skipped", {}),
         )
     except (OSError, ValueError, KeyError, TypeError):  # TypeError: valid JSON of the wrong shape
         return None
@@ -72,6 +75,7 @@ def _write(entry: Path, stamp: str, data: LetterData) -> None:
             "fingerprint": stamp,
             "sources": data.sources,
             "sources_without_split": data.sources_without_split,
+            "skipped": dict(data.skipped),
         }
         (tmp / "meta.json").write_text(json.dumps(meta))
         shutil.rmtree(entry, ignore_errors=True)

@@ -1,10 +1,11 @@
 """`LetterData`: the one in-memory form every loader returns and every later stage consumes."""
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from hcr.data.case import UNKNOWN
 from hcr.labels import NUM_CLASSES
 
 IMAGE_SIDE = 28
@@ -16,7 +17,12 @@ class LetterData:
 
     Conventions at rest: `x` uint8 [N, 28, 28], upright, ink bright on a dark background; `y` int64 [N] in
     0..25 (0 is A). `official_test[i]` is True where image i's source put it in its test split; sources without
-    an official split are listed in `sources_without_split` and have it all False.
+    an official split are listed in `sources_without_split` and have it all False. `case` is uint8 [N] in
+    hcr.data.case's UNKNOWN, UPPER, LOWER (all UNKNOWN when not given).
+
+    `skipped` counts the images a loader left out ("emnist-byclass: digits" → 57,918), `duplicates` the exact
+    copies removed when sources were combined ("emnist-letters = emnist-byclass" → 1,560): kept so that `inspect`,
+    a run's config and the report can say what the data is.
     """
 
     x: np.ndarray  # uint8 [N, 28, 28]
@@ -25,17 +31,28 @@ class LetterData:
     sources: tuple[str, ...]
     official_test: np.ndarray  # bool [N]
     sources_without_split: tuple[str, ...] = ()
+    case: np.ndarray | None = None  # uint8 [N]; None becomes all UNKNOWN
+    skipped: Mapping[str, int] = field(default_factory=dict)
+    duplicates: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n = len(self.y)
         if self.x.shape != (n, IMAGE_SIDE, IMAGE_SIDE) or self.x.dtype != np.uint8:
             raise ValueError(f"x must be uint8 [{n}, 28, 28], got {self.x.dtype} {self.x.shape}")
-        if self.source.shape != (n,) or self.official_test.shape != (n,):
-            raise ValueError("source and official_test must have one entry per image")
+        if self.case is None:
+            object.__setattr__(self, "case", np.full(n, UNKNOWN, dtype=np.uint8))
+        if self.source.shape != (n,) or self.official_test.shape != (n,) or self.case.shape != (n,):
+            raise ValueError("source, official_test and case must have one entry per image")
 
     @classmethod
     def single_source(
-        cls, x: np.ndarray, y: np.ndarray, name: str, official_test: np.ndarray | None = None
+        cls,
+        x: np.ndarray,
+        y: np.ndarray,
+        name: str,
+        official_test: np.ndarray | None = None,
+        case: np.ndarray | None = None,
+        skipped: Mapping[str, int] | None = None,
     ) -> "LetterData":
         n = len(y)
         return cls(
@@ -45,6 +62,8 @@ class LetterData:
             sources=(name,),
             official_test=np.zeros(n, dtype=bool) if official_test is None else official_test,
             sources_without_split=(name,) if official_test is None else (),
+            case=None if case is None else np.asarray(case, dtype=np.uint8),
+            skipped=dict(skipped or {}),
         )
 
     def __len__(self) -> int:
@@ -59,7 +78,14 @@ class LetterData:
             sources=self.sources,
             official_test=self.official_test[indices],
             sources_without_split=self.sources_without_split,
+            case=self.case[indices],
+            skipped=self.skipped,
+            duplicates=self.duplicates,
         )
+
+    @property
+    def duplicates_removed(self) -> int:
+        return sum(self.duplicates.values())
 
     def class_counts(self) -> np.ndarray:
         """Images per class, int64 [26]."""
@@ -85,4 +111,7 @@ def concat(parts: Sequence[LetterData]) -> LetterData:
         sources=tuple(sources),
         official_test=np.concatenate([p.official_test for p in parts]),
         sources_without_split=tuple(s for p in parts for s in p.sources_without_split),
+        case=np.concatenate([p.case for p in parts]),
+        skipped={k: v for p in parts for k, v in p.skipped.items()},
+        duplicates={k: v for p in parts for k, v in p.duplicates.items()},
     )

@@ -1,16 +1,19 @@
 """Turn `--dataset` values and a data dir into one combined `LetterData`, through the parse cache.
 
-A dataset is named `az`, `emnist-letters` or `folder:PATH`; `az:PATH` and `emnist-letters:PATH` point at a
-copy outside the data dir. With no names, every dataset found in the data dir is used.
+A dataset is named `az`, `emnist-letters`, `emnist-byclass`, `emnist-bymerge`, `emnist-balanced`, `nist-sd19` or
+`folder:PATH`; `NAME:PATH` points at a copy outside the data dir. With no names, the datasets found in the data dir
+are used: az and emnist-letters only (the larger sets are used when named, until the dev protocol moves to them).
+Combined sources lose the exact copies they share (dedup.py) before anything is split.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from hcr.data import az, emnist
+from hcr.data import az, emnist, sd19
 from hcr.data.cache import cached_load
 from hcr.data.dataset import LetterData, concat
+from hcr.data.dedup import deduplicate
 from hcr.data.folder import list_image_files, load_image_folder
 from hcr.data.locate import find_file
 from hcr.errors import DataError, HcrError
@@ -18,7 +21,7 @@ from hcr.inference.preprocess import PREPROCESS_VERSION
 from hcr.paths import resolve_data_dir
 
 FOLDER = "folder"
-KINDS = (az.NAME, emnist.NAME, FOLDER)
+KINDS = (az.NAME, *emnist.EMNIST_SPLITS, sd19.NAME, FOLDER)
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,7 @@ class DatasetSpec:
     def parse(cls, text: str) -> "DatasetSpec":
         kind, _, path = text.partition(":")
         if kind not in KINDS:
-            raise HcrError(f"unknown dataset '{text}': use az, emnist-letters or folder:PATH")
+            raise HcrError(f"unknown dataset '{text}': use {', '.join(KINDS[:-1])} or folder:PATH")
         if kind == FOLDER and not path:
             raise HcrError("folder datasets need a path: folder:PATH")
         return cls(kind, Path(path).expanduser() if path else None)
@@ -64,12 +67,10 @@ def load_dataset(spec: DatasetSpec, data_dir: Path) -> LetterData:
         if path is None:
             raise DataError(location, f"'{az.FILE_NAME}' not found; download it from {az.KAGGLE_URL}")
         return cached_load(az.NAME, path, [path], lambda: az.load_az_csv(path))
-    if spec.kind == emnist.NAME:
-        folder = location.parent if location.is_file() else location
-        files = emnist.find_emnist_files(folder)
-        if files is None:
-            raise DataError(folder, "no EMNIST Letters files found; run `hcr data download emnist-letters`")
-        return cached_load(emnist.NAME, folder, files.paths(), lambda: emnist.load_emnist(files))
+    if spec.kind in emnist.EMNIST_SPLITS:
+        return _load_emnist(emnist.EMNIST_SPLITS[spec.kind], location)
+    if spec.kind == sd19.NAME:
+        return _load_sd19(location)
     files_and_labels = list_image_files(location)
     paths = [p for p, _ in files_and_labels]
     return cached_load(
@@ -81,10 +82,29 @@ def load_dataset(spec: DatasetSpec, data_dir: Path) -> LetterData:
     )
 
 
+def _load_emnist(split: emnist.EmnistSplit, location: Path) -> LetterData:
+    folder = location.parent if location.is_file() else location
+    files = emnist.find_emnist_files(folder, split)
+    if files is None:
+        hint = "run `hcr data download emnist-letters`" if split == emnist.LETTERS else f"see {emnist.ARCHIVE_URL}"
+        raise DataError(folder, f"no {split.name} files found ({split.name}-test-images-idx3-ubyte.gz …); {hint}")
+    return cached_load(split.name, folder, files.paths(), lambda: emnist.load_emnist(files))
+
+
+def _load_sd19(location: Path) -> LetterData:
+    root = sd19.find_by_class(location)
+    if root is None:
+        raise DataError(location, "no NIST SD19 by_class folder found (by_class/41/train_41/*.png …)")
+    files = sd19.list_sd19_files(root)
+    version = f"sd19-convert-{sd19.CONVERT_VERSION}-{files.stamp}"  # the files' stamp, taken while listing them
+    return cached_load(sd19.NAME, root, [root], lambda: sd19.load_sd19(files), version=version)
+
+
 def load_datasets(datasets: Sequence[str] = (), data_dir: Path | str | None = None) -> LetterData:
     """All the named datasets combined; every dataset found in the data dir when none is named."""
     data_dir = resolve_data_dir(data_dir)
     specs = [DatasetSpec.parse(d) for d in datasets] if datasets else discover_datasets(data_dir)
-    if len(set(specs)) != len(specs):
+    kinds = [spec.kind for spec in specs if spec.kind != FOLDER]  # a folder source is named after its path
+    if len(set(specs)) != len(specs) or len(set(kinds)) != len(kinds):
         raise HcrError(f"a dataset is named twice: {', '.join(map(str, specs))}")
-    return concat([load_dataset(spec, data_dir) for spec in specs])
+    return deduplicate(concat([load_dataset(spec, data_dir) for spec in specs]))

@@ -341,6 +341,11 @@ def _data_overview(data_config: DataConfig, eda_dir: Path) -> tuple[list[Path], 
         + ", ".join(f"{part} {n:,}" for part, n in split.sizes().items()),
         "data fingerprint": split.data_fingerprint,
     }
+    if len(data.sources) > 1:
+        pairs = ", ".join(f"{pair}: {n:,}" for pair, n in data.duplicates.items())
+        facts["duplicates removed"] = f"{data.duplicates_removed:,}" + (f" ({pairs})" if pairs else "")
+    if data.skipped:
+        facts["left out while loading"] = ", ".join(f"{what} {n:,}" for what, n in data.skipped.items())
     return figures, facts
 
 

@@ -75,10 +75,16 @@ def prepare_data(data_config: DataConfig) -> tuple[LetterData, Split]:
 
 
 def _selected_images(data_config: DataConfig) -> LetterData:
-    """The datasets as loaded (a balanced subset of them, if asked): what a split indexes and fingerprints."""
-    from hcr.data import balanced_subset
+    """The datasets as loaded, the cases asked for (a balanced subset of them, if asked): what a split indexes and
+    fingerprints."""
+    from hcr.data import balanced_subset, select_case
 
     data = load_datasets(data_config.datasets, data_config.data_dir)
+    if data.duplicates_removed:
+        logger.info("removed %d images that several datasets hold", data.duplicates_removed)
+    data, dropped = select_case(data, data_config.case)
+    if dropped:
+        logger.info("case %s: dropped %s", data_config.case, ", ".join(f"{n} {what}" for what, n in dropped.items()))
     if data_config.per_class:
         indices, _ = balanced_subset(data.y, data_config.per_class, data_config.seed)
         data = data.take(indices)
@@ -107,7 +113,14 @@ def train(
     one: setting `model.stop_training` ends the run after that epoch, which is then scored as usual)."""
     data, split = prepare_data(data_config)
     run = RunDir.create(runs_dir, config.model)
-    saved = {"train": config.to_dict(), "data": data_config.to_dict(), "sources": data.sources}
+    saved = {
+        "train": config.to_dict(),
+        "data": data_config.to_dict(),
+        "sources": data.sources,
+        "skipped": dict(data.skipped),  # left out by the loaders (digits, unreadable files)
+        "duplicates_removed": data.duplicates_removed,  # exact copies shared by the sources, kept once
+        "duplicates": dict(data.duplicates),
+    }
     if config.weights:
         from hcr.models.mobilenet import weights_fingerprint
 

@@ -1,0 +1,79 @@
+"""Remove the exact copies that sources share, before any split is made.
+
+Every EMNIST split and Kaggle A–Z come from NIST SD19, and the official EMNIST files overlap: Letters' images are
+also in ByClass and ByMerge, and ByClass and ByMerge share test images. Combined without care, one image could be
+trained on and tested on. Two images are the same when their 28×28 arrays are byte-identical. Of each such group the
+first copy (in the order the datasets were named) is kept, with the most precise case any copy knows, and marked
+official test if any copy was. Copies within one source are that source's own and are left alone.
+"""
+
+import numpy as np
+
+from hcr.data.case import LOWER, UPPER
+from hcr.data.dataset import LetterData
+from hcr.errors import HcrError
+from hcr.labels import letter_of
+
+
+def deduplicate(data: LetterData) -> LetterData:
+    """`data` without the images that are exact copies of an image of another source; `duplicates` counts them by
+    pair of sources ("kept-source = dropped-source"). Refused when copies disagree on the letter or the case."""
+    if len(data.sources) < 2 or len(data) == 0:
+        return data
+    rows = np.ascontiguousarray(data.x).reshape(len(data), -1)
+    keys = rows.view(np.dtype((np.void, rows.shape[1]))).ravel()
+    _, first, group = np.unique(keys, return_index=True, return_inverse=True)
+    group = group.ravel()
+    kept_of = first[group]  # for every image, the index of its group's kept copy
+    removed = data.source != data.source[kept_of]
+    if not removed.any():
+        return data
+    _refuse_disagreements(data, removed, kept_of)
+    case = data.case.copy()  # UNKNOWN (0) < UPPER, LOWER, and copies never know opposite cases (refused above)
+    np.maximum.at(case, kept_of[removed], data.case[removed])
+    official_test = data.official_test.copy()
+    np.logical_or.at(official_test, kept_of[removed], data.official_test[removed])
+    pairs: dict[str, int] = dict(data.duplicates)
+    for kept_source, dropped_source in zip(data.source[kept_of[removed]], data.source[removed], strict=True):
+        key = f"{data.sources[kept_source]} = {data.sources[dropped_source]}"
+        pairs[key] = pairs.get(key, 0) + 1
+    keep = np.flatnonzero(~removed)
+    merged = LetterData(
+        x=data.x,
+        y=data.y,
+        source=data.source,
+        sources=data.sources,
+        official_test=official_test,
+        sources_without_split=data.sources_without_split,
+        case=case,
+        skipped=data.skipped,
+        duplicates=pairs,
+    )
+    return merged.take(keep)
+
+
+def _refuse_disagreements(data: LetterData, removed: np.ndarray, kept_of: np.ndarray) -> None:
+    dropped = np.flatnonzero(removed)
+    kept = kept_of[dropped]
+    other_letter = data.y[dropped] != data.y[kept]
+    both_cases = np.isin(data.case[dropped], (UPPER, LOWER)) & np.isin(data.case[kept], (UPPER, LOWER))
+    other_case = both_cases & (data.case[dropped] != data.case[kept])
+    bad = np.flatnonzero(other_letter | other_case)
+    if len(bad):
+        i = bad[0]
+        a, b = kept[i], dropped[i]
+        raise HcrError(
+            f"{len(np.unique(kept[bad]))} images appear in two datasets with different labels, e.g. "
+            f"{_where(data, a)} ({_label(data, a)}) is {_where(data, b)} ({_label(data, b)}); refusing to combine them"
+        )
+
+
+def _where(data: LetterData, i: int) -> str:
+    """ "az image 12": the image's place in its own source (sources are contiguous in combined data)."""
+    start = int(np.argmax(data.source == data.source[i]))
+    return f"{data.sources[data.source[i]]} image {i - start}"
+
+
+def _label(data: LetterData, i: int) -> str:
+    letter = letter_of(int(data.y[i]))
+    return {UPPER: letter, LOWER: letter.lower()}.get(int(data.case[i]), f"{letter}/{letter.lower()}")
