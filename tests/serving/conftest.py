@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx2 as httpx
 import numpy as np
@@ -80,3 +81,40 @@ def client(predictor) -> TestClient:
     """The app as `hcr serve` builds it (default limits, CORS off), around the tiny model."""
     with TestClient(create_app(predictor, card="# A tiny test model\n")) as test_client:
         yield test_client
+
+
+def server_pid(url: str) -> int:
+    """The `hcr serve` process listening at `url` (the supervisor, with several workers)."""
+    port = url.rsplit(":", 1)[1]
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                argv = (proc / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"serve" in argv and port.encode() in argv:
+                return int(proc.name)
+    raise AssertionError(f"no hcr serve process for {url}")
+
+
+def listening_sockets(url: str) -> int:
+    """How many sockets listen on the port of `url` (each worker has its own; the supervisor's is only bound)."""
+    port = int(url.rsplit(":", 1)[1])
+    listening = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        if int(local.split(":")[1], 16) == port and state == "0A":  # 0A: TCP_LISTEN
+            listening += 1
+    return listening
+
+
+def worker_pids(pid: int) -> list[int]:
+    """The worker processes of the server `pid` (multiprocessing's spawned children, not its resource tracker)."""
+    workers = []
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        try:
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                workers.append(int(child))
+        except OSError:  # it has just exited
+            continue
+    return workers

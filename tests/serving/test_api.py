@@ -17,6 +17,7 @@ from hcr.inference.preprocess import MAX_PIXELS, open_image
 from hcr.inference.reading import read_line
 from hcr.labels import CLASSES
 from hcr.serving.app import create_app
+from hcr.serving.limits import ServeLimits
 from tests.lines import compose_line
 from tests.serving.conftest import as_photo, png_bytes
 
@@ -166,7 +167,7 @@ def test_read_blank_and_bad_input(client):
 
 @pytest.fixture(scope="module")
 def small_limit_client(predictor):
-    with TestClient(create_app(predictor, max_upload_bytes=10_000)) as test_client:
+    with TestClient(create_app(predictor, limits=ServeLimits(max_upload_bytes=10_000))) as test_client:
         yield test_client
 
 

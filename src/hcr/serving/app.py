@@ -30,13 +30,13 @@ from hcr import __version__
 from hcr.inference.predictor import Prediction, Predictor, resolve_model_path
 from hcr.inference.preprocess import BlankImageError, ImageError, open_image
 from hcr.inference.reading import LineReading, read_line
-from hcr.serving.limits import BodySizeLimit
+from hcr.serving.limits import BodySizeLimit, ServeLimits
 from hcr.serving.schemas import Candidate, ErrorBody, Health, LetterResult, ModelInfo, ReadCharacter, ReadResult
 from hcr.serving.uploads import IMAGE_REQUEST_BODY, read_image_bytes
 
 STATIC_DIR = Path(__file__).parent / "static"
-DEFAULT_MAX_UPLOAD_MB = 5.0
 MODEL_CARD = "MODEL_CARD.md"
+DEFAULT_LIMITS = ServeLimits()
 INLINE_MAX_PIXELS = 300 * 300  # images up to this size are predicted on the event loop (a drawn or scanned letter)
 ERROR_RESPONSES = {
     413: {"model": ErrorBody, "description": "the body is over the upload limit"},
@@ -46,24 +46,15 @@ ERROR_RESPONSES = {
 
 
 def load_app(
-    model_path: Path | None = None,
-    *,
-    max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
-    cors_origins: Sequence[str] = (),
+    model_path: Path | None = None, *, limits: ServeLimits = DEFAULT_LIMITS, cors_origins: Sequence[str] = ()
 ) -> FastAPI:
     """The app for a model file or folder (None: the model shipped with hcr), with its model card when it has one."""
     onnx_path = resolve_model_path(model_path)
     card_path = onnx_path.with_name(MODEL_CARD)
     card = card_path.read_text(encoding="utf-8") if card_path.is_file() else None
-    app = create_app(
-        Predictor(onnx_path), card=card, max_upload_bytes=round(max_upload_mb * 1_000_000), cors_origins=cors_origins
-    )
+    app = create_app(Predictor(onnx_path), card=card, limits=limits, cors_origins=cors_origins)
     # How to build this very app again: each worker process of `hcr serve --workers N` does (see serving.server).
-    app.state.load_args = {
-        "model_path": str(onnx_path),
-        "max_upload_mb": max_upload_mb,
-        "cors_origins": list(cors_origins),
-    }
+    app.state.load_args = {"model_path": str(onnx_path), "limits": limits, "cors_origins": list(cors_origins)}
     return app
 
 
@@ -71,10 +62,11 @@ def create_app(
     predictor: Predictor,
     *,
     card: str | None = None,
-    max_upload_bytes: int = round(DEFAULT_MAX_UPLOAD_MB * 1_000_000),
+    limits: ServeLimits = DEFAULT_LIMITS,
     cors_origins: Sequence[str] = (),
 ) -> FastAPI:
-    """The FastAPI app serving `predictor`. CORS is off unless origins are given ("*" allows any)."""
+    """The FastAPI app serving `predictor`, within `limits`. CORS is off unless origins are given ("*" allows any)."""
+    max_upload_bytes = limits.max_upload_bytes
     app = FastAPI(
         title="hcr",
         version=__version__,
@@ -87,6 +79,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _one_line_validation_error)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     model_name = app.state.model_name = str(predictor.metadata_.get("model", "unnamed model"))
+    app.state.limits = limits
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
