@@ -33,12 +33,13 @@ def as_photo(letter: np.ndarray, side: int = 160) -> bytes:
 
 
 @contextlib.contextmanager
-def running_server(*options: str, startup_s: float = 60) -> Iterator[str]:
-    """`hcr serve OPTIONS` in a subprocess on a free 127.0.0.1 port, up and answering; its URL. Stopped after."""
+def running_server(*options: str, program: tuple[str, ...] = ("hcr", "serve"), startup_s: float = 60) -> Iterator[str]:
+    """`python -m hcr serve --port PORT OPTIONS` (or another `program`) in a subprocess on a free 127.0.0.1 port, up
+    and answering; its URL. Stopped after."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "hcr", "serve", "--port", str(port), *options]
+    command = [sys.executable, "-m", *program, "--port", str(port), *options]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + startup_s
