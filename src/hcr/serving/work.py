@@ -8,15 +8,17 @@ an UnusableImageError, which the app answers with 422.
 import base64
 import io
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from PIL import Image
 
 from hcr.inference.predictor import Prediction, Predictor
 from hcr.inference.preprocess import BlankImageError, ImageError, open_image
-from hcr.inference.reading import LineReading, read_line
 from hcr.serving.schemas import Candidate, LetterResult, ReadCharacter, ReadResult
+
+if TYPE_CHECKING:
+    from hcr.inference.reading import LineReading
 
 
 class UnusableImageError(Exception):
@@ -45,6 +47,10 @@ def perform(predictor: Predictor, task: Task) -> LetterResult | ReadResult:
 
 
 def _read(predictor: Predictor, image: Image.Image, top_k: int) -> ReadResult:
+    """The line in the image. Reading needs SciPy (~35 MB, 1.4 s to import): imported on the first line read, so
+    neither the server nor an image process that only predicts letters pays for it."""
+    from hcr.inference.reading import read_line
+
     try:
         return read_result(read_line(image, predictor, top_k=top_k))
     except BlankImageError as e:
@@ -66,7 +72,7 @@ def letter_result(prediction: Prediction, model_input: bool = False) -> LetterRe
     )
 
 
-def read_result(reading: LineReading) -> ReadResult:
+def read_result(reading: "LineReading") -> ReadResult:
     """The API's shape of a LineReading; the line is 'low-confidence' when any of its letters is."""
     characters = [
         ReadCharacter(
