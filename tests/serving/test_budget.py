@@ -2,15 +2,19 @@
 slow_server.py) whose predictor holds the GIL for seconds on 200 px images, as the real preprocessing once did."""
 
 import http.client
+import io
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx2 as httpx
+import numpy as np
 import pytest
+from bench.serve_load import rss_mb
+from PIL import Image
 
 from hcr.labels import CLASSES
-from tests.serving.conftest import as_photo, running_server
+from tests.serving.conftest import as_photo, running_server, server_pid
 from tests.serving.slow_server import SLOW_S, SLOW_SIDE
 
 SLOW_SERVER = ("tests.serving.slow_server",)
@@ -68,3 +72,29 @@ def test_an_upload_over_the_budget_gets_422_and_the_server_recovers(az_letters):
             answer = _post(url, as_photo(az_letters[0][1]))
         assert answer.status_code == 200, answer.text
         assert answer.json()["letter"] in CLASSES
+
+
+def _large_upload(side: int = 4000) -> bytes:
+    """A letter-like bar on white, side×side RGBA: 64 MB once decoded (Pillow keeps 4 bytes a pixel), 100 kB of PNG."""
+    pixels = np.full((side, side, 4), 255, np.uint8)
+    pixels[side // 5 : -side // 5, side // 2 - side // 40 : side // 2 + side // 40, :3] = 0
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+@pytest.mark.slow
+def test_concurrent_large_uploads_are_decoded_a_few_at_a_time():
+    """Eight 64 MB-decoded uploads at once: every one is answered, and the server's memory (all its processes) grows
+    by what two decodes take (one per image process; ~1.8× the decoded size each, measured), not eight."""
+    upload = _large_upload()
+    with running_server() as url, ThreadPoolExecutor(8) as pool:
+        pid = server_pid(url)
+        base = rss_mb(pid)
+        peak = base
+        answers = [pool.submit(_post, url, upload) for _ in range(8)]
+        while not all(answer.done() for answer in answers):
+            peak = max(peak, rss_mb(pid))
+            time.sleep(0.02)
+        assert [answer.result().status_code for answer in answers] == [200] * 8
+    assert peak - base < 2 * 3 * 64, f"RSS {base} MB → {peak} MB"

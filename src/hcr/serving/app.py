@@ -69,9 +69,8 @@ def create_app(
     """The FastAPI app serving `predictor`, within `limits`. CORS is off unless origins are given ("*" allows any).
     Its image processes (started with the app, stopped with it) each load `type(predictor)` from the same file."""
     max_upload_bytes = limits.max_upload_bytes
-    pool = ImagePool(
-        functools.partial(type(predictor), predictor.path_), limits.image_processes, limits.image_timeout_s
-    )
+    load = functools.partial(type(predictor), predictor.path_)
+    pool = ImagePool(load, limits.image_processes, limits.image_timeout_s, limits.queue_timeout_s)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

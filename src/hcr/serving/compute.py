@@ -3,7 +3,8 @@
 What this guarantees, for each server worker (the README's Serving section says the same):
 
 - The event loop never decodes or predicts. It parses HTTP, hands the upload's bytes to an idle image process
-  over a pipe, and waits for the answer without blocking, so /v1/health and other requests are answered meanwhile.
+  over a socket pair (asyncio streams: neither sending nor waiting blocks), so /v1/health and other requests are
+  answered meanwhile.
   Threads could not give this: C code that holds the GIL (Pillow's rank filters held it for 21 s on a 200×200 bar)
   stalls every thread of its process, the event loop included.
 - One upload gets at most `image_timeout_s` of an image process. Past that, the request is answered 422 ("took
@@ -11,7 +12,9 @@ What this guarantees, for each server worker (the README's Serving section says 
   was in. A thread cannot be killed: work over its budget would run on, holding a core.
 - At most `image_processes` uploads are decoded at once, so decode memory is bounded: open_image refuses images
   whose decoded size would be over MAX_DECODED_BYTES, and each process holds one image at a time.
-- An upload waits at most `image_timeout_s` for a free image process, then gets 503 (busy; retry later).
+- An upload waits at most `queue_timeout_s` for a free image process, then gets 503 (busy; retry later).
+- Image processes run at a lower CPU priority (nice +10) than the server: when the cores are busy decoding, the
+  event loop is still scheduled first, and answers in milliseconds.
 - Image processes die with their worker (serving.lifetime), and are stopped with it.
 
 Not guaranteed: a replacement process needs about a second to start (it loads the model); until it is ready, fewer
@@ -22,11 +25,14 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import pickle
 import signal
+import socket
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from typing import Any, BinaryIO
 
 from hcr.inference.predictor import Predictor
 from hcr.serving.lifetime import die_with_parent
@@ -36,7 +42,9 @@ from hcr.serving.work import Task, UnusableImageError, perform
 RESTART_DELAY_S = 1.0  # before starting again an image process that failed to start
 STOP_WAIT_S = 2.0  # at shutdown, for each killed process to be reaped
 STARTUP_TIMEOUT_S = 120.0  # for the image processes to load the model when the server starts
+NICENESS = 10  # added to the image processes' nice value: the server's event loop gets the CPU first
 READY = "ready"
+FRAME_HEADER = struct.Struct("!Q")  # each message: its length, then the pickled object
 
 logger = logging.getLogger(__name__)
 
@@ -49,38 +57,39 @@ class BusyError(Exception):
     """No image process became free within the budget."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Child:
     process: BaseProcess
-    conn: Connection  # the parent's end of a duplex pipe: tasks go out, outcomes come back
+    reader: asyncio.StreamReader  # outcomes come back on a socket pair's parent end, tasks go out on it
+    writer: asyncio.StreamWriter
 
 
 class ImagePool:
     """`size` image processes, each running `load()` once (a Predictor), then one Task at a time. Used from one event
     loop: start() and close() on it (the app's lifespan), run() from request handlers."""
 
-    def __init__(self, load: Callable[[], Predictor], size: int, timeout_s: float) -> None:
+    def __init__(self, load: Callable[[], Predictor], size: int, timeout_s: float, queue_timeout_s: float) -> None:
         self.load = load
         self.size = size
         self.timeout_s = timeout_s
+        self.queue_timeout_s = queue_timeout_s
         self._context = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing of the server in it
         self._idle: asyncio.Queue[_Child] = asyncio.Queue()
         self._children: set[_Child] = set()
+        self._starting: set[asyncio.Task] = set()  # held here: the loop keeps only weak references to tasks
         self._closed = False
 
     async def start(self) -> None:
         """Start the image processes and wait until each has loaded its model (the server listens only then, so a
         first request does not wait on start-up). One that fails to start is an error: the model loaded here."""
-        loop = asyncio.get_running_loop()
-        started = [loop.create_future() for _ in range(self.size)]
-        for future in started:
-            self._spawn(future)
         async with asyncio.timeout(STARTUP_TIMEOUT_S):
-            await asyncio.gather(*started)
+            await asyncio.gather(*(self._bring_up(retry=False) for _ in range(self.size)))
 
     def close(self) -> None:
         """Kill every image process (they hold no state worth keeping) and wait for them."""
         self._closed = True
+        for task in self._starting:
+            task.cancel()
         for child in list(self._children):
             self._retire(child, wait=True)
 
@@ -88,7 +97,7 @@ class ImagePool:
         """The answer to `task` from an image process. Raises UnusableImageError (the client's image),
         OverBudgetError (over the budget) or BusyError (no process free in time)."""
         try:
-            async with asyncio.timeout(self.timeout_s):
+            async with asyncio.timeout(self.queue_timeout_s):
                 child = await self._idle.get()
         except TimeoutError:
             raise BusyError from None
@@ -98,11 +107,9 @@ class ImagePool:
         except TimeoutError:
             self._replace(child)
             raise OverBudgetError from None
-        except (EOFError, OSError) as e:  # the process died (killed for memory, crashed)
+        except (asyncio.IncompleteReadError, OSError) as e:  # the process died (killed for memory, crashed)
             self._replace(child)
-            raise UnusableImageError(
-                f"the image could not be processed (its process stopped: {e or 'no answer'})"
-            ) from None
+            raise UnusableImageError(f"the image could not be processed (its process stopped: {e})") from None
         except BaseException:  # cancelled mid-task: the process may still be working on it, so it cannot be reused
             self._replace(child)
             raise
@@ -111,65 +118,54 @@ class ImagePool:
             raise UnusableImageError(value)
         return value
 
-    async def _call(self, child: _Child, task: Task) -> tuple[str, object]:
-        """Send the task, wait without blocking the loop until the answer is there, and read it."""
-        loop = asyncio.get_running_loop()
-        child.conn.send(task)  # an idle process is reading its pipe: this waits at most for the upload's bytes
-        answered = loop.create_future()
-        fd = child.conn.fileno()
-        loop.add_reader(fd, lambda: answered.done() or answered.set_result(None))
-        try:
-            await answered
-        finally:
-            loop.remove_reader(fd)
-        return child.conn.recv()
+    @staticmethod
+    async def _call(child: _Child, task: Task) -> tuple[str, Any]:
+        child.writer.write(_frame(task))
+        await child.writer.drain()
+        return await _read_frame(child.reader)
 
-    def _spawn(self, started: asyncio.Future | None = None) -> None:
-        """Start an image process; it joins the idle ones when it says it is ready (it first loads the model), and
-        `started` then gets a result (an exception if it failed)."""
-        parent_end, child_end = self._context.Pipe(duplex=True)
+    async def _bring_up(self, retry: bool) -> None:
+        """Start an image process and add it to the idle ones once it says it has loaded the model. If it fails to
+        start: raise, or with `retry` log it and try again a little later."""
+        parent_end, child_end = socket.socketpair()
         process = self._context.Process(
             target=_serve_tasks, args=(self.load, child_end, os.getpid()), name="hcr-image", daemon=True
         )
         process.start()
         child_end.close()
-        child = _Child(process, parent_end)
+        reader, writer = await asyncio.open_connection(sock=parent_end)
+        child = _Child(process, reader, writer)
         self._children.add(child)
-        asyncio.get_running_loop().add_reader(parent_end.fileno(), self._on_ready, child, started)
-
-    def _on_ready(self, child: _Child, started: asyncio.Future | None) -> None:
-        loop = asyncio.get_running_loop()
-        loop.remove_reader(child.conn.fileno())
         try:
-            child.conn.recv()
-        except (EOFError, OSError):
+            await _read_frame(reader)
+        except (asyncio.IncompleteReadError, OSError):
             self._retire(child)
-            if started is not None:
-                started.set_exception(RuntimeError(f"an image process failed to start ({child.process.exitcode})"))
-            elif not self._closed:
-                logger.error("an image process failed to start (exit code %s); retrying", child.process.exitcode)
-                loop.call_later(RESTART_DELAY_S, self._spawn)
+            if not retry:
+                raise RuntimeError(f"an image process failed to start (exit code {process.exitcode})") from None
+            logger.error("an image process failed to start (exit code %s); retrying", process.exitcode)
+            await asyncio.sleep(RESTART_DELAY_S)
+            self._replace(None)
             return
         self._idle.put_nowait(child)
-        if started is not None:
-            started.set_result(None)
 
-    def _replace(self, child: _Child) -> None:
-        self._retire(child)
+    def _replace(self, child: _Child | None) -> None:
+        """Retire `child` (if any) and start another in the background."""
+        if child is not None:
+            self._retire(child)
         if not self._closed:
-            self._spawn()
+            task = asyncio.get_running_loop().create_task(self._bring_up(retry=True))
+            self._starting.add(task)
+            task.add_done_callback(self._starting.discard)
 
     def _retire(self, child: _Child, wait: bool = False) -> None:
         """Kill the process; reap it now (`wait`, at shutdown) or once it has exited, without blocking the loop."""
         self._children.discard(child)
-        loop = asyncio.get_running_loop()
-        loop.remove_reader(child.conn.fileno())
-        child.conn.close()
+        child.writer.close()
         child.process.kill()
         if wait:
             child.process.join(STOP_WAIT_S)
         else:
-            loop.add_reader(child.process.sentinel, self._reap, child.process)
+            asyncio.get_running_loop().add_reader(child.process.sentinel, self._reap, child.process)
 
     @staticmethod
     def _reap(process: BaseProcess) -> None:
@@ -177,19 +173,37 @@ class ImagePool:
         process.join()  # it has exited: this returns at once
 
 
-def _serve_tasks(load: Callable[[], Predictor], conn: Connection, parent_pid: int) -> None:
-    """An image process: load the predictor, say so, then answer tasks until the pipe closes. It dies with its
-    parent, and ignores Ctrl-C (the terminal sends it to the whole process group; the parent stops it)."""
+def _frame(message: object) -> bytes:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    return FRAME_HEADER.pack(len(data)) + data
+
+
+async def _read_frame(reader: asyncio.StreamReader) -> Any:
+    (size,) = FRAME_HEADER.unpack(await reader.readexactly(FRAME_HEADER.size))
+    return pickle.loads(await reader.readexactly(size))
+
+
+def _serve_tasks(load: Callable[[], Predictor], sock: socket.socket, parent_pid: int) -> None:
+    """An image process: load the predictor, say so, then answer tasks until the socket closes. It dies with its
+    parent, runs at a lower priority than it, and ignores Ctrl-C (the terminal sends it to the whole process group;
+    the parent stops it)."""
     die_with_parent(parent_pid, signal.SIGKILL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.nice(NICENESS)
     predictor = load()
-    conn.send(READY)
-    while True:
-        try:
-            task = conn.recv()
-        except EOFError:
-            return
-        conn.send(_outcome(predictor, task))
+    with sock, sock.makefile("rb") as incoming:
+        sock.sendall(_frame(READY))
+        while (task := _read_frame_blocking(incoming)) is not None:
+            sock.sendall(_frame(_outcome(predictor, task)))
+
+
+def _read_frame_blocking(incoming: BinaryIO) -> Any:
+    """The next message, or None once the parent has closed its end."""
+    header = incoming.read(FRAME_HEADER.size)
+    if len(header) < FRAME_HEADER.size:
+        return None
+    (size,) = FRAME_HEADER.unpack(header)
+    return pickle.loads(incoming.read(size))
 
 
 def _outcome(predictor: Predictor, task: Task) -> tuple[str, object]:
