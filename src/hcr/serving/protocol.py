@@ -20,7 +20,7 @@ headers are complete. Hence this subclass, which every worker uses (`protocol_cl
 """
 
 import asyncio
-from typing import Any
+from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -39,8 +39,9 @@ BUSY_RESPONSE = (
 
 
 def protocol_class(limits: ServeLimits) -> type[HttpToolsProtocol]:
-    """The protocol uvicorn should build for each connection (its `http` option), bound to these limits."""
-    return type("BoundedHttpProtocol", (BoundedHttpProtocol,), {"limits": limits})
+    """The protocol uvicorn should build for each connection (its `http` option), bound to these limits, with the
+    bookkeeping of the connection cap shared by the connections of one server (one call per server)."""
+    return type("BoundedHttpProtocol", (BoundedHttpProtocol,), {"limits": limits, "open_": {}, "idle_": {}})
 
 
 def _json_response(template: bytes, detail: str) -> bytes:
@@ -49,14 +50,18 @@ def _json_response(template: bytes, detail: str) -> bytes:
 
 
 class BoundedHttpProtocol(HttpToolsProtocol):
-    """One HTTP/1.1 connection, with the bounds in the module docstring. `limits` is set by protocol_class."""
+    """One HTTP/1.1 connection, with the bounds in the module docstring. The class attributes are set by
+    protocol_class, for all the connections of one server: `open_` holds the connections not closed yet, oldest
+    first; `idle_` those with no request under way, longest-waiting first (dicts: ordered, O(1) to add and remove, so
+    the cap costs the same at any number of connections)."""
 
     limits: ServeLimits = ServeLimits()
+    open_: ClassVar[dict["BoundedHttpProtocol", None]] = {}
+    idle_: ClassVar[dict["BoundedHttpProtocol", None]] = {}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._timer: asyncio.TimerHandle | None = None
-        self._waiting_since = 0.0  # loop time since when this connection has had no request under way
         self._received = False  # bytes of the current (not yet complete) request headers arrived
         self._lingering = False
         self._linger_left = LINGER_MAX_BYTES
@@ -65,20 +70,23 @@ class BoundedHttpProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(_LingeringTransport(transport, self))  # type: ignore[arg-type]
-        self._waiting_since = self.loop.time()
+        self.open_[self] = None
+        self.idle_[self] = None
         self._arm(self.limits.header_timeout_s, self._header_timeout)
-        if len(self.connections) > self.limits.max_connections:
+        if len(self.open_) > self.limits.max_connections:
             self._make_room()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
+        self._forget()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         if self._lingering:
             self._drop(len(data))
             return
-        if self._timer is None and self._idle():  # the first byte of the next request on a kept-alive connection
+        if (
+            self._timer is None and self._between_requests()
+        ):  # the first byte of the next request on a kept-alive connection
             self._arm(self.limits.header_timeout_s, self._header_timeout)
         self._received = True
         super().data_received(data)
@@ -87,6 +95,7 @@ class BoundedHttpProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._disarm()
+        self.idle_.pop(self, None)
         self._received = False
         super().on_headers_complete()
         self._arm(self.limits.body_timeout_s, self._body_timeout)
@@ -96,10 +105,12 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         super().on_message_complete()
 
     def on_response_complete(self) -> None:
-        self._waiting_since = self.loop.time()
         super().on_response_complete()
+        if self._between_requests() and not _raw(self.transport).is_closing():  # not a pipelined one started
+            self.idle_.pop(self, None)
+            self.idle_[self] = None  # the longest-waiting come first
 
-    def _idle(self) -> bool:
+    def _between_requests(self) -> bool:
         """No request under way: none yet, or the last one answered."""
         return self.cycle is None or self.cycle.response_complete
 
@@ -134,14 +145,10 @@ class BoundedHttpProtocol(HttpToolsProtocol):
             self._abandon()
 
     def _make_room(self) -> None:
-        """Over the cap: close the connection waiting longest with no request under way, or else this new one.
-        (Connections closed but not yet gone from the server's set, such as one just evicted, do not count.)"""
-        others = [c for c in self.connections if c is not self and not _raw(c.transport).is_closing()]
-        if len(others) < self.limits.max_connections:
-            return
-        idle = [c for c in others if isinstance(c, BoundedHttpProtocol) and c._idle()]
-        if idle:
-            min(idle, key=lambda c: c._waiting_since)._abandon()
+        """Over the cap: close the connection waiting longest with no request under way, or else this new one."""
+        longest_waiting = next(iter(self.idle_))
+        if longest_waiting is not self:
+            longest_waiting._abandon()
         else:
             self._close_with(_json_response(BUSY_RESPONSE, "the server has too many connections; try again"))
 
@@ -153,8 +160,14 @@ class BoundedHttpProtocol(HttpToolsProtocol):
 
     def _abandon(self) -> None:
         """Close now, with no linger: the client is the one holding things up."""
-        self._disarm()
+        self._forget()
         _raw(self.transport).close()
+
+    def _forget(self) -> None:
+        """No timer, and out of the cap's bookkeeping: closed, or about to be."""
+        self._disarm()
+        self.open_.pop(self, None)
+        self.idle_.pop(self, None)
 
     # ---------------------------------------------------------------- lingering close
 
