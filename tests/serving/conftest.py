@@ -85,7 +85,8 @@ def client(predictor) -> TestClient:
 
 
 def server_pid(url: str) -> int:
-    """The `hcr serve` process listening at `url` (the supervisor, with several workers)."""
+    """The server process started by running_server for `url` (the supervisor, with several workers): the one whose
+    command line says `--port PORT`."""
     port = url.rsplit(":", 1)[1]
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
@@ -93,7 +94,7 @@ def server_pid(url: str) -> int:
                 argv = (proc / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if b"serve" in argv and port.encode() in argv:
+            if b"--port" in argv[:-1] and argv[argv.index(b"--port") + 1] == port.encode():
                 return int(proc.name)
     raise AssertionError(f"no hcr serve process for {url}")
 
@@ -119,3 +120,11 @@ def worker_pids(pid: int) -> list[int]:
         except OSError:  # it has just exited
             continue
     return workers
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie, dead but not yet reaped, is not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

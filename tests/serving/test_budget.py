@@ -3,6 +3,8 @@ slow_server.py) whose predictor holds the GIL for seconds on 200 px images, as t
 
 import http.client
 import io
+import os
+import signal
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +16,7 @@ from bench.serve_load import rss_mb
 from PIL import Image
 
 from hcr.labels import CLASSES
-from tests.serving.conftest import as_photo, running_server, server_pid
+from tests.serving.conftest import alive, as_photo, running_server, server_pid, worker_pids
 from tests.serving.slow_server import SLOW_S, SLOW_SIDE
 
 SLOW_SERVER = ("tests.serving.slow_server",)
@@ -98,3 +100,24 @@ def test_concurrent_large_uploads_are_decoded_a_few_at_a_time():
             time.sleep(0.02)
         assert [answer.result().status_code for answer in answers] == [200] * 8
     assert peak - base < 2 * 3 * 64, f"RSS {base} MB → {peak} MB"
+
+
+@pytest.mark.slow
+def test_image_processes_die_with_their_worker(az_letters):
+    """`kill -9` of the server while an image process is busy (with 4 s of work it would finish, and only then see
+    its parent gone): the image processes die at once too."""
+    with running_server(program=SLOW_SERVER) as url, ThreadPoolExecutor(1) as pool:
+        server = server_pid(url)
+        image_processes = worker_pids(server)
+        assert len(image_processes) == 2
+        pool.submit(_post, url, as_photo(az_letters[0][0], side=SLOW_SIDE))
+        time.sleep(0.5)  # one image process is busy with it
+        os.kill(server, signal.SIGKILL)
+        deadline = time.monotonic() + SLOW_S / 2
+        try:
+            while any(map(alive, image_processes)):
+                assert time.monotonic() < deadline, "an image process outlived its worker"
+                time.sleep(0.05)
+        finally:
+            for pid in filter(alive, image_processes):
+                os.kill(pid, signal.SIGKILL)

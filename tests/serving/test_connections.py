@@ -12,12 +12,11 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx2 as httpx
 import pytest
 
-from tests.serving.conftest import listening_sockets, running_server, server_pid, worker_pids
+from tests.serving.conftest import alive, listening_sockets, running_server, server_pid, worker_pids
 
 UPLOAD_LIMIT_MB = 0.05  # 50 kB: a 1 MB body is far over it
 
@@ -156,20 +155,12 @@ def test_workers_die_with_their_supervisor():
         os.kill(supervisor, signal.SIGKILL)
         deadline = time.monotonic() + 15
         try:
-            while any(_alive(pid) for pid in workers) or listening_sockets(url):
+            while any(alive(pid) for pid in workers) or listening_sockets(url):
                 assert time.monotonic() < deadline, "the workers outlived their supervisor"
                 time.sleep(0.1)
         finally:  # whatever the outcome, no worker of this test is left running
-            for pid in filter(_alive, workers):
+            for pid in filter(alive, workers):
                 os.kill(pid, signal.SIGKILL)
-
-
-def _alive(pid: int) -> bool:
-    """Running (a zombie, dead but not yet reaped, is not)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 @pytest.mark.slow
