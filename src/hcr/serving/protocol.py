@@ -20,6 +20,7 @@ headers are complete. Hence this subclass, which every worker uses (`protocol_cl
 """
 
 import asyncio
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -84,9 +85,7 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         if self._lingering:
             self._drop(len(data))
             return
-        if (
-            self._timer is None and self._between_requests()
-        ):  # the first byte of the next request on a kept-alive connection
+        if self._timer is None and self._between_requests():  # the next request begins on a kept-alive connection
             self._arm(self.limits.header_timeout_s, self._header_timeout)
         self._received = True
         super().data_received(data)
@@ -116,7 +115,7 @@ class BoundedHttpProtocol(HttpToolsProtocol):
 
     # ---------------------------------------------------------------- timeouts and the cap
 
-    def _arm(self, seconds: float, callback: Any) -> None:
+    def _arm(self, seconds: float, callback: Callable[[], None]) -> None:
         self._disarm()
         self._timer = self.loop.call_later(seconds, callback)
 
