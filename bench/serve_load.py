@@ -166,17 +166,24 @@ async def load(port: int, requests: list[bytes], n_clients: int, seconds: float,
 def process_tree(pid: int) -> list[int]:
     """`pid` and its descendants: with --workers N, the supervisor and its workers."""
     children = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        children += [int(c) for c in (task / "children").read_text().split()]
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            children += [int(c) for c in (task / "children").read_text().split()]
+    except OSError:  # it has just exited
+        return []
     return [pid, *(p for child in children for p in process_tree(child))]
 
 
 def rss_mb(pid: int) -> float:
-    """Resident memory of the server, every process of it together."""
+    """Resident memory of the server, every process of it together (one that exits meanwhile, or has exited and
+    holds no memory, as an image process just replaced, counts for nothing)."""
     total_kb = 0
     for p in process_tree(pid):
-        line = next(x for x in Path(f"/proc/{p}/status").read_text().splitlines() if x.startswith("VmRSS:"))
-        total_kb += int(line.split()[1])
+        try:
+            status = Path(f"/proc/{p}/status").read_text().splitlines()
+        except OSError:
+            continue
+        total_kb += sum(int(x.split()[1]) for x in status if x.startswith("VmRSS:"))
     return round(total_kb / 1024, 1)
 
 

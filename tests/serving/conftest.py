@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx2 as httpx
 import numpy as np
@@ -32,12 +33,13 @@ def as_photo(letter: np.ndarray, side: int = 160) -> bytes:
 
 
 @contextlib.contextmanager
-def running_server(*options: str, startup_s: float = 60) -> Iterator[str]:
-    """`hcr serve OPTIONS` in a subprocess on a free 127.0.0.1 port, up and answering; its URL. Stopped after."""
+def running_server(*options: str, program: tuple[str, ...] = ("hcr", "serve"), startup_s: float = 60) -> Iterator[str]:
+    """`python -m hcr serve --port PORT OPTIONS` (or another `program`) in a subprocess on a free 127.0.0.1 port, up
+    and answering; its URL. Stopped after."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "hcr", "serve", "--port", str(port), *options]
+    command = [sys.executable, "-m", *program, "--port", str(port), *options]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + startup_s
@@ -80,3 +82,49 @@ def client(predictor) -> TestClient:
     """The app as `hcr serve` builds it (default limits, CORS off), around the tiny model."""
     with TestClient(create_app(predictor, card="# A tiny test model\n")) as test_client:
         yield test_client
+
+
+def server_pid(url: str) -> int:
+    """The server process started by running_server for `url` (the supervisor, with several workers): the one whose
+    command line says `--port PORT`."""
+    port = url.rsplit(":", 1)[1]
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                argv = (proc / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"--port" in argv[:-1] and argv[argv.index(b"--port") + 1] == port.encode():
+                return int(proc.name)
+    raise AssertionError(f"no hcr serve process for {url}")
+
+
+def listening_sockets(url: str) -> int:
+    """How many sockets listen on the port of `url` (each worker has its own; the supervisor's is only bound)."""
+    port = int(url.rsplit(":", 1)[1])
+    listening = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        if int(local.split(":")[1], 16) == port and state == "0A":  # 0A: TCP_LISTEN
+            listening += 1
+    return listening
+
+
+def worker_pids(pid: int) -> list[int]:
+    """The worker processes of the server `pid` (multiprocessing's spawned children, not its resource tracker)."""
+    workers = []
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        try:
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                workers.append(int(child))
+        except OSError:  # it has just exited
+            continue
+    return workers
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie, dead but not yet reaped, is not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -21,15 +21,35 @@ def serve(
     ),
     max_upload_mb: float = typer.Option(5.0, min=0.001, help="Larger request bodies are refused with 413."),
     workers: int = typer.Option(1, min=1, help="Server processes (each loads the model): more use more cores."),
+    image_timeout: float = typer.Option(
+        10.0, min=0.1, help="Seconds one upload may take to decode and read; longer is refused with 422."
+    ),
+    header_timeout: float = typer.Option(
+        10.0, min=0.1, help="Seconds a client has to send a request's headers; a slower one is disconnected."
+    ),
+    body_timeout: float = typer.Option(
+        30.0, min=0.1, help="Seconds a client has to send a request's body once its headers are in."
+    ),
+    max_connections: int = typer.Option(
+        256, min=1, help="Open connections per worker; beyond, the longest-idle connection is closed."
+    ),
 ) -> None:
     """Serve the API (POST /v1/predict, /v1/read; GET /v1/health, /v1/model; docs at /docs) and a page to draw on."""
     try:
         from hcr.serving import server
         from hcr.serving.app import load_app
+        from hcr.serving.limits import ServeLimits
     except ModuleNotFoundError as e:
         raise MissingExtraError("serve", e.name or "fastapi") from None
 
-    app = load_app(model, max_upload_mb=max_upload_mb, cors_origins=cors_origin)  # a bad model fails here, first
+    limits = ServeLimits(
+        max_upload_bytes=round(max_upload_mb * 1_000_000),
+        image_timeout_s=image_timeout,
+        header_timeout_s=header_timeout,
+        body_timeout_s=body_timeout,
+        max_connections=max_connections,
+    )
+    app = load_app(model, limits=limits, cors_origins=cors_origin)  # a bad model fails here, first
     sock = server.open_port(host, port, workers)
     url = f"http://{f'[{host}]' if ':' in host else host}:{sock.getsockname()[1]}/"
     console.print(f"hcr: serving {app.state.model_name} at {url} (API docs at /docs); Ctrl-C stops", soft_wrap=True)

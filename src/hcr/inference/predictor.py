@@ -24,6 +24,7 @@ from hcr.errors import HcrError
 from hcr.files import is_file_entry
 from hcr.inference.preprocess import (
     PREPROCESS_VERSION,
+    SIDE,
     BlankImageError,
     ImageError,
     open_image,
@@ -54,6 +55,7 @@ class Predictor:
 
     def __init__(self, model_path: Path | str | None = None) -> None:
         onnx_path = resolve_model_path(model_path)
+        self.path_ = onnx_path
         self.metadata_: dict[str, Any] = read_metadata(onnx_path)
         self.classes_: tuple[str, ...] = tuple(self.metadata_["classes"])
         self.threshold_: float = float(self.metadata_["low_confidence"]["threshold"])
@@ -61,6 +63,7 @@ class Predictor:
             self.session_ = self.create_session(onnx_path)
         except Exception as e:  # ONNX Runtime raises its own exception types for files it cannot load
             raise HcrError(f"{onnx_path}: not a model ONNX Runtime can load ({e})") from None
+        check_signature(self.session_, len(self.classes_), onnx_path)
         self.pool_ = ThreadPoolExecutor(_n_cores(), thread_name_prefix="hcr-predict")  # threads start on first use
 
     @staticmethod
@@ -157,8 +160,8 @@ def read_metadata(onnx_path: Path) -> dict[str, Any]:
         metadata = json.loads(json_path.read_text(encoding="utf-8"))
         expected_sha = metadata["onnx_sha256"]
         version = metadata["preprocess_version"]
-        if len(metadata["classes"]) < 2 or "threshold" not in metadata["low_confidence"]:
-            raise ValueError("no classes or no threshold")
+        _check_classes(metadata["classes"])
+        _check_threshold(metadata["low_confidence"]["threshold"])
     except FileNotFoundError:
         raise HcrError(f"{json_path}: missing; a model.onnx needs the model.json that `hcr export` writes") from None
     except (ValueError, KeyError, TypeError) as e:
@@ -171,6 +174,57 @@ def read_metadata(onnx_path: Path) -> dict[str, Any]:
             f"{PREPROCESS_VERSION}; export the model again with this hcr"
         )
     return metadata
+
+
+def _check_classes(classes: object) -> None:
+    """Each output column is named by a class: a list of at least two distinct non-empty names."""
+    if not isinstance(classes, list) or len(classes) < 2:
+        raise ValueError("'classes' must list at least two classes")
+    if not all(isinstance(c, str) and c for c in classes) or len(set(classes)) != len(classes):
+        raise ValueError("'classes' must be distinct non-empty names")
+
+
+def _check_threshold(threshold: object) -> None:
+    """The low-confidence threshold is compared with probabilities: a number in 0..1 (JSON true is not one)."""
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"low_confidence.threshold must be a number in 0..1, not {threshold!r}")
+
+
+def check_signature(session: ort.InferenceSession, n_classes: int, onnx_path: Path) -> None:
+    """Refuses, at load, a model that would fail on every image: the input must be float [N, 28, 28, 1] with any N,
+    and the first output [N, n_classes] probabilities. Checked on the declared shapes (clear messages), then by
+    running two blank letters through it (what the declarations cannot say: the output really is that shape, and
+    probabilities)."""
+    problem = _signature_problem(session, n_classes)
+    if problem is None:
+        probe = run_session(session, np.zeros((2, SIDE, SIDE), np.uint8))
+        if probe.shape != (2, n_classes):
+            problem = f"its output is {list(probe.shape)} for 2 images, not [2, {n_classes}]"
+        elif not (np.isfinite(probe).all() and probe.min() >= 0 and np.allclose(probe.sum(axis=1), 1.0, atol=1e-3)):
+            problem = "its output is not probabilities (each row must be ≥ 0 and sum to 1)"
+    if problem is not None:
+        raise HcrError(f"{onnx_path}: {problem}; not a letter model as `hcr export` writes them")
+
+
+def _signature_problem(session: ort.InferenceSession, n_classes: int) -> str | None:
+    """What is wrong with the model's declared input and output, or None."""
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+    if len(inputs) != 1:
+        return f"it takes {len(inputs)} inputs, not one image tensor"
+    shape, expected = inputs[0].shape, [SIDE, SIDE, 1]
+    if len(shape) != 4 or shape[1:] != expected or isinstance(shape[0], int):
+        return f"its input is {_shape(shape)}, not [N, {SIDE}, {SIDE}, 1] (any N)"
+    if inputs[0].type != "tensor(float)":
+        return f"its input is {inputs[0].type}, not tensor(float)"
+    out_shape = outputs[0].shape
+    if len(out_shape) != 2 or (isinstance(out_shape[1], int) and out_shape[1] != n_classes):
+        return f"its output is {_shape(out_shape)}, not [N, {n_classes}] (one column per class in model.json)"
+    return None
+
+
+def _shape(shape: list) -> str:
+    """An ONNX shape as text, a named or unknown dimension shown as N."""
+    return "[" + ", ".join(str(d) if isinstance(d, int) else "N" for d in shape) + "]"
 
 
 def run_session(session: ort.InferenceSession, x: np.ndarray, pool: Executor | None = None) -> np.ndarray:

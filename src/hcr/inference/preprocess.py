@@ -33,6 +33,7 @@ PREPROCESS_VERSION = 4  # bump when the output for the same image changes: it ke
 SIDE = 28
 INK_BOX = 22  # long side of the ink's bounding box in the 28×28 output
 MAX_PIXELS = 40_000_000  # larger images are refused: decompression bombs, or not a single letter anyway
+MAX_DECODED_BYTES = 128_000_000  # and so are those whose pixels would take more memory than this once decoded
 WORK_SIDE = 512  # big photos are reduced to this before analysis; far more than 28 px needs
 INK_THRESHOLD = 0.25  # fraction of the brightest ink level that counts as ink when finding the letter's box
 MIN_CONTRAST = 24  # brightest ink minus background, in grey levels, below which the image is blank
@@ -64,6 +65,7 @@ def open_image(source: Path | str | bytes | BinaryIO) -> Image.Image:
                 if image.width * image.height > MAX_PIXELS:
                     raise ImageError(f"{image.width}×{image.height} pixels is too large (limit {MAX_PIXELS:,})")
                 image.draft("L", (WORK_SIDE, WORK_SIDE))  # JPEG decodes at reduced size: much faster
+                _check_decoded_size(image)
                 image.load()
                 ImageOps.exif_transpose(image, in_place=True)  # in place: no copy of an upright image
                 return image
@@ -77,6 +79,19 @@ def open_image(source: Path | str | bytes | BinaryIO) -> Image.Image:
         raise ImageError("refused as a decompression bomb (too many pixels)") from None
     except (OSError, SyntaxError, ValueError) as e:
         raise ImageError(f"corrupt or truncated image ({e})") from None
+
+
+def _check_decoded_size(image: Image.Image) -> None:
+    """Refuse, from the header (after any draft), an image whose pixels would take over MAX_DECODED_BYTES in memory:
+    a few hundred kB of PNG can hold 40 M pixels of 16-bit RGBA. Pillow keeps 1 byte a pixel for modes 1, L and P,
+    2 for 16-bit grey, and 4 for every other mode (RGB and LA included, whatever the file's bit depth)."""
+    per_pixel = 1 if image.mode in ("1", "L", "P") else 2 if image.mode.startswith("I;16") else 4
+    n_bytes = image.width * image.height * per_pixel
+    if n_bytes > MAX_DECODED_BYTES:
+        raise ImageError(
+            f"{image.width}×{image.height} {image.mode} would take {n_bytes / 1e6:.0f} MB decoded "
+            f"(limit {MAX_DECODED_BYTES / 1e6:.0f} MB)"
+        )
 
 
 def ink_map(image: Image.Image) -> np.ndarray:
