@@ -13,7 +13,7 @@ from PIL import Image, ImageFilter
 
 from hcr.inference.predictor import Prediction, Predictor
 
-SLOW_SIDE = 200
+SLOW_SIDE = 400  # larger than a letter-sized upload (serving.app.LOOP_MAX_SIDE): read in an image process
 SLOW_S = 4.0
 
 
@@ -39,8 +39,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--image-timeout", type=float, default=ServeLimits.image_timeout_s)
+    parser.add_argument("--image-processes", type=int, default=ServeLimits.image_processes)
     args = parser.parse_args()
-    app = create_app(SlowPredictor(), limits=ServeLimits(image_timeout_s=args.image_timeout))
+    limits = ServeLimits(image_timeout_s=args.image_timeout, image_processes=args.image_processes)
+    app = create_app(SlowPredictor(), limits=limits)
     server.run(app, server.open_port("127.0.0.1", args.port))
 
 

@@ -59,7 +59,8 @@ def test_health_answers_within_100_ms_while_a_worst_case_upload_is_processed(az_
 def test_an_upload_over_the_budget_gets_422_and_the_server_recovers(az_letters):
     """Two slow uploads at once (one per image process): both are cut off at the 1 s budget with a 422, their
     processes are replaced, and the server reads letters again once the replacements have loaded the model."""
-    with running_server("--image-timeout", "1", program=SLOW_SERVER) as url, ThreadPoolExecutor(2) as pool:
+    limits = ("--image-timeout", "1", "--image-processes", "2")
+    with running_server(*limits, program=SLOW_SERVER) as url, ThreadPoolExecutor(2) as pool:
         assert _post(url, as_photo(az_letters[0][0])).status_code == 200  # both image processes are up
         started = time.monotonic()
         slow = [pool.submit(_post, url, as_photo(az_letters[0][i], side=SLOW_SIDE)) for i in range(2)]
@@ -88,7 +89,8 @@ def _large_upload(side: int = 4000) -> bytes:
 @pytest.mark.slow
 def test_concurrent_large_uploads_are_decoded_a_few_at_a_time():
     """Eight 64 MB-decoded uploads at once: every one is answered, and the server's memory (all its processes) grows
-    by what two decodes take (one per image process; ~1.8× the decoded size each, measured), not eight."""
+    by what at most two decodes take (one per image process, one by default; ~1.8× the decoded size each,
+    measured), not eight."""
     upload = _large_upload()
     with running_server() as url, ThreadPoolExecutor(8) as pool:
         pid = server_pid(url)
@@ -106,7 +108,7 @@ def test_concurrent_large_uploads_are_decoded_a_few_at_a_time():
 def test_image_processes_die_with_their_worker(az_letters):
     """`kill -9` of the server while an image process is busy (with 4 s of work it would finish, and only then see
     its parent gone): the image processes die at once too."""
-    with running_server(program=SLOW_SERVER) as url, ThreadPoolExecutor(1) as pool:
+    with running_server("--image-processes", "2", program=SLOW_SERVER) as url, ThreadPoolExecutor(1) as pool:
         server = server_pid(url)
         image_processes = worker_pids(server)
         assert len(image_processes) == 2

@@ -22,7 +22,7 @@ class ServeLimits:
 
     max_upload_bytes: int = 5_000_000  # a larger request body is refused with 413
     image_timeout_s: float = 10.0  # decoding and reading one upload; longer → 422, and its process is killed
-    image_processes: int = 2  # per worker: uploads decoded at once (each may take ~2× its decoded size in memory)
+    image_processes: int = 1  # per worker: large uploads decoded at once (each may take ~2× its decoded size)
     queue_timeout_s: float = 30.0  # how long an upload may wait for a free image process; longer → 503 (busy)
     header_timeout_s: float = 10.0  # from connecting (or the first byte of the next request) to the headers' end
     body_timeout_s: float = 30.0  # from the headers' end to the body's end (5 MB at 1.3 Mbit/s)
