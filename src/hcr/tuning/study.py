@@ -29,8 +29,17 @@ from optuna.trial import TrialState
 
 from hcr.errors import HcrError
 from hcr.runs import RunDir, make_stamped_dir
-from hcr.training.config import DataConfig
-from hcr.training.fit import TrainResult, prepare_data, resolve_config, train
+from hcr.training.config import (
+    NON_NEGATIVE,
+    SEED,
+    DataConfig,
+    Rule,
+    at_least,
+    check_settings,
+    optional,
+    resolve_config,
+)
+from hcr.training.fit import TrainResult, prepare_data, train
 from hcr.training.tuned import tuning_run_name
 from hcr.tuning.outputs import write_best_params, write_plots, write_trials_table
 from hcr.tuning.progress import FINISHED, TrialProgress, best_trial, count_trials
@@ -58,6 +67,19 @@ class TuneConfig:
     seed: int = 0  # the trials' training seed, and the sampler's when this worker creates the study
     weights: str | None = None  # pretrained weights file (MobileNetV2)
     heartbeat_interval: int = HEARTBEAT_INTERVAL_S
+
+    def __post_init__(self) -> None:
+        check_settings(self, TUNE_RULES)
+
+
+TUNE_RULES: dict[str, Rule] = {
+    "n_trials": at_least(1),
+    "timeout": optional(NON_NEGATIVE),
+    "epochs": optional(at_least(1)),
+    "final_epochs": optional(at_least(1)),
+    "seed": SEED,
+    "heartbeat_interval": at_least(1),
+}
 
 
 @dataclass(frozen=True)
