@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from hcr.console import console
+from hcr.console import output
 from hcr.labels import CLASSES
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ class SplitMethod(StrEnum):
 def inspect(
     dataset: list[str] = typer.Option([], "--dataset", "-d", help=DATASET_HELP),
     data_dir: Path | None = typer.Option(None, envvar="HCR_DATA_DIR", help=DATA_DIR_HELP, show_envvar=False),
-    per_class: int | None = typer.Option(None, min=1, help="Take a balanced subset of N images per letter."),
+    per_class: int | None = typer.Option(None, help="Take a balanced subset of N images per letter."),
     split: SplitMethod = typer.Option(SplitMethod.stratified, help="official keeps the datasets' own test split."),
     val_fraction: float = typer.Option(0.15, help="Fraction of the images for validation."),
     test_fraction: float = typer.Option(0.15, help="Fraction for test (stratified split, and sources without one)."),
@@ -39,9 +39,12 @@ def inspect(
     from hcr.atomic import write_text_atomic
     from hcr.data import balanced_subset, load_datasets, make_split
     from hcr.data.eda import write_eda_figures
-    from hcr.data.splits import check_fractions
+    from hcr.training.config import DataConfig
 
-    check_fractions(val_fraction, test_fraction)
+    # checked as a training's data settings are (a seed of -1 or a NaN fraction is refused here, not deep in numpy)
+    DataConfig(
+        per_class=per_class, split=split.value, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed
+    )
     data = load_datasets(dataset, data_dir)
     if per_class is not None:
         indices, shortfall = balanced_subset(data.y, per_class, seed)
@@ -52,12 +55,13 @@ def inspect(
             )
         data = data.take(indices)
     parts = make_split(data, split.value, val_fraction, test_fraction, seed)
-    console.print(_count_table(data, parts))
+    output.print(_count_table(data, parts))
     sizes = parts.sizes()
-    console.print(
+    output.print(
         f"{len(data):,} images from {', '.join(data.sources)}; {parts.method} split (seed {seed}): "
         + ", ".join(f"{k} {v:,}" for k, v in sizes.items()),
         highlight=False,
+        soft_wrap=True,
     )
 
     out.mkdir(parents=True, exist_ok=True)
@@ -70,7 +74,8 @@ def inspect(
         "split": {"method": parts.method, "seed": seed, "sizes": sizes, "data_fingerprint": parts.data_fingerprint},
     }
     write_text_atomic(out / "summary.json", json.dumps(summary, indent=2))
-    console.print(f"wrote {len(figures)} figures, split.npz and summary.json to {out}", highlight=False)
+    wrote = f"wrote {len(figures)} figures, split.npz and summary.json to {out}"
+    output.print(wrote, highlight=False, soft_wrap=True)
 
 
 def _count_table(data, parts) -> Table:
@@ -102,4 +107,4 @@ def download(
     from hcr.paths import resolve_data_dir
 
     folder = download_dataset(name, resolve_data_dir(data_dir), url=url, checksum=checksum, force=force)
-    console.print(f"{name} is ready in {folder}", highlight=False)
+    output.print(f"{name} is ready in {folder}", highlight=False, soft_wrap=True)
