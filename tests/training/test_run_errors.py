@@ -137,3 +137,10 @@ def test_an_output_folder_that_cannot_be_made_is_bad_input(where, run_copy, tmp_
     _assert_one_line_error(train, str(out))
     compare = _hcr("compare", "--models", "baseline-cnn", "--data-dir", str(shared_data), "--out", str(out))
     _assert_one_line_error(compare, str(out))
+
+
+@pytest.mark.slow
+def test_a_damaged_comparison_state_is_bad_input_naming_it(shared_data, tmp_path):
+    (tmp_path / "compare_state.json").write_text('{"settings": ')
+    result = _hcr("compare", "--models", "baseline-cnn", "--data-dir", str(shared_data), "--out", str(tmp_path))
+    _assert_one_line_error(result, str(tmp_path / "compare_state.json"))

@@ -172,7 +172,7 @@ class _Session:
         settings = json.loads(json.dumps({"preset": asdict(self.preset), "data": self.data_config.to_dict()}))
         path = self.out_dir / STATE_FILE
         if path.is_file():
-            self.state = json.loads(path.read_text())
+            self.state = RunDir(self.out_dir).read_json(path)  # a damaged state file is bad input naming it
             if self.state["settings"] != settings:
                 found = self.state["settings"]
                 raise HcrError(
@@ -360,7 +360,7 @@ def _existing_runs(runs_dir: Path, name: str) -> tuple[Path | None, Path | None]
 def _evaluation_of(run_path: Path) -> dict[str, Any]:
     path = evaluation_dir(run_path) / EVALUATION_FILE
     if path.is_file():
-        return json.loads(path.read_text())
+        return RunDir(run_path).read_json(path)
     return evaluate_run(run_path).summary
 
 
