@@ -42,6 +42,10 @@ class ResumableReduceLROnPlateau(_Resumable, keras.callbacks.ReduceLROnPlateau):
     STATE_KEYS = ("wait", "best", "cooldown_counter")
 
 
+class TrainingDivergedError(HcrError):
+    """The loss became NaN or infinite: these settings cannot train (usually a learning rate too high)."""
+
+
 class StopOnNonFiniteLoss(keras.callbacks.Callback):
     """Stop at the first batch whose loss is NaN or infinite, with an error (exit 2) that says so.
 
@@ -59,7 +63,7 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
     def on_train_batch_end(self, batch: int, logs=None) -> None:
         loss = float((logs or {}).get("loss", 0.0))
         if not math.isfinite(loss):
-            raise HcrError(
+            raise TrainingDivergedError(
                 f"training diverged: the loss became {loss} in epoch {self.epoch + 1} (batch {batch + 1}); "
                 f"try a learning rate lower than {self.learning_rate:g}"
             )

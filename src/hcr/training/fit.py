@@ -104,14 +104,15 @@ def resume(run_path: Path) -> TrainResult:
             raise HcrError(f"{run_path}: no completed epoch to resume from; start a new run instead")
         state, config = run.read_state(), run.read_config().train
         if is_complete(state, config) and run.metrics_path.is_file():
-            logger.info("%s: the run is complete (%d epochs done); nothing to resume", run.path, state["epochs_done"])
+            logger.info("run is complete (%d epochs done), nothing to resume: %s", state["epochs_done"], run.path)
             return TrainResult(run, run.read_json(run.metrics_path))
         data, split = load_run_data(run)
         return _fit_and_score(run, config, data, split, state=state)
 
 
 def is_complete(state: dict[str, Any], config: TrainConfig) -> bool:
-    """Whether training ended: every epoch done, or stopped early (recorded in the state since hcr 0.1)."""
+    """Whether training ended: every epoch done, or stopped early (the checkpoint records that as `complete`; a
+    state written before it did only counts epochs)."""
     return bool(state.get("complete")) or state["epochs_done"] >= config.epochs
 
 

@@ -29,6 +29,7 @@ from optuna.trial import TrialState
 
 from hcr.errors import HcrError
 from hcr.runs import RunDir, make_stamped_dir
+from hcr.training.callbacks import TrainingDivergedError
 from hcr.training.config import (
     NON_NEGATIVE,
     SEED,
@@ -279,7 +280,11 @@ class Objective:
                                 weights=self.weights, tuning={**self.study_record, "trial": trial.number})  # fmt: skip
         keras.utils.clear_session()  # every trial builds a new model: keep Keras's global state from growing
         pruning = PruneOnValAccuracy(trial)
-        result = train(config, self.data_config, self.trials_dir, callbacks=[pruning])
+        try:
+            result = train(config, self.data_config, self.trials_dir, callbacks=[pruning])
+        except TrainingDivergedError as e:  # settings that cannot train: a poor trial, not the end of the search
+            trial.set_user_attr("diverged", str(e))
+            raise optuna.TrialPruned(str(e)) from None
         trial.set_user_attr("run", str(result.run.path))
         # A trial keeps its config, history and metrics. Its weights are not worth the disk: the best settings are
         # retrained from scratch, as a run of their own.
