@@ -48,3 +48,27 @@ def onnx_model_dir(shared_data, tmp_path_factory) -> Path:
         patch.setenv("HCR_CACHE_DIR", str(root / "parse-cache"))
         result = train(resolve_config("baseline-cnn", epochs=1), data_config, root / "runs")
         return export_onnx(result.run.path, root / "model").parent
+
+
+@pytest.fixture(scope="session")
+def interrupted_run(shared_data, tmp_path_factory) -> Path:
+    """A real tiny run (baseline-cnn, 10 images per letter) stopped after the first of its two epochs, as a killed
+    process leaves it: config, split, history, best.keras, last-0001.keras and state.json — resumable. Tests damage
+    copies of it (copytree), never the folder itself."""
+    import keras
+
+    from hcr.training.config import DataConfig
+    from hcr.training.fit import resolve_config, train
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs=None) -> None:
+            raise KeyboardInterrupt("stopped after the first epoch, as Ctrl-C would")
+
+    root = tmp_path_factory.mktemp("interrupted-run")
+    with pytest.MonkeyPatch.context() as patch:  # session-scoped: the per-test parse cache is not set up yet
+        patch.setenv("HCR_CACHE_DIR", str(root / "parse-cache"))
+        with pytest.raises(KeyboardInterrupt):
+            train(resolve_config("baseline-cnn", epochs=2), DataConfig(data_dir=str(shared_data), per_class=10),
+                  root / "runs", callbacks=[Interrupt()])  # fmt: skip
+    (run,) = (root / "runs").iterdir()
+    return run

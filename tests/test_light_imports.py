@@ -1,4 +1,5 @@
-"""The data, inference and CLI entry points never load TensorFlow or Keras (only training does)."""
+"""The data, inference and CLI entry points, the model zoo's table and the run folders never load TensorFlow or
+Keras (only training does)."""
 
 import subprocess
 import sys
@@ -10,6 +11,7 @@ def test_cli_data_and_inference_import_without_tensorflow():
         "import hcr.evaluation.compare, hcr.evaluation.evaluate, hcr.evaluation.metrics, hcr.evaluation.plots\n"
         "import hcr.evaluation.report\n"
         "import hcr.inference.reading\n"
+        "import hcr.models, hcr.runs, hcr.training.config\n"
         "heavy = sorted(m for m in ('tensorflow', 'keras') if m in sys.modules)\n"
         "print(','.join(heavy))"
     )

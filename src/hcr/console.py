@@ -1,4 +1,5 @@
-"""The one Rich console (on stderr, so stdout stays clean for --json/--csv output) and progress bars."""
+"""The two Rich consoles: `output` (stdout) for what a command produces — tables, listings, JSON, the folder it
+wrote — so it can be piped (`hcr models | grep cnn`); `console` (stderr) for progress bars, logs and errors."""
 
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
@@ -17,6 +18,7 @@ from rich.progress import (
 T = TypeVar("T")
 
 console = Console(stderr=True)
+output = Console()
 
 
 def track(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:

@@ -1,27 +1,45 @@
 """A run folder describes itself: what was trained on what, how it went, and the model it produced.
 
     runs/<utc-stamp>-<model>/
-        config.json  env.json  command.txt  split.npz  history.csv  metrics.json
-        checkpoints/best.keras  checkpoints/last.keras  checkpoints/state.json
-Every file is written atomically (temporary name, then rename), so a crash never leaves half a file.
+        config.json  env.json  command.txt  split.npz  history.csv  metrics.json  run.lock
+        checkpoints/best.keras  checkpoints/last-NNNN.keras  checkpoints/state.json
+Every file is written atomically (temporary name, then rename), so a crash never leaves half a file. Every file is
+read through this class too, so a missing, truncated or foreign file is reported as bad input naming the file
+(DataError, exit 2), whichever command reads it, instead of a format library's exception (exit 1).
 """
 
+import contextlib
+import csv
+import fcntl
 import json
+import os
 import platform
 import re
+import shutil
 import sys
+import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hcr import __version__
 from hcr.atomic import write_text_atomic
-from hcr.errors import HcrError
+from hcr.errors import DataError, HcrError
+from hcr.training.config import DataConfig, TrainConfig
+
+if TYPE_CHECKING:
+    import keras
+
+    from hcr.data.splits import Split
 
 URL_PASSWORD = re.compile(r"(\w[\w+.-]*://[^:/@\s]*:)\S+@")  # scheme://user:PASSWORD@host
 VERSIONED_PACKAGES = ("keras", "tensorflow-cpu", "tensorflow", "numpy", "scikit-learn", "polars", "pillow")
+CHECKPOINT_NAME = re.compile(r"last-\d{4}\.keras")
+# what reading a damaged .keras, .npz or .csv raises, besides OSError: the formats' own errors
+FORMAT_ERRORS = (ValueError, TypeError, KeyError, EOFError, zipfile.BadZipFile, UnicodeDecodeError, csv.Error)
 
 
 def make_stamped_dir(runs_dir: Path, name: str) -> Path:
@@ -36,6 +54,16 @@ def make_stamped_dir(runs_dir: Path, name: str) -> Path:
         except FileExistsError:
             suffix += 1
             path = runs_dir / f"{stamp}-{name}-{suffix}"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """config.json, checked: the settings as configs (so a hand-edited NaN is refused too), and the file as saved."""
+
+    train: TrainConfig
+    data: DataConfig
+    sources: list[str]
+    saved: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -61,6 +89,7 @@ class RunDir:
     split_path = property(lambda self: self.path / "split.npz")
     history_path = property(lambda self: self.path / "history.csv")
     metrics_path = property(lambda self: self.path / "metrics.json")
+    lock_path = property(lambda self: self.path / "run.lock")
     best_model_path = property(lambda self: self.path / "checkpoints" / "best.keras")
     last_model_path = property(lambda self: self.path / "checkpoints" / "last.keras")
     state_path = property(lambda self: self.path / "checkpoints" / "state.json")
@@ -69,7 +98,105 @@ class RunDir:
         write_text_atomic(path, json.dumps(obj, indent=2, default=str) + "\n")
 
     def read_json(self, path: Path) -> Any:
-        return json.loads(path.read_text())
+        with _reading(path, "JSON file"):
+            return json.loads(path.read_text(encoding="utf-8"))
+
+    def read_config(self) -> RunConfig:
+        saved = self.read_json(self.config_path)
+        try:
+            train = TrainConfig(**saved["train"])
+            data = DataConfig(**{**saved["data"], "datasets": tuple(saved["data"]["datasets"])})
+            sources = list(saved["sources"])
+        except HcrError as e:
+            raise DataError(self.config_path, str(e)) from None
+        except (KeyError, TypeError) as e:
+            raise DataError(self.config_path, f"not the config.json of an hcr run ({type(e).__name__}: {e})") from None
+        return RunConfig(train, data, sources, saved)
+
+    def read_state(self) -> dict[str, Any]:
+        """state.json: how many epochs the last checkpoint holds, and the counters to resume with."""
+        state = self.read_json(self.state_path)
+        valid = (
+            isinstance(state, dict)
+            and isinstance(state.get("epochs_done"), int)
+            and state["epochs_done"] >= 1
+            and isinstance(state.get("best_val_accuracy"), int | float)
+            and CHECKPOINT_NAME.fullmatch(str(state.get("last_model")))
+            and isinstance(state.get("callbacks"), dict)
+        )
+        if not valid:
+            raise DataError(self.state_path, "not the checkpoint state of an hcr run")
+        return state
+
+    def read_history(self, epochs_done: int | None = None) -> list[dict[str, float]]:
+        """history.csv, one row per epoch (epoch as an int). With `epochs_done`: exactly the rows of epochs
+        1..epochs_done, as a checkpoint needs them (a later row may exist if the process died between the writes);
+        a history that lacks any of them is damaged."""
+        if epochs_done == 0 and not self.history_path.exists():
+            return []
+        with _reading(self.history_path, "history"):
+            with self.history_path.open(encoding="utf-8", newline="") as f:
+                rows = [
+                    {k: int(float(v)) if k == "epoch" else float(v) for k, v in row.items() if v not in ("", None)}
+                    for row in csv.DictReader(f)
+                ]
+            if not all("epoch" in row for row in rows):
+                raise ValueError("a row without an epoch")
+        if epochs_done is None:
+            return rows
+        kept = [row for row in rows if row["epoch"] <= epochs_done]
+        if [row["epoch"] for row in kept] != list(range(1, epochs_done + 1)):
+            raise DataError(self.history_path, f"does not hold one row for each of the {epochs_done} epochs done")
+        return kept
+
+    def load_split(self) -> "Split":
+        from hcr.data.splits import Split
+
+        with _reading(self.split_path, "split file"):
+            return Split.load(self.split_path)
+
+    def load_model(self, path: Path) -> "keras.Model":
+        """A checkpoint of this run. Keras reports any unreadable .keras file as 'File not found'; here a missing
+        file and a damaged one are told apart, and both name the file."""
+        import keras
+
+        if not path.is_file():
+            raise DataError(path, "missing (the run folder is incomplete)")
+        if not zipfile.is_zipfile(path):
+            raise DataError(path, "not a Keras model file (damaged or truncated)")
+        with _reading(path, "Keras model file"):
+            return keras.models.load_model(path)
+
+    @contextlib.contextmanager
+    def in_use(self) -> Iterator[None]:
+        """Hold the run folder for this process while it trains. The lock is advisory (flock on run.lock) and the
+        kernel drops it when the process ends, however it ends, so a killed run is never left locked; a second
+        process is refused with the holder's PID instead of training beside it and deleting its checkpoints."""
+        with self.lock_path.open("a+", encoding="utf-8") as lock:  # a+: never truncate a file someone else holds
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                lock.seek(0)
+                holder = lock.read().strip() or "unknown"
+                raise HcrError(f"{self.path}: run is in use by PID {holder}") from None
+            lock.truncate(0)
+            lock.write(f"{os.getpid()}\n")
+            lock.flush()
+            try:
+                yield
+            finally:
+                lock.truncate(0)
+
+    @contextlib.contextmanager
+    def removed_unless_trained(self) -> Iterator[None]:
+        """For a new run: if anything fails before the first epoch is checkpointed (a junk weights file, a diverging
+        loss, Ctrl-C), remove the folder — it holds nothing to resume or evaluate, only a trap for `--resume`."""
+        try:
+            yield
+        except BaseException:
+            if not self.state_path.exists():
+                shutil.rmtree(self.path, ignore_errors=True)
+            raise
 
     def write_provenance(self) -> None:
         """The command line (passwords in URLs masked: run folders get shared) and the versions of everything
@@ -85,3 +212,17 @@ class RunDir:
             self.env_path,
             {"hcr": __version__, "python": platform.python_version(), "platform": platform.platform(), **versions},
         )
+
+
+@contextlib.contextmanager
+def _reading(path: Path, what: str) -> Iterator[None]:
+    """Turn what reading `path` can raise into a DataError naming it: missing, unreadable, or not the format."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise DataError(path, "missing (the run folder is incomplete)") from None
+    except OSError as e:
+        raise DataError(path, e.strerror or str(e)) from None
+    except FORMAT_ERRORS as e:  # JSONDecodeError is a ValueError
+        detail = " ".join(str(e).split())  # one line, however the library wrapped it
+        raise DataError(path, f"not a readable {what} ({type(e).__name__}: {detail[:200]})") from None

@@ -29,7 +29,7 @@ def test_inspect_real_data_writes_table_figures_and_split(shared_data, tmp_path)
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
-    assert "Images per letter" in result.stderr
+    assert "Images per letter" in result.stdout
     summary = json.loads((out / "summary.json").read_text())
     assert summary["sources"] == ["az", "emnist-letters"]
     counts = summary["per_class"]

@@ -86,8 +86,8 @@ def test_cli_prints_a_table_and_reports_bad_input_on_one_line(tiny_run, tmp_path
     shutil.copytree(tiny_run, run)
     ok = hcr(str(run))
     assert ok.returncode == 0, ok.stderr
-    assert "accuracy" in ok.stderr
-    assert "macro P / R / F1" in ok.stderr
+    assert "accuracy" in ok.stdout
+    assert "macro P / R / F1" in ok.stdout
     assert (run / "evaluation" / "evaluation.json").is_file()
     missing = hcr(str(tmp_path / "no-such-run"))
     assert missing.returncode == 2

@@ -98,7 +98,7 @@ def test_export_cli_writes_into_the_chosen_folder(onnx_model_dir, tmp_path):
     source_run = json.loads((onnx_model_dir / "model.json").read_text())["source_run"]
     result = _hcr("export", source_run, "--out", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
-    assert "max |Δp|" in result.stderr
+    assert "max |Δp|" in result.stdout
     metadata = json.loads((tmp_path / "out" / "model.json").read_text())
     assert metadata["source_run"] == source_run
     assert metadata["verification"]["max_abs_diff"] <= 1e-4

@@ -9,7 +9,7 @@ import pytest
 
 from hcr.errors import HcrError
 from hcr.models import create_model
-from hcr.models.mobilenet import WEIGHTS_ENV, resolve_weights
+from hcr.models.weights import WEIGHTS_ENV, resolve_weights
 from tests.realdata import MOBILENET_WEIGHTS
 
 

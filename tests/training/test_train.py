@@ -116,8 +116,6 @@ def test_a_checkpoint_clears_what_a_killed_run_left_behind(tmp_path):
 def test_the_history_is_written_before_the_state_that_counts_it(tmp_path, monkeypatch):
     """A process killed between the two writes must not leave a state counting an epoch the history lacks (resuming
     would then skip that epoch's row); the other way round, resuming drops the extra row."""
-    from hcr.training.callbacks import read_history
-
     run = RunDir.create(tmp_path, "tiny")
     checkpoint = _tiny_model_checkpoint(run)
 
@@ -128,8 +126,8 @@ def test_the_history_is_written_before_the_state_that_counts_it(tmp_path, monkey
     with pytest.raises(KeyboardInterrupt):
         checkpoint.on_epoch_end(0, {"loss": 1.0, "val_accuracy": 0.5})
     assert not run.state_path.exists()
-    assert [row["epoch"] for row in read_history(run.history_path, 1)] == [1]
-    assert read_history(run.history_path, 0) == []  # what a resume from no state reads
+    assert [row["epoch"] for row in run.read_history(1)] == [1]
+    assert run.read_history(0) == []  # what a resume from no state reads
 
 
 def _tiny_model_checkpoint(run: RunDir):
@@ -140,7 +138,7 @@ def _tiny_model_checkpoint(run: RunDir):
 
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
     model.compile(optimizer="adam", loss="mse")
-    checkpoint = RunCheckpoint(run, history=[], best=0.0, resumables=[])
+    checkpoint = RunCheckpoint(run, history=[], best=0.0, resumables=[], epochs=10)
     checkpoint.set_model(model)
     return checkpoint
 
@@ -171,7 +169,7 @@ def test_resume_after_sigkill(shared_data, tmp_path):
     resumed = subprocess.run([sys.executable, "-m", "hcr", "train", "--resume", str(run_dir)],
                              capture_output=True, text=True, timeout=300)  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr
-    assert "test accuracy" in resumed.stderr
+    assert "test accuracy" in resumed.stdout
     history = (run_dir / "history.csv").read_text().splitlines()
     epochs = [int(float(line.split(",")[0])) for line in history[1:]]
     assert epochs == list(range(1, len(epochs) + 1))  # every epoch once, in order
@@ -186,17 +184,25 @@ def test_resume_after_sigkill(shared_data, tmp_path):
 
 
 def test_frozen_transfer_trains_its_head_and_restores_from_a_head_checkpoint(shared_data, tmp_path):
+    import keras
+
     from hcr.training.fit import resume
     from tests.realdata import MOBILENET_WEIGHTS
 
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs=None) -> None:
+            raise KeyboardInterrupt("stopped after the first epoch, as Ctrl-C would")
+
     config = resolve_config("mobilenetv2-frozen", epochs=2, weights=str(MOBILENET_WEIGHTS))
-    result = train(config, DataConfig(data_dir=str(shared_data), per_class=20), tmp_path)
-    saved = json.loads(result.run.config_path.read_text())
+    with pytest.raises(KeyboardInterrupt):
+        train(config, DataConfig(data_dir=str(shared_data), per_class=20), tmp_path, callbacks=[Interrupt()])
+    (run_path,) = tmp_path.iterdir()
+    saved = json.loads((run_path / "config.json").read_text())
     assert saved["train"]["weights"] == str(MOBILENET_WEIGHTS.resolve())
     assert len(saved["weights_sha256"]) == 64
+    result = resume(run_path)  # rebuilds the backbone, puts the saved head on it, trains the second epoch
+    assert result.metrics["epochs_done"] == 2
     assert result.metrics["val"]["accuracy"] > 1 / 26  # better than chance after two epochs on real features
-    again = resume(result.run.path)  # all epochs done: rebuilds backbone + saved head, scores the same model
-    assert again.metrics["test"] == result.metrics["test"]
 
 
 def test_frozen_transfer_refuses_augmentation():

@@ -196,3 +196,20 @@ def test_mobilenetv2_search_gives_tuned_mobilenetv2_its_settings(shared_data, tm
     assert tuned.learning_rate == best["settings"]["learning_rate"]
     assert tuned.tuning["trial"] == 0
     assert tuned.weights == str(MOBILENET_WEIGHTS.resolve())
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Fixed parameter learning_rate")  # enqueued outside the space on purpose
+def test_a_trial_whose_loss_diverges_is_pruned_and_the_search_goes_on(shared_data, tmp_path):
+    """Settings that cannot train (here a learning rate of 1e30, outside the space) end their own trial, PRUNED
+    with the reason; they must not end the whole search as `hcr train` ends with exit 2."""
+    study = optuna.create_study(direction="maximize")
+    study.enqueue_trial({"learning_rate": 1e30})
+    objective = Objective(get_space("cnn"), DataConfig(data_dir=str(shared_data), per_class=PER_CLASS),
+                          tmp_path / "trials", n_trials=1, epochs=1, seed=0, weights=None,
+                          study_record={"study": "s", "storage": "memory"})  # fmt: skip
+    study.optimize(objective, n_trials=1)
+    (trial,) = study.trials
+    assert trial.params["learning_rate"] == 1e30
+    assert trial.state == optuna.trial.TrialState.PRUNED
+    assert "the loss became" in trial.user_attrs["diverged"]

@@ -1,6 +1,11 @@
 """The `hcr` command. Each verb group lives in its own module; heavy imports stay inside command bodies.
 
-Exit codes: 0 success, 2 bad input (a one-line message, no traceback), 1 internal error.
+Exit codes: 0 success, 2 bad input (a one-line message, no traceback), 1 internal error. `main` is the one place
+that decides which: an HcrError is bad input by definition, and so is an OSError about a path the user gave
+(an --out that is a file, a folder that cannot be made) — hcr's own files are read through hcr.runs, which reports
+a damaged one as an HcrError naming it. Anything else is a bug: exit 1.
+
+Results go to stdout (hcr.console.output) and progress, logs and errors to stderr (hcr.console.console).
 """
 
 import logging
@@ -13,10 +18,11 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import typer
 from rich.logging import RichHandler
+from rich.markup import escape
 
 from hcr import __version__
 from hcr.cli import compare, data, evaluate, predict, read, serve, train, tune
-from hcr.console import console
+from hcr.console import console, output
 from hcr.errors import HcrError
 
 app = typer.Typer(
@@ -39,7 +45,7 @@ app.command()(serve.serve)
 
 def _version(value: bool) -> None:
     if value:
-        console.print(f"hcr {__version__}")
+        output.print(f"hcr {__version__}")
         raise typer.Exit()
 
 
@@ -56,15 +62,27 @@ def main() -> None:
     logging.getLogger("hcr").setLevel(logging.INFO)
     try:
         app()  # standalone: Typer reports usage errors (exit 2) and --help itself, then exits
-    except HcrError as e:
-        console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
-        sys.exit(2)
     except Exception as e:
+        message = _bad_input_message(e)
+        if message is not None:
+            console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+            sys.exit(2)
         if os.environ.get("HCR_DEBUG"):
             raise
         console.print(
-            f"[bold red]internal error:[/] {type(e).__name__}: {e} (set HCR_DEBUG=1 for the traceback)",
+            f"[bold red]internal error:[/] {escape(f'{type(e).__name__}: {e}')} (set HCR_DEBUG=1 for the traceback)",
             highlight=False,
             soft_wrap=True,
         )
         sys.exit(1)
+
+
+def _bad_input_message(error: Exception) -> str | None:
+    """The one-line message if `error` is bad input (exit 2), else None: a bug (exit 1)."""
+    if isinstance(error, HcrError):
+        message = str(error)
+    elif isinstance(error, OSError) and error.filename is not None:
+        message = f"{error.filename}: {error.strerror or error}"
+    else:
+        return None
+    return " ".join(message.split())  # on one line, however it was wrapped: scripts read the first

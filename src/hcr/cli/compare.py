@@ -9,7 +9,7 @@ from rich.table import Table
 
 from hcr.cli.data import DATA_DIR_HELP, DATASET_HELP
 from hcr.cli.train import quiet_tensorflow
-from hcr.console import console
+from hcr.console import console, output
 
 
 class PresetName(StrEnum):
@@ -61,12 +61,13 @@ def compare(
         table.add_column(name, justify="left" if name == "model" else "right", no_wrap=True)
     for place, row in enumerate(formatted(result.leaderboard)):
         table.add_row(*(row[i] for i in columns), style="bold green" if place == 0 else None)
-    console.print(table)
+    output.print(table)
     for name, why in result.skipped.items():
         console.print(f"[yellow]not compared:[/] {name}: {why}", highlight=False)
-    console.print(
+    output.print(
         f"best model: {result.leaderboard[0].model} → {result.best_model_path} (model card {result.model_card_path})\n"
         f"report: {result.report_path}\nleaderboard: {result.leaderboard_paths[1]}\n"
         f"took {(time.perf_counter() - started) / 60:.1f} min",
         highlight=False,
+        soft_wrap=True,
     )

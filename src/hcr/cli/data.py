@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from hcr.console import console
+from hcr.console import output
 from hcr.labels import CLASSES
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ CASE_HELP = (
 def inspect(
     dataset: list[str] = typer.Option([], "--dataset", "-d", help=DATASET_HELP),
     data_dir: Path | None = typer.Option(None, envvar="HCR_DATA_DIR", help=DATA_DIR_HELP, show_envvar=False),
-    per_class: int | None = typer.Option(None, min=1, help="Take a balanced subset of N images per letter."),
+    per_class: int | None = typer.Option(None, help="Take a balanced subset of N images per letter."),
     case: CaseMode = typer.Option(CaseMode.fold, help=CASE_HELP),
     split: SplitMethod = typer.Option(SplitMethod.stratified, help="official keeps the datasets' own test split."),
     val_fraction: float = typer.Option(0.15, help="Fraction of the images for validation."),
@@ -55,11 +55,14 @@ def inspect(
     from hcr.atomic import write_text_atomic
     from hcr.data import balanced_subset, load_datasets, make_split, select_case
     from hcr.data.eda import write_eda_figures
-    from hcr.data.splits import check_fractions, check_seed
     from hcr.files import check_output_dir, make_output_dir
+    from hcr.training.config import DataConfig
 
-    check_seed(seed)
-    check_fractions(val_fraction, test_fraction)
+    # checked as a training's data settings are (a seed of -1 or a NaN fraction is refused here, not deep in numpy)
+    DataConfig(
+        per_class=per_class, split=split.value, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed,
+        case=case.value,
+    )  # fmt: skip
     check_output_dir(out)  # before the load, which can take a while; created only once there is something to write
     data = load_datasets(dataset, data_dir)
     data, case_dropped = select_case(data, case.value)
@@ -72,15 +75,16 @@ def inspect(
             )
         data = data.take(indices)
     parts = make_split(data, split.value, val_fraction, test_fraction, seed)
-    console.print(_count_table(data, parts))
-    console.print(_case_table(data))
+    output.print(_count_table(data, parts))
+    output.print(_case_table(data))
     for line in _provenance_lines(data, case_dropped):
-        console.print(line, highlight=False)
+        output.print(line, highlight=False, soft_wrap=True)
     sizes = parts.sizes()
-    console.print(
+    output.print(
         f"{len(data):,} images from {', '.join(data.sources)}; {parts.method} split (seed {seed}): "
         + ", ".join(f"{k} {v:,}" for k, v in sizes.items()),
         highlight=False,
+        soft_wrap=True,
     )
 
     make_output_dir(out)
@@ -99,7 +103,8 @@ def inspect(
         "split": {"method": parts.method, "seed": seed, "sizes": sizes, "data_fingerprint": parts.data_fingerprint},
     }
     write_text_atomic(out / "summary.json", json.dumps(summary, indent=2))
-    console.print(f"wrote {len(figures)} figures, split.npz and summary.json to {out}", highlight=False)
+    wrote = f"wrote {len(figures)} figures, split.npz and summary.json to {out}"
+    output.print(wrote, highlight=False, soft_wrap=True)
 
 
 def _count_table(data, parts) -> Table:
@@ -171,4 +176,4 @@ def download(
 
     with sigterm_cleans_up():  # `kill` removes the partial download as Ctrl-C does
         folder = download_dataset(name, resolve_data_dir(data_dir), url=url, checksum=checksum, force=force)
-    console.print(f"{name} is ready in {folder}", highlight=False)
+    output.print(f"{name} is ready in {folder}", highlight=False, soft_wrap=True)

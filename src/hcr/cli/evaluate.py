@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 
 from hcr.cli.train import quiet_tensorflow
-from hcr.console import console
+from hcr.console import output
 
 
 def evaluate(
@@ -30,8 +30,10 @@ def evaluate(
     from hcr.evaluation.evaluate import evaluate_run
 
     result = evaluate_run(run_dir, dataset, data_dir)
-    console.print(summary_table(result.summary))
-    console.print(f"wrote {len(result.figures)} figures and evaluation.json to {result.out_dir}", highlight=False)
+    output.print(summary_table(result.summary))
+    output.print(
+        f"wrote {len(result.figures)} figures and evaluation.json to {result.out_dir}", highlight=False, soft_wrap=True
+    )
 
 
 def summary_table(summary: dict) -> Table:

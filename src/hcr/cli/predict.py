@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from hcr.console import console, track
+from hcr.console import console, output, track
 
 if TYPE_CHECKING:
     from hcr.inference.predictor import Prediction
@@ -30,11 +30,14 @@ def export(
     onnx_path = export_onnx(run_dir, out)
     metadata = json.loads(onnx_path.with_name("model.json").read_text())
     check, low = metadata["verification"], metadata["low_confidence"]
-    console.print(f"wrote {onnx_path} ({metadata['onnx_bytes'] / 1e6:.2f} MB) and model.json", highlight=False)
-    console.print(
+    output.print(
+        f"wrote {onnx_path} ({metadata['onnx_bytes'] / 1e6:.2f} MB) and model.json", highlight=False, soft_wrap=True
+    )
+    output.print(
         f"ONNX Runtime vs Keras on {check['n']:,} {check['split']} images: max |Δp| {check['max_abs_diff']:.2g} · "
         f"low-confidence below {low['threshold']:.3f} (flags {low['flagged_fraction']:.1%} of validation)",
         highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -94,7 +97,6 @@ def _write_csv(records: list[dict]) -> None:
 
 
 def _print_table(records: list[dict]) -> None:
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
@@ -109,4 +111,4 @@ def _print_table(records: list[dict]) -> None:
         table.add_row(
             escape(r["path"]), r["letter"] or "–", f"{r['confidence']:.3f}" if r["letter"] else "", status, top
         )
-    Console().print(table)  # on stdout: the table is the result; the console (stderr) carries messages
+    output.print(table)

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from hcr.cli.predict import MODEL_HELP
-from hcr.console import console
+from hcr.console import console, output
 
 
 def read(
@@ -45,7 +45,6 @@ def read(
 
 
 def _print_table(records: list[dict]) -> None:
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
@@ -65,4 +64,4 @@ def _print_table(records: list[dict]) -> None:
         lowest = min(c["confidence"] for c in r["characters"])
         style = "green" if r["status"] == "ok" else "yellow"
         table.add_row(escape(r["path"]), text, f"{lowest:.3f}", f"[{style}]{r['status']}[/]")
-    Console().print(table)  # on stdout: the table is the result; the console (stderr) carries messages
+    output.print(table)

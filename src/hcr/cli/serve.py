@@ -1,11 +1,12 @@
 """`hcr serve`: the REST API and the draw-a-letter page over one exported model, with uvicorn."""
 
+import socket
 from pathlib import Path
 
 import typer
 
 from hcr.console import console
-from hcr.errors import MissingExtraError
+from hcr.errors import HcrError, MissingExtraError
 
 
 def serve(
@@ -42,6 +43,7 @@ def serve(
     except ModuleNotFoundError as e:
         raise MissingExtraError("serve", e.name or "fastapi") from None
 
+    _check_host(host)
     limits = ServeLimits(
         max_upload_bytes=round(max_upload_mb * 1_000_000),
         image_timeout_s=image_timeout,
@@ -54,3 +56,12 @@ def serve(
     url = f"http://{f'[{host}]' if ':' in host else host}:{sock.getsockname()[1]}/"
     console.print(f"hcr: serving {app.state.model_name} at {url} (API docs at /docs); Ctrl-C stops", soft_wrap=True)
     server.run(app, sock, workers)
+
+
+def _check_host(host: str) -> None:
+    """Refuse a host name that does not resolve, saying so: binding to it fails with a resolver error code that
+    the OS describes as 'Unknown error -2'."""
+    try:
+        socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except socket.gaierror as e:
+        raise HcrError(f"cannot resolve host {host!r}: {e.strerror}") from None

@@ -1,23 +1,47 @@
 """`hcr train` and `hcr models`: train a model of the zoo into a run folder, or list the zoo."""
 
 import os
+import re
+import sys
+import tempfile
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
 from hcr.cli.data import CASE_HELP, DATA_DIR_HELP, DATASET_HELP, CaseMode, SplitMethod
-from hcr.console import console
+from hcr.console import output
+
+# what TensorFlow's C++ side prints while it loads: absl's notice that it is not set up yet, then INFO/WARNING lines
+# (the oneDNN notice, CPU features) in glog format, "I0000 00:00:1796017159.172874    4051 port.cc:153] …"
+TF_CHATTER = re.compile(rb"WARNING: All log messages before absl::InitializeLog\(\)|[IW]\d{4} \d\d:\d\d:\d\d")
 
 
 def quiet_tensorflow() -> None:
-    """TensorFlow's C++ start-up chatter hides hcr's own output; keep its warnings and errors."""
+    """Load TensorFlow without its start-up chatter on stderr, which would come before hcr's own output (even before
+    a one-line error). TF_CPP_MIN_LOG_LEVEL quiets TensorFlow's later logging, but TensorFlow 2.21 prints its
+    oneDNN notice through absl before that setting applies, so the import runs with file descriptor 2 captured and
+    only the chatter is dropped from it: an error TensorFlow prints while loading still shows."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved_stderr = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow  # noqa: F401  (imported here, once, for the side effect of loading quietly)
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved_stderr, 2)
+            os.close(saved_stderr)
+            captured.seek(0)
+            kept = [line for line in captured.read().splitlines(keepends=True) if not TF_CHATTER.match(line)]
+            os.write(2, b"".join(kept))
 
 
 def models() -> None:
-    """List the models `hcr train --model` accepts, with their default recipes."""
-    quiet_tensorflow()
+    """List the models `hcr train --model` accepts, with their default recipes (without loading TensorFlow)."""
     from hcr.models import get_model_entry, list_models
 
     table = Table(title="Model zoo")
@@ -27,14 +51,14 @@ def models() -> None:
         entry = get_model_entry(name)
         recipe = ", ".join(f"{k}={v}" for k, v in entry.recipe.items()) or "defaults"
         table.add_row(name, entry.summary, recipe)
-    console.print(table)
+    output.print(table)
 
 
 def train(
     model: str | None = typer.Option(None, help="Model to train (see `hcr models`)."),
     dataset: list[str] = typer.Option([], "--dataset", "-d", help=DATASET_HELP),
     data_dir: Path | None = typer.Option(None, envvar="HCR_DATA_DIR", help=DATA_DIR_HELP, show_envvar=False),
-    per_class: int | None = typer.Option(None, min=1, help="Train on a balanced subset of N images per letter."),
+    per_class: int | None = typer.Option(None, help="Train on a balanced subset of N images per letter."),
     case: CaseMode = typer.Option(CaseMode.fold, help=CASE_HELP),
     split: SplitMethod = typer.Option(SplitMethod.stratified, help="official keeps the datasets' own test split."),
     seed: int = typer.Option(0, help="Seed for the subset, the split, initial weights and augmentation."),
@@ -50,13 +74,13 @@ def train(
         "re-centred), so images people save read as well as the dataset's arrays.",
     ),
     epochs: int | None = typer.Option(
-        None, min=1, help="Maximum epochs; early stopping may end sooner. Default: the model's recipe."
+        None, help="Maximum epochs; early stopping may end sooner. Default: the model's recipe."
     ),
     batch_size: int | None = typer.Option(
-        None, min=1, help="Batch size. Default: the model's recipe (see `hcr models`), else 64."
+        None, help="Batch size. Default: the model's recipe (see `hcr models`), else 64."
     ),
     learning_rate: float | None = typer.Option(
-        None, min=0.0, help="Initial learning rate (Adam). Default: the model's recipe, else 1e-3."
+        None, help="Initial learning rate (Adam). Default: the model's recipe, else 1e-3."
     ),
     augment: bool | None = typer.Option(
         None,
@@ -65,8 +89,6 @@ def train(
     ),
     pen_width: float | None = typer.Option(
         None,
-        min=0.0,
-        max=1.0,
         help="With augmentation: the share of letters drawn with a pen about 1 px thicker or thinner. "
         "Default: the model's recipe, else 0.",
     ),
@@ -76,17 +98,18 @@ def train(
     weights: Path | None = typer.Option(None, help="Pretrained weights file (MobileNetV2 models)."),
     resume: Path | None = typer.Option(None, help="Continue the interrupted run in this run folder."),
 ) -> None:
-    """Train a model into a new run folder (config, history, best model, metrics); print val and test accuracy."""
-    quiet_tensorflow()
+    """Train a model into a new run folder (config, history, best model, metrics); print val and test accuracy.
+
+    Every setting is checked before TensorFlow loads (seconds) and before a run folder is made."""
     from hcr.errors import HcrError
-    from hcr.training.config import DataConfig
-    from hcr.training.fit import resolve_config
-    from hcr.training.fit import resume as resume_run
-    from hcr.training.fit import train as train_run
+    from hcr.training.config import DataConfig, resolve_config
 
     if resume is not None:
         if model is not None:
             raise HcrError("--resume continues a run as it was configured; leave out --model and other settings")
+        quiet_tensorflow()
+        from hcr.training.fit import resume as resume_run
+
         result = resume_run(resume)
     else:
         if model is None:
@@ -101,11 +124,14 @@ def train(
             split=split.value, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed, capitals=capitals,
             canonical=canonical, case=case.value,
         )  # fmt: skip
+        quiet_tensorflow()
+        from hcr.training.fit import train as train_run
+
         result = train_run(config, data_config, runs_dir)
-    console.print(f"run folder: {result.run.path}", highlight=False)
+    output.print(f"run folder: {result.run.path}", highlight=False, soft_wrap=True)
     scores = [
         f"{name} accuracy {result.metrics[part]['accuracy']:.4f} (macro-F1 {result.metrics[part]['macro_f1']:.4f})"
         for part, name in (("val", "validation"), ("test", "test"))
         if part in result.metrics
     ]
-    console.print(" · ".join(scores), highlight=False)
+    output.print(" · ".join(scores), highlight=False, soft_wrap=True)

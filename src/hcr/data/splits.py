@@ -18,7 +18,7 @@ STRATIFIED = "stratified"
 OFFICIAL = "official"
 METHODS = (STRATIFIED, OFFICIAL)
 PARTS = ("train", "val", "test")
-MAX_SEED = 2**32 - 1
+MAX_SEED = 2**32 - 1  # numpy's, scikit-learn's and Keras's seeds are unsigned 32-bit integers
 
 
 @dataclass(frozen=True)

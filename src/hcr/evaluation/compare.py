@@ -115,13 +115,13 @@ def compare_models(
         per_class=preset.per_class,
     )  # fmt: skip
     out_dir = out_dir.resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
     session = _Session(preset, data_config, out_dir, str(weights) if weights else None)
     plans, skipped = session.plan(list(models) or _default_models())
     for name, why in skipped.items():
         log.warning("skipping %s: %s", name, why)
     if not plans:
         raise HcrError("nothing to compare: " + "; ".join(f"{name}: {why}" for name, why in skipped.items()))
+    session.save()  # the output folder is made only now, once the request is known to be sound
 
     eda_figures, data_facts = _data_overview(data_config, out_dir / "eda")
     runs: dict[str, Path] = {}
@@ -172,7 +172,7 @@ class _Session:
         settings = json.loads(json.dumps({"preset": asdict(self.preset), "data": self.data_config.to_dict()}))
         path = self.out_dir / STATE_FILE
         if path.is_file():
-            self.state = json.loads(path.read_text())
+            self.state = RunDir(self.out_dir).read_json(path)  # a damaged state file is bad input naming it
             if self.state["settings"] != settings:
                 found = self.state["settings"]
                 raise HcrError(
@@ -182,7 +182,6 @@ class _Session:
             log.info("resuming the comparison in %s", self.out_dir)
         else:
             self.state = {"settings": settings, "models": {}}
-            self._save()
 
     runs_dir = property(lambda self: self.out_dir / "runs")
     tuning_dir = property(lambda self: self.out_dir / "tuning")
@@ -194,7 +193,7 @@ class _Session:
         A MobileNetV2 model without its weights file, or a tuned model the preset has no tuning budget for, is
         skipped, not fatal: the other models are still worth comparing."""
         from hcr.models import get_model_entry, list_models
-        from hcr.models.mobilenet import resolve_weights
+        from hcr.models.weights import resolve_weights
 
         available = set(list_models())
         plans, skipped = {}, {}
@@ -237,7 +236,7 @@ class _Session:
         record = self._record(name)
         record["train_seconds"] = record.get("train_seconds", 0.0) + time.perf_counter() - started
         record["run"] = str(run_path.relative_to(self.out_dir))
-        self._save()
+        self.save()
         return run_path
 
     def leaderboard_row(self, name: str, run_path: Path) -> LeaderboardRow:
@@ -307,7 +306,7 @@ class _Session:
             "best_val_accuracy": result.best_value,
             "seconds": time.perf_counter() - started,
         }
-        self._save()
+        self.save()
         return result.tuning_dir / BEST_PARAMS_NAME
 
     def _weights_for(self, name: str) -> str | None:
@@ -319,7 +318,7 @@ class _Session:
     def _record(self, name: str) -> dict[str, Any]:
         return self.state["models"].setdefault(name, {})
 
-    def _save(self) -> None:
+    def save(self) -> None:
         RunDir(self.out_dir).write_json(self.out_dir / STATE_FILE, self.state)
 
 
@@ -366,7 +365,7 @@ def _existing_runs(runs_dir: Path, name: str) -> tuple[Path | None, Path | None]
 def _evaluation_of(run_path: Path) -> dict[str, Any]:
     path = evaluation_dir(run_path) / EVALUATION_FILE
     if path.is_file():
-        return json.loads(path.read_text())
+        return RunDir(run_path).read_json(path)
     return evaluate_run(run_path).summary
 
 

@@ -24,11 +24,10 @@ from hcr.evaluation.plots import (
     confusion_figure,
     learning_curves_figure,
     misclassified_figure,
-    read_history,
     save_figure,
 )
 from hcr.evaluation.speed import measure_speed
-from hcr.runs import RunDir
+from hcr.runs import RunConfig, RunDir
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +52,9 @@ def evaluation_dir(run_path: Path, datasets: Sequence[str] = ()) -> Path:
 def evaluate_run(run_path: Path, datasets: Sequence[str] = (), data_dir: Path | str | None = None) -> Evaluation:
     """Score the run's best checkpoint, measure its size and speed, and write evaluation.json and the figures."""
     run = RunDir.open(run_path)
-    saved = run.read_json(run.config_path)
-    model_name = saved["train"]["model"]
-    x, y, data_info = _evaluation_data(run, saved, datasets, data_dir)
+    config = run.read_config()
+    model_name = config.train.model
+    x, y, data_info = _evaluation_data(run, config, datasets, data_dir)
     if len(y) == 0:
         raise HcrError(f"{run_path}: nothing to evaluate on (no images)")
 
@@ -80,12 +79,12 @@ def evaluate_run(run_path: Path, datasets: Sequence[str] = (), data_dir: Path | 
 
 
 def _evaluation_data(
-    run: RunDir, saved: dict[str, Any], datasets: Sequence[str], data_dir: Path | str | None
+    run: RunDir, config: RunConfig, datasets: Sequence[str], data_dir: Path | str | None
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """(x uint8 [N, 28, 28], y [N], a description): every image of `datasets`, else the run's own test split."""
     if datasets:
-        data = load_datasets(datasets, data_dir if data_dir is not None else saved["data"]["data_dir"])
-        seen = sorted(set(data.sources) & set(saved["sources"]))
+        data = load_datasets(datasets, data_dir if data_dir is not None else config.data.data_dir)
+        seen = sorted(set(data.sources) & set(config.sources))
         if seen:
             log.warning(
                 "the model was trained on part of %s: these images include its training data, so the scores are "
@@ -132,7 +131,7 @@ def _write_figures(
         "misclassified.png": misclassified_figure(x, y, y_prob, title=f"Most confident mistakes of {title}"),
     }
     if run.history_path.is_file():
-        history = read_history(run.history_path)
+        history = run.read_history()
         if history:
             figures["learning_curves.png"] = learning_curves_figure(
                 history, title=f"Learning curves: {model_name} ({run.path.name})"

@@ -4,7 +4,6 @@ Figures are built with matplotlib's object API (`Figure`, no pyplot): no global 
 close, so evaluating many models in one process neither leaks memory nor depends on a display.
 """
 
-import csv
 from pathlib import Path
 
 import numpy as np
@@ -78,12 +77,6 @@ def confusion_figure(matrix: np.ndarray, normalized: bool, title: str):
     ax.tick_params(axis="y", rotation=0)
     ax.set_title(title)
     return fig
-
-
-def read_history(path: Path) -> list[dict[str, float]]:
-    """history.csv of a run: one row per epoch."""
-    with path.open() as f:
-        return [{key: float(value) for key, value in row.items() if value != ""} for row in csv.DictReader(f)]
 
 
 def learning_curves_figure(history: list[dict[str, float]], title: str):

@@ -1,9 +1,8 @@
-"""The model zoo (Keras 3). Importing this package registers every model.
+"""The model zoo (Keras 3): a table of names, summaries and recipes that loads without Keras, and the builders.
 
 hcr models
 """
 
-from hcr.models import cnn, mobilenet  # noqa: F401  (importing registers the models)
-from hcr.models.registry import ModelEntry, create_model, get_model_entry, list_models, register_model
+from hcr.models.registry import ModelEntry, create_model, get_model_entry, list_models
 
-__all__ = ["ModelEntry", "create_model", "get_model_entry", "list_models", "register_model"]
+__all__ = ["ModelEntry", "create_model", "get_model_entry", "list_models"]

@@ -5,16 +5,7 @@ from functools import partial
 import keras
 from keras import layers
 
-from hcr.models.registry import register_model
-
 INPUT_SHAPE = (28, 28, 1)
-REGULARIZED_RECIPE = {
-    "epochs": 20,
-    "batch_size": 128,
-    "learning_rate": 2e-3,
-    "augment": True,
-    "early_stopping_patience": 5,
-}
 
 
 def build_cnn(
@@ -51,18 +42,12 @@ def build_cnn(
     return keras.Model(inputs, outputs, name=name)
 
 
-@register_model("baseline-cnn", summary="The seed's 3-block CNN: Conv 32/64/128 with pooling, Dense 128.")
 def baseline_cnn(*, num_classes: int, dense_units: int = 128) -> keras.Model:
     # "same" padding keeps a 3×3×128 map for the dense layer (valid padding shrinks it to 1×1): 90.5 % against
     # 87.2 % dev-test accuracy for the same recipe
     return build_cnn(num_classes=num_classes, dense_units=dense_units, name="baseline_cnn")
 
 
-@register_model(
-    "regularized-cnn",
-    summary="The baseline's blocks with batch norm, dropout and L2, a wider dense layer; trained with augmentation.",
-    recipe=REGULARIZED_RECIPE,
-)
 def regularized_cnn(
     *,
     num_classes: int,
@@ -88,22 +73,5 @@ def regularized_cnn(
     )
 
 
-# Half the width is a quarter of the multiply-adds (2.0 M against 7.7 M per letter): ONNX Runtime reads 3.5× more
-# letters per second on a CPU core, for about half a point of dev-test accuracy. The shipped model is one of these.
-# Half its training letters get a thicker or thinner pen: files written with a felt pen or a fine one then read
-# within 0.1 point of the rest, against 1–2 points lower without (bench/preprocess_robustness.py).
-register_model(
-    "compact-cnn",
-    summary="regularized-cnn at half the width (16/32/64 filters): 3.5× faster to run, for serving and batches.",
-    recipe={**REGULARIZED_RECIPE, "pen_width": 0.5},
-)(partial(regularized_cnn, filters=(16, 32, 64)))
-
-# The same builder, with the defaults a study found best: `hcr tune --model cnn` writes them to its best_params.json,
-# and resolving a training config for tuned-cnn applies them (hcr.training.tuned). The recipe is regularized-cnn's
-# with more epochs: the settings a study picked have earned a full retrain, and early stopping ends it when it stalls.
-register_model(
-    "tuned-cnn",
-    summary="regularized-cnn with the settings `hcr tune --model cnn` found best (tune first).",
-    recipe={"epochs": 30, "batch_size": 128, "learning_rate": 2e-3, "augment": True, "early_stopping_patience": 6},
-    tuned_from="cnn",
-)(regularized_cnn)
+# compact-cnn (why half the width: hcr.models.registry); tuned-cnn is regularized_cnn with a study's settings
+compact_cnn = partial(regularized_cnn, filters=(16, 32, 64))

@@ -10,8 +10,6 @@ BatchNorm layers always stay frozen: fine-tuning them with MobileNetV2's momentu
 statistics lag the batch statistics and wrecks held-out accuracy (see ../shared/models/README.md).
 """
 
-import hashlib
-import os
 from pathlib import Path
 
 import keras
@@ -19,30 +17,9 @@ from keras import layers
 
 from hcr.errors import HcrError
 from hcr.models.cnn import INPUT_SHAPE
-from hcr.models.registry import register_model
+from hcr.models.weights import ALPHA, resolve_weights
 
-WEIGHTS_ENV = "HCR_MOBILENET_WEIGHTS"
-WEIGHTS_FILE_NAME = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
-ALPHA = 0.35
 N_BLOCKS = 16  # block_1 … block_16 in Keras's MobileNetV2
-
-
-def resolve_weights(weights: str | Path | None) -> Path:
-    """The pretrained weights file, or a clear error: never a silent random initialisation."""
-    chosen = weights or os.environ.get(WEIGHTS_ENV)
-    if not chosen:
-        raise HcrError(
-            f"MobileNetV2 needs its ImageNet weights from a local file: pass --weights PATH or set {WEIGHTS_ENV} "
-            f"(the Keras file {WEIGHTS_FILE_NAME})"
-        )
-    path = Path(chosen).expanduser()
-    if not path.is_file():
-        raise HcrError(f"{path}: MobileNetV2 weights file not found (from --weights or {WEIGHTS_ENV})")
-    return path.resolve()
-
-
-def weights_fingerprint(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def build_backbone(weights: str | Path | None, input_side: int) -> keras.Model:
@@ -118,13 +95,6 @@ def build_transfer_model(
     return compose(backbone, head, name)
 
 
-@register_model(
-    "mobilenetv2-frozen",
-    summary="ImageNet MobileNetV2 (alpha 0.35) as a frozen feature extractor; the head trains on cached features.",
-    recipe={"epochs": 40, "learning_rate": 1e-3, "early_stopping_patience": 5},
-    needs_weights=True,
-    transfer="features",
-)
 def mobilenetv2_frozen(
     *, num_classes: int, weights: str | None = None, input_side: int = 96, dense_units: int = 256, dropout: float = 0.3
 ) -> keras.Model:
@@ -134,17 +104,6 @@ def mobilenetv2_frozen(
     )  # fmt: skip
 
 
-# measured on the dev protocol: 96 px, 10 blocks, 5e-4 → 91.5 % test; 64 px, 4 blocks, 1e-4 → 84.0 %
-FINETUNE_RECIPE = {"epochs": 8, "learning_rate": 5e-4, "early_stopping_patience": 4}
-
-
-@register_model(
-    "mobilenetv2-finetune",
-    summary="MobileNetV2 whose head is first trained on frozen features, then its top blocks are fine-tuned.",
-    recipe=FINETUNE_RECIPE,
-    needs_weights=True,
-    transfer="warm-head",
-)
 def mobilenetv2_finetune(
     *,
     num_classes: int,
@@ -159,15 +118,3 @@ def mobilenetv2_finetune(
         num_classes=num_classes, weights=weights, input_side=input_side, dense_units=dense_units, dropout=dropout,
         unfreeze_blocks=unfreeze_blocks, name="mobilenetv2_finetune", l2=l2,
     )  # fmt: skip
-
-
-# The same builder and recipe, with the defaults a study found best: `hcr tune --model mobilenetv2` writes them to
-# its best_params.json, and resolving a training config for tuned-mobilenetv2 applies them (hcr.training.tuned).
-register_model(
-    "tuned-mobilenetv2",
-    summary="mobilenetv2-finetune with the settings `hcr tune --model mobilenetv2` found best (tune first).",
-    recipe=FINETUNE_RECIPE,
-    needs_weights=True,
-    transfer="warm-head",
-    tuned_from="mobilenetv2",
-)(mobilenetv2_finetune)

@@ -1,25 +1,31 @@
 """The model zoo: public names (`hcr train --model NAME`) mapped to pure builder functions and default recipes.
 
+The zoo is a static table that names each builder as "module:function" instead of holding it, so listing the zoo
+(`hcr models`) and checking a `--model` name take milliseconds: the builder's module, and Keras with it, is imported
+only when a model is really built (about 5 s on the dev machine).
+
 Builders take keyword-only hyperparameters with defaults and return an uncompiled Keras model whose input is
 the 28×28×1 letter in 0..1 (hcr.inference.preprocess.to_model_input); compiling and fitting happen once, in
 hcr.training. A `recipe` holds the training defaults (epochs, learning rate, augmentation) that suit the model.
 """
 
 import fnmatch
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-import keras
+from typing import TYPE_CHECKING, Any
 
 from hcr.errors import HcrError
 from hcr.labels import NUM_CLASSES
+
+if TYPE_CHECKING:
+    import keras
 
 
 @dataclass(frozen=True)
 class ModelEntry:
     name: str
-    build: Callable[..., keras.Model]
+    builder: str  # "module:function", imported on first use
     summary: str
     recipe: dict[str, Any] = field(default_factory=dict)  # TrainConfig fields this model changes
     needs_weights: bool = False  # built on pretrained weights from a local file
@@ -29,24 +35,84 @@ class ModelEntry:
     # Tuned models: the `hcr tune --model` search whose best settings become this model's defaults (hcr.training.tuned)
     tuned_from: str | None = None
 
+    @property
+    def build(self) -> Callable[..., "keras.Model"]:
+        """The builder function (importing its module, and Keras, the first time)."""
+        module, function = self.builder.split(":")
+        return getattr(importlib.import_module(module), function)
 
-_REGISTRY: dict[str, ModelEntry] = {}
 
+REGULARIZED_RECIPE = {
+    "epochs": 20,
+    "batch_size": 128,
+    "learning_rate": 2e-3,
+    "augment": True,
+    "early_stopping_patience": 5,
+}
+# measured on the dev protocol: 96 px, 10 blocks, 5e-4 → 91.5 % test; 64 px, 4 blocks, 1e-4 → 84.0 %
+FINETUNE_RECIPE = {"epochs": 8, "learning_rate": 5e-4, "early_stopping_patience": 4}
 
-def register_model(
-    name: str,
-    *,
-    summary: str,
-    recipe: dict[str, Any] | None = None,
-    needs_weights: bool = False,
-    transfer: str | None = None,
-    tuned_from: str | None = None,
-):
-    def add(build: Callable[..., keras.Model]) -> Callable[..., keras.Model]:
-        _REGISTRY[name] = ModelEntry(name, build, summary, recipe or {}, needs_weights, transfer, tuned_from)
-        return build
-
-    return add
+ZOO = (
+    ModelEntry(
+        "baseline-cnn",
+        "hcr.models.cnn:baseline_cnn",
+        "The seed's 3-block CNN: Conv 32/64/128 with pooling, Dense 128.",
+    ),
+    ModelEntry(
+        "regularized-cnn",
+        "hcr.models.cnn:regularized_cnn",
+        "The baseline's blocks with batch norm, dropout and L2, a wider dense layer; trained with augmentation.",
+        REGULARIZED_RECIPE,
+    ),
+    # Half the width is a quarter of the multiply-adds (2.0 M against 7.7 M per letter): ONNX Runtime reads 3.5× more
+    # letters per second on a CPU core, for about half a point of dev-test accuracy. The shipped model is one of
+    # these. Half its training letters get a thicker or thinner pen: files written with a felt pen or a fine one then
+    # read within 0.1 point of the rest, against 1–2 points lower without (bench/preprocess_robustness.py).
+    ModelEntry(
+        "compact-cnn",
+        "hcr.models.cnn:compact_cnn",
+        "regularized-cnn at half the width (16/32/64 filters): 3.5× faster to run, for serving and batches.",
+        {**REGULARIZED_RECIPE, "pen_width": 0.5},
+    ),
+    # The same builder, with the defaults a study found best: `hcr tune --model cnn` writes them to its
+    # best_params.json, and resolving a training config for tuned-cnn applies them (hcr.training.tuned). The recipe
+    # is regularized-cnn's with more epochs: the settings a study picked have earned a full retrain, and early
+    # stopping ends it when it stalls.
+    ModelEntry(
+        "tuned-cnn",
+        "hcr.models.cnn:regularized_cnn",
+        "regularized-cnn with the settings `hcr tune --model cnn` found best (tune first).",
+        {"epochs": 30, "batch_size": 128, "learning_rate": 2e-3, "augment": True, "early_stopping_patience": 6},
+        tuned_from="cnn",
+    ),
+    ModelEntry(
+        "mobilenetv2-frozen",
+        "hcr.models.mobilenet:mobilenetv2_frozen",
+        "ImageNet MobileNetV2 (alpha 0.35) as a frozen feature extractor; the head trains on cached features.",
+        {"epochs": 40, "learning_rate": 1e-3, "early_stopping_patience": 5},
+        needs_weights=True,
+        transfer="features",
+    ),
+    ModelEntry(
+        "mobilenetv2-finetune",
+        "hcr.models.mobilenet:mobilenetv2_finetune",
+        "MobileNetV2 whose head is first trained on frozen features, then its top blocks are fine-tuned.",
+        FINETUNE_RECIPE,
+        needs_weights=True,
+        transfer="warm-head",
+    ),
+    # The same builder and recipe, with the defaults `hcr tune --model mobilenetv2` found best (as tuned-cnn).
+    ModelEntry(
+        "tuned-mobilenetv2",
+        "hcr.models.mobilenet:mobilenetv2_finetune",
+        "mobilenetv2-finetune with the settings `hcr tune --model mobilenetv2` found best (tune first).",
+        FINETUNE_RECIPE,
+        needs_weights=True,
+        transfer="warm-head",
+        tuned_from="mobilenetv2",
+    ),
+)
+_REGISTRY: dict[str, ModelEntry] = {entry.name: entry for entry in ZOO}
 
 
 def list_models(pattern: str = "*") -> list[str]:
@@ -59,7 +125,7 @@ def get_model_entry(name: str) -> ModelEntry:
     return _REGISTRY[name]
 
 
-def create_model(name: str, *, num_classes: int = NUM_CLASSES, **hparams: Any) -> keras.Model:
+def create_model(name: str, *, num_classes: int = NUM_CLASSES, **hparams: Any) -> "keras.Model":
     """Build a registered model; hyperparameters given as None keep the builder's default."""
     entry = get_model_entry(name)
     return entry.build(num_classes=num_classes, **{k: v for k, v in hparams.items() if v is not None})

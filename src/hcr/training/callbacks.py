@@ -1,4 +1,5 @@
-"""Callbacks that make a run resumable and visible: atomic checkpoints, history, and a Rich progress bar."""
+"""Callbacks that make a run resumable, safe and visible: atomic checkpoints, history, a stop on a diverging loss,
+and a Rich progress bar."""
 
 import csv
 import io
@@ -11,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from hcr.atomic import atomic_path, write_text_atomic
 from hcr.console import console
+from hcr.errors import HcrError
 from hcr.runs import RunDir
 
 
@@ -40,6 +42,33 @@ class ResumableReduceLROnPlateau(_Resumable, keras.callbacks.ReduceLROnPlateau):
     STATE_KEYS = ("wait", "best", "cooldown_counter")
 
 
+class TrainingDivergedError(HcrError):
+    """The loss became NaN or infinite: these settings cannot train (usually a learning rate too high)."""
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Stop at the first batch whose loss is NaN or infinite, with an error (exit 2) that says so.
+
+    Keras's TerminateOnNaN only asks the fit to stop: the epoch still ends, is validated and checkpointed, and the
+    command exits 0 with a useless model. Raising here stops before anything of the broken epoch is saved."""
+
+    def __init__(self, learning_rate: float) -> None:
+        super().__init__()
+        self.learning_rate = learning_rate
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs=None) -> None:
+        loss = float((logs or {}).get("loss", 0.0))
+        if not math.isfinite(loss):
+            raise TrainingDivergedError(
+                f"training diverged: the loss became {loss} in epoch {self.epoch + 1} (batch {batch + 1}); "
+                f"try a learning rate lower than {self.learning_rate:g}"
+            )
+
+
 class RunCheckpoint(keras.callbacks.Callback):
     """After every epoch: the best model by val_accuracy, the last model with its optimizer, the counters of
     the other callbacks and the history — each written atomically, the state file last, so that whatever
@@ -51,15 +80,19 @@ class RunCheckpoint(keras.callbacks.Callback):
         history: list[dict[str, float]],
         best: float,
         resumables: list[_Resumable],
+        epochs: int,
         whole_model: keras.Model | None = None,
     ):
-        """`whole_model` is what `best.keras` holds when only a part of it trains (a transfer model's head)."""
+        """`epochs` is the run's maximum; `whole_model` is what `best.keras` holds when only a part of it trains (a
+        transfer model's head). Early stopping must come before this callback, so the state records that it
+        ended the run."""
         super().__init__()
         self.whole_model = whole_model
         self.run = run
         self.history = history
         self.best = best
         self.resumables = resumables
+        self.epochs = epochs
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
@@ -77,6 +110,8 @@ class RunCheckpoint(keras.callbacks.Callback):
             "best_val_accuracy": self.best,
             "last_model": last.name,
             "callbacks": {type(c).__name__: c.state() for c in self.resumables},
+            # resuming a finished run must not train on: early stopping's own counters do not say it fired
+            "complete": epoch + 1 >= self.epochs or bool(self.model.stop_training),
         }
         write_history(self.run.history_path, self.history)  # before the state: resuming reads as many rows as it says
         self.run.write_json(self.run.state_path, state)
@@ -126,6 +161,10 @@ class RichProgress(keras.callbacks.Callback):
         )
 
     def on_train_end(self, logs=None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Take the bars off the screen (safe to call again, and needed when the fit ends with an error)."""
         self.progress.stop()
 
 
@@ -136,15 +175,6 @@ def write_history(path: Path, rows: list[dict[str, float]]) -> None:
     writer.writeheader()
     writer.writerows(rows)
     write_text_atomic(path, buffer.getvalue())
-
-
-def read_history(path: Path, epochs_done: int) -> list[dict[str, float]]:
-    """The history of the epochs a checkpoint covers (a later row may exist if the process died in between)."""
-    if not path.exists():
-        return []
-    with path.open() as f:
-        rows = [{k: int(v) if k == "epoch" else float(v) for k, v in row.items()} for row in csv.DictReader(f)]
-    return [row for row in rows if row["epoch"] <= epochs_done]
 
 
 def _plain(value: Any) -> Any:

@@ -1,9 +1,77 @@
-"""Training settings: defaults, then the model's recipe, then what the user sets; the resolved result is saved."""
+"""Training settings: defaults, then the model's recipe, then what the user sets; the resolved result is saved.
 
+Every setting is checked here, when a config is made, wherever it comes from (the CLI, a tuning trial, a comparison
+preset, a run folder being resumed): a config that exists can train. A NaN learning rate used to train a useless
+model and exit 0. Nothing here imports Keras, so a bad setting is refused in a moment, before any folder is made.
+"""
+
+import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
 
+from hcr.data.case import CASE_MODES
+from hcr.data.splits import MAX_SEED, METHODS, check_fractions
 from hcr.errors import HcrError
+
+Rule = tuple[Callable[[Any], bool], str]  # (is the value acceptable, what is accepted, for the message)
+
+
+def _integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: Any) -> bool:
+    """A finite int or float (not a bool, not NaN or ±inf)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def at_least(low: int) -> Rule:
+    return (lambda value: _integer(value) and value >= low), f"an integer ≥ {low}"
+
+
+def between(low: float, high: float, *, high_open: bool = False) -> Rule:
+    def ok(value: Any) -> bool:
+        return _number(value) and low <= value and (value < high if high_open else value <= high)
+
+    return ok, f"a number in [{low:g}, {high:g}{')' if high_open else ']'}"
+
+
+def optional(rule: Rule) -> Rule:
+    check, accepted = rule
+    return (lambda value: value is None or check(value)), f"{accepted}, or unset"
+
+
+POSITIVE = (lambda value: _number(value) and value > 0), "a finite number > 0"
+NON_NEGATIVE = (lambda value: _number(value) and value >= 0), "a finite number ≥ 0"
+SEED = (lambda value: _integer(value) and 0 <= value <= MAX_SEED), f"an integer in 0..{MAX_SEED}"
+BOOLEAN = (lambda value: isinstance(value, bool)), "true or false"
+
+
+def check_settings(settings: object, rules: dict[str, Rule]) -> None:
+    """Raise HcrError naming the first setting of `settings` (a dataclass) that breaks its rule."""
+    for name, (ok, accepted) in rules.items():
+        value = getattr(settings, name)
+        if not ok(value):
+            raise HcrError(f"{name} must be {accepted}, got {value!r}")
+
+
+TRAIN_RULES: dict[str, Rule] = {
+    "epochs": at_least(1),
+    "batch_size": at_least(1),
+    "learning_rate": POSITIVE,
+    "augment": BOOLEAN,
+    "rotation_degrees": between(0, 180),
+    "shift": between(0, 1, high_open=True),
+    "zoom": between(0, 1, high_open=True),
+    "pen_width": between(0, 1),
+    "early_stopping_patience": at_least(0),
+    "reduce_lr_patience": at_least(0),
+    "seed": SEED,
+    "hparams": ((lambda value: isinstance(value, dict)), "a mapping of builder arguments"),
+    "weights": ((lambda value: value is None or isinstance(value, str)), "a file path, or unset"),
+}
 
 
 @dataclass(frozen=True)
@@ -25,6 +93,9 @@ class TrainConfig:
     # tuned-* models and tuning trials: the study and trial the settings came from (and the best_params.json)
     tuning: dict[str, Any] | None = None
 
+    def __post_init__(self) -> None:
+        check_settings(self, TRAIN_RULES)
+
     def with_overrides(self, **overrides: Any) -> "TrainConfig":
         """A copy with the given fields replaced; None means 'keep'. Unknown fields are errors."""
         known = {f.name for f in fields(self)}
@@ -35,6 +106,16 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+DATA_RULES: dict[str, Rule] = {
+    "per_class": optional(at_least(1)),
+    "split": ((lambda value: value in METHODS), " or ".join(METHODS)),
+    "seed": SEED,
+    "capitals": BOOLEAN,
+    "case": ((lambda value: value in CASE_MODES), " or ".join(CASE_MODES)),
+    "canonical": BOOLEAN,
+}
 
 
 @dataclass(frozen=True)
@@ -52,5 +133,37 @@ class DataConfig:
     # the model learns the letters exactly as it will be shown them, pen width and box included
     canonical: bool = False
 
+    def __post_init__(self) -> None:
+        check_settings(self, DATA_RULES)
+        check_fractions(self.val_fraction, self.test_fraction)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def resolve_config(
+    model: str, *, runs_dir: Path = Path("runs"), tuned_params: Path | None = None, **overrides: Any
+) -> TrainConfig:
+    """Defaults, then the model's recipe, then (tuned-* models) a study's best settings, then the user's settings;
+    pretrained weights resolved to a file. A tuned model's settings come from `tuned_params` (a best_params.json),
+    else from the newest tuning run in `runs_dir`. Needs no Keras: the whole config is checked before any is loaded."""
+    from hcr.models import get_model_entry
+
+    entry = get_model_entry(model)
+    config = TrainConfig(model=model).with_overrides(**entry.recipe)
+    if entry.tuned_from:
+        from hcr.training.tuned import find_best_params, tuned_settings
+
+        best_params = tuned_params or find_best_params(model, entry.tuned_from, runs_dir)
+        config = config.with_overrides(**tuned_settings(model, best_params))
+    config = config.with_overrides(**overrides)
+    if entry.transfer == "features" and config.augment:
+        raise HcrError(
+            f"{model} trains its head on features computed once, which cannot be augmented; "
+            "use mobilenetv2-finetune for augmented transfer learning"
+        )
+    if entry.needs_weights:
+        from hcr.models.weights import resolve_weights
+
+        return config.with_overrides(weights=str(resolve_weights(config.weights)))
+    return replace(config, weights=None)  # a weights file given for a whole zoo concerns only the models built on one

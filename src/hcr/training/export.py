@@ -43,14 +43,14 @@ def export_onnx(run_dir: Path, out_dir: Path | None = None) -> Path:
     run = RunDir.open(run_dir)
     if not run.best_model_path.is_file():
         raise HcrError(f"{run_dir}: no trained model (checkpoints/best.keras is missing)")
-    saved = run.read_json(run.config_path)
+    saved = run.read_config().saved
     out_dir = out_dir or run.path
     onnx_path, json_path = out_dir / "model.onnx", out_dir / "model.json"
     # the letters as the datasets store them: the threshold is calibrated on them preprocessed as a file is, once
     # (a --canonical run's own arrays are already that, and preprocessing them again would not be what predict sees)
     data, split = load_run_data(run, as_loaded=True)
     x = data.x  # uint8 [N, 28, 28]
-    model = keras.models.load_model(run.best_model_path)
+    model = run.load_model(run.best_model_path)
 
     with atomic_path(onnx_path) as tmp_path:
         with warnings.catch_warnings():  # tf2onnx probes the removed np.object; harmless, and not ours to fix

@@ -27,9 +27,10 @@ from hcr.training.callbacks import (
     ResumableReduceLROnPlateau,
     RichProgress,
     RunCheckpoint,
-    read_history,
+    StopOnNonFiniteLoss,
 )
 from hcr.training.config import DataConfig, TrainConfig
+from hcr.training.config import resolve_config as resolve_config  # where callers have always found it
 from hcr.training.transfer import extract_features, warm_up_head
 
 logger = logging.getLogger(__name__)
@@ -39,32 +40,6 @@ logger = logging.getLogger(__name__)
 class TrainResult:
     run: RunDir
     metrics: dict[str, Any]
-
-
-def resolve_config(
-    model: str, *, runs_dir: Path = Path("runs"), tuned_params: Path | None = None, **overrides: Any
-) -> TrainConfig:
-    """Defaults, then the model's recipe, then (tuned-* models) a study's best settings, then the user's settings;
-    pretrained weights resolved to a file. A tuned model's settings come from `tuned_params` (a best_params.json),
-    else from the newest tuning run in `runs_dir`."""
-    entry = get_model_entry(model)
-    config = TrainConfig(model=model).with_overrides(**entry.recipe)
-    if entry.tuned_from:
-        from hcr.training.tuned import find_best_params, tuned_settings
-
-        best_params = tuned_params or find_best_params(model, entry.tuned_from, runs_dir)
-        config = config.with_overrides(**tuned_settings(model, best_params))
-    config = config.with_overrides(**overrides)
-    if entry.transfer == "features" and config.augment:
-        raise HcrError(
-            f"{model} trains its head on features computed once, which cannot be augmented; "
-            "use mobilenetv2-finetune for augmented transfer learning"
-        )
-    if entry.needs_weights:
-        from hcr.models.mobilenet import resolve_weights
-
-        return config.with_overrides(weights=str(resolve_weights(config.weights)))
-    return replace(config, weights=None)  # a weights file given for a whole zoo concerns only the models built on one
 
 
 def prepare_data(data_config: DataConfig) -> tuple[LetterData, Split]:
@@ -113,31 +88,45 @@ def train(
     one: setting `model.stop_training` ends the run after that epoch, which is then scored as usual)."""
     data, split = prepare_data(data_config)
     run = RunDir.create(runs_dir, config.model)
-    saved = {
-        "train": config.to_dict(),
-        "data": data_config.to_dict(),
-        "sources": data.sources,
-        "skipped": dict(data.skipped),  # left out by the loaders (digits, unreadable files)
-        "duplicates_removed": data.duplicates_removed,  # exact copies shared by the sources, kept once
-        "duplicates": dict(data.duplicates),
-    }
-    if config.weights:
-        from hcr.models.mobilenet import weights_fingerprint
+    with run.in_use(), run.removed_unless_trained():
+        saved = {
+            "train": config.to_dict(),
+            "data": data_config.to_dict(),
+            "sources": data.sources,
+            "skipped": dict(data.skipped),  # left out by the loaders (digits, unreadable files)
+            "duplicates_removed": data.duplicates_removed,  # exact copies shared by the sources, kept once
+            "duplicates": dict(data.duplicates),
+        }
+        if config.weights:
+            from hcr.models.weights import weights_fingerprint
 
-        saved["weights_sha256"] = weights_fingerprint(Path(config.weights))
-    run.write_json(run.config_path, saved)
-    run.write_provenance()
-    split.save(run.split_path)
-    return _fit_and_score(run, config, data, split, resume=False, extra_callbacks=callbacks)
+            saved["weights_sha256"] = weights_fingerprint(Path(config.weights))
+        run.write_json(run.config_path, saved)
+        run.write_provenance()
+        split.save(run.split_path)
+        return _fit_and_score(run, config, data, split, state=None, extra_callbacks=callbacks)
 
 
 def resume(run_path: Path) -> TrainResult:
-    """Continue an interrupted run from its last completed epoch, on exactly the data and split it started with."""
+    """Continue an interrupted run from its last completed epoch, on exactly the data and split it started with.
+
+    A finished run (every epoch done, or stopped early) is left as it is: resuming it reports its metrics."""
     run = RunDir.open(run_path)
-    if not run.state_path.exists():
-        raise HcrError(f"{run_path}: no completed epoch to resume from; start a new run instead")
-    data, split = load_run_data(run)
-    return _fit_and_score(run, TrainConfig(**run.read_json(run.config_path)["train"]), data, split, resume=True)
+    with run.in_use():
+        if not run.state_path.exists():
+            raise HcrError(f"{run_path}: no completed epoch to resume from; start a new run instead")
+        state, config = run.read_state(), run.read_config().train
+        if is_complete(state, config) and run.metrics_path.is_file():
+            logger.info("run is complete (%d epochs done), nothing to resume: %s", state["epochs_done"], run.path)
+            return TrainResult(run, run.read_json(run.metrics_path))
+        data, split = load_run_data(run)
+        return _fit_and_score(run, config, data, split, state=state)
+
+
+def is_complete(state: dict[str, Any], config: TrainConfig) -> bool:
+    """Whether training ended: every epoch done, or stopped early (the checkpoint records that as `complete`; a
+    state written before it did only counts epochs)."""
+    return bool(state.get("complete")) or state["epochs_done"] >= config.epochs
 
 
 def load_run_data(
@@ -146,16 +135,14 @@ def load_run_data(
     """The run's data rebuilt from its config (from another folder holding the same files, if given) and its
     saved split — refused if the images are not exactly those the split was made for. With `as_loaded`, the
     images stay as the datasets store them even if the run trained on them preprocessed (--canonical)."""
-    saved = run.read_json(run.config_path)["data"]
-    settings = {**saved, "datasets": tuple(saved["datasets"])}
+    data_config = run.read_config().data
     if data_dir is not None:
-        settings["data_dir"] = str(Path(data_dir).resolve())
-    data_config = DataConfig(**settings)
+        data_config = replace(data_config, data_dir=str(Path(data_dir).resolve()))
     data = _selected_images(data_config)
-    stored = Split.load(run.split_path)
+    stored = run.load_split()
     if stored.data_fingerprint != data_fingerprint(data):
         raise HcrError(
-            f"{run.path}: the data in {settings['data_dir']} is not what the run was trained on (its fingerprint "
+            f"{run.path}: the data in {data_config.data_dir} is not what the run was trained on (its fingerprint "
             "changed), so the run's split no longer applies; point --data-dir at the original data"
         )
     return _as_trained(data, replace(data_config, canonical=data_config.canonical and not as_loaded)), stored
@@ -166,16 +153,17 @@ def _fit_and_score(
     config: TrainConfig,
     data: LetterData,
     split: Split,
-    resume: bool,
+    state: dict[str, Any] | None,
     extra_callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> TrainResult:
+    """Train from scratch (no `state`) or from the checkpoint `state` names, unless training had ended; then score
+    the best checkpoint and write metrics.json."""
     keras.utils.set_random_seed(config.seed)
     entry = get_model_entry(config.model)
     x = to_model_input(data.x)  # [N, 28, 28, 1] float32 in 0..1
     x_train, y_train = x[split.train], data.y[split.train]
     x_val, y_val = x[split.val], data.y[split.val]
 
-    state = run.read_json(run.state_path) if resume else None
     model, trained = _start_or_restore(run, config, entry, state)
     if entry.transfer == "features":  # only the head trains: on the frozen backbone's features, computed once
         x_train = extract_features(model.get_layer("backbone"), x_train, "training")
@@ -190,7 +178,7 @@ def _fit_and_score(
         )
         history, initial_epoch, best, restored = [], 0, -math.inf, {}
     else:
-        history = read_history(run.history_path, state["epochs_done"])
+        history = run.read_history(state["epochs_done"])
         initial_epoch, best, restored = state["epochs_done"], state["best_val_accuracy"], state["callbacks"]
 
     early_stopping = ResumableEarlyStopping(
@@ -200,25 +188,30 @@ def _fit_and_score(
         monitor="val_loss", factor=0.5, patience=config.reduce_lr_patience, min_lr=1e-6,
         restored=restored.get("ResumableReduceLROnPlateau"),
     )  # fmt: skip
+    progress = RichProgress(config.epochs, math.ceil(len(x_train) / config.batch_size), initial_epoch)
     callbacks = [
-        early_stopping,
+        StopOnNonFiniteLoss(config.learning_rate),  # first: a broken batch stops before anything is saved
+        early_stopping,  # before the checkpoint, which records whether it stopped the run
         reduce_lr,
-        RunCheckpoint(run, history, best, [early_stopping, reduce_lr], whole_model=model),
-        RichProgress(config.epochs, math.ceil(len(x_train) / config.batch_size), initial_epoch),
+        RunCheckpoint(run, history, best, [early_stopping, reduce_lr], config.epochs, whole_model=model),
+        progress,
         *extra_callbacks,
     ]
     started = time.perf_counter()
-    if initial_epoch < config.epochs:
+    if state is None or not is_complete(state, config):
         inputs, fit_options = _training_input(x_train, y_train, config)
-        trained.fit(
-            *inputs,
-            **fit_options,
-            validation_data=(x_val, y_val),
-            epochs=config.epochs,
-            initial_epoch=initial_epoch,
-            callbacks=callbacks,
-            verbose=0,
-        )
+        try:
+            trained.fit(
+                *inputs,
+                **fit_options,
+                validation_data=(x_val, y_val),
+                epochs=config.epochs,
+                initial_epoch=initial_epoch,
+                callbacks=callbacks,
+                verbose=0,
+            )
+        finally:
+            progress.close()  # also when a callback stopped the fit with an error
     train_seconds = time.perf_counter() - started
     metrics = _score(run, x, data.y, split)
     epochs_run = len(history) - initial_epoch
@@ -242,7 +235,7 @@ def _start_or_restore(
     if state is None:
         model = create_model(config.model, **hparams)
         return model, (model.get_layer("head") if entry.transfer == "features" else model)
-    last = keras.models.load_model(run.state_path.parent / state["last_model"])
+    last = run.load_model(run.state_path.parent / state["last_model"])
     if entry.transfer != "features":
         return last, last
     from hcr.models.mobilenet import compose
@@ -272,7 +265,7 @@ def _score(run: RunDir, x: np.ndarray, y: np.ndarray, split: Split) -> dict[str,
     """Accuracy and macro-F1 of the best checkpoint on validation and test (when the split has a test part)."""
     from sklearn.metrics import accuracy_score, f1_score
 
-    model = keras.models.load_model(run.best_model_path)
+    model = run.load_model(run.best_model_path)
     scores = {}
     for part in ("val", "test"):
         indices = getattr(split, part)

@@ -7,7 +7,6 @@ Evaluation code stays free of Keras (it scores arrays); this is the one place it
 
 from pathlib import Path
 
-import keras
 import numpy as np
 
 from hcr.errors import HcrError
@@ -29,7 +28,7 @@ class RunModel:
         if not run.best_model_path.is_file():
             raise HcrError(f"{run_path}: no trained model (checkpoints/best.keras is missing)")
         self.model_path_ = run.best_model_path
-        self.model_ = keras.models.load_model(run.best_model_path)
+        self.model_ = run.load_model(run.best_model_path)
         self.n_params_ = int(self.model_.count_params())
 
     def predict_proba(self, x: np.ndarray, batch_size: int = BATCH_SIZE) -> np.ndarray:

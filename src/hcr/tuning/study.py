@@ -29,8 +29,18 @@ from optuna.trial import TrialState
 
 from hcr.errors import HcrError
 from hcr.runs import RunDir, make_stamped_dir
-from hcr.training.config import DataConfig
-from hcr.training.fit import TrainResult, prepare_data, resolve_config, train
+from hcr.training.callbacks import TrainingDivergedError
+from hcr.training.config import (
+    NON_NEGATIVE,
+    SEED,
+    DataConfig,
+    Rule,
+    at_least,
+    check_settings,
+    optional,
+    resolve_config,
+)
+from hcr.training.fit import TrainResult, prepare_data, train
 from hcr.training.tuned import tuning_run_name
 from hcr.tuning.outputs import write_best_params, write_plots, write_trials_table
 from hcr.tuning.progress import FINISHED, TrialProgress, best_trial, count_trials
@@ -58,6 +68,19 @@ class TuneConfig:
     seed: int = 0  # the trials' training seed, and the sampler's when this worker creates the study
     weights: str | None = None  # pretrained weights file (MobileNetV2)
     heartbeat_interval: int = HEARTBEAT_INTERVAL_S
+
+    def __post_init__(self) -> None:
+        check_settings(self, TUNE_RULES)
+
+
+TUNE_RULES: dict[str, Rule] = {
+    "n_trials": at_least(1),
+    "timeout": optional(NON_NEGATIVE),
+    "epochs": optional(at_least(1)),
+    "final_epochs": optional(at_least(1)),
+    "seed": SEED,
+    "heartbeat_interval": at_least(1),
+}
 
 
 @dataclass(frozen=True)
@@ -257,7 +280,11 @@ class Objective:
                                 weights=self.weights, tuning={**self.study_record, "trial": trial.number})  # fmt: skip
         keras.utils.clear_session()  # every trial builds a new model: keep Keras's global state from growing
         pruning = PruneOnValAccuracy(trial)
-        result = train(config, self.data_config, self.trials_dir, callbacks=[pruning])
+        try:
+            result = train(config, self.data_config, self.trials_dir, callbacks=[pruning])
+        except TrainingDivergedError as e:  # settings that cannot train: a poor trial, not the end of the search
+            trial.set_user_attr("diverged", str(e))
+            raise optuna.TrialPruned(str(e)) from None
         trial.set_user_attr("run", str(result.run.path))
         # A trial keeps its config, history and metrics. Its weights are not worth the disk: the best settings are
         # retrained from scratch, as a run of their own.
