@@ -39,7 +39,7 @@ MEDIAN9_NETWORK = ((1, 2), (4, 5), (7, 8), (0, 1), (3, 4), (6, 7), (1, 2), (4, 5
 INK_THRESHOLD = 0.25  # fraction of the brightest ink level that counts as ink when finding the letter's box
 MIN_CONTRAST = 6  # brightest ink minus paper (after its noise), in grey levels, below which the image is blank
 NOISE_SIGMAS = 3.0  # ink must stand this many paper-noise σ above the paper
-BLANK_SIGMAS = 6.0  # an image whose darkest mark stands less than this many noise σ from the paper is blank
+BLANK_SIGMAS = 7.0  # an image whose darkest mark stands less than this many noise σ from the paper is blank
 NOISE_SAMPLE = 16_384  # pixels the paper's noise is estimated from
 PAPER_CELLS = 32  # the paper's level is estimated on this many cells across the short side...
 PAPER_RADIUS = 3  # ...closing over (2r + 1)² cells: wider than any stroke (a fifth of the letter), shadows kept
@@ -51,7 +51,8 @@ FRAME_COVER = 0.9  # a box's frame: its rows (columns) are this full across the 
 FRAME_LINE = 0.1  # ...and no thicker than this share of the box's side
 LINE_MIN = 0.25  # a ruled line: a row with a run of ink this share of the image's width at least...
 LINE_THICK = 0.1  # ...in a band of such rows no thicker than this share of the image's height...
-LINE_RATIO = 2.0  # ...and this many times as long as the letter is tall
+LINE_RATIO = 2.0  # ...and this many times as long as the letter is tall...
+LINE_SPAN = 0.9  # ...and across this share of the image's width (a squat T's bar ends with the letter)
 LINE_REST = 0.1  # the letter, without the lines, holds this share of the ink at least (else it is all line)
 NOISY_PAPER = 2.0  # paper noise σ (grey levels) from which the image is median-filtered
 MEDIAN_MIN_SIDE = 64  # px: below this, strokes are too thin to survive a 3×3 median
@@ -269,14 +270,14 @@ def _leading(flags: np.ndarray) -> int:
 
 
 def _ruled_lines(mask: np.ndarray, counts: np.ndarray) -> np.ndarray | None:
-    """bool [H, W]: straight horizontal lines much longer than the letter is tall (ruled paper, a comb field's
-    baseline, an underline across the page), or None.
+    """bool [H, W]: straight horizontal lines across the image, much longer than the letter is tall (ruled paper, a
+    comb field's baseline, an underline across the page), or None.
 
     Rows with ink across at least LINE_MIN of the width, in bands no thicker than LINE_THICK of the height (a thick
     letter's rows make a band as tall as it), are candidates. The letter is the heaviest run of the other rows with
     ink (unless that is too little: a dash, a bar, lines alone are kept), and a candidate row whose longest run of
-    ink is at least LINE_RATIO × the letter's height is a line: a T's or an E's bar is about as long as the letter
-    is tall. O(pixels)."""
+    ink spans LINE_SPAN of the width and is at least LINE_RATIO × the letter's height is a line: a T's or an E's bar
+    is about as long as the letter is tall, and ends where the letter does, inside the image. O(pixels)."""
     h, w = mask.shape
     candidates = np.flatnonzero(counts >= LINE_MIN * w)
     candidates = candidates[_in_thin_bands(candidates, LINE_THICK * h)]
@@ -288,7 +289,7 @@ def _ruled_lines(mask: np.ndarray, counts: np.ndarray) -> np.ndarray | None:
     if total < LINE_REST * int(counts.sum()) or total == 0:
         return None
     letter = _main_span(rest, 0)
-    shortest = LINE_RATIO * (letter.stop - letter.start)
+    shortest = max(LINE_RATIO * (letter.stop - letter.start), LINE_SPAN * w)
     candidates = candidates[counts[candidates] >= shortest]
     if not len(candidates):
         return None
