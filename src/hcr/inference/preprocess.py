@@ -6,16 +6,24 @@ box centred, its long side 24 px in EMNIST Letters and 20 px in Kaggle A–Z; we
 Both datasets centre the bounding box, not the centre of mass (MNIST's rule): their box centres sit within 0.1 px
 of the frame's centre, their centres of mass ~1 px off it. So we centre the box too, to match what models learn.
 
-Steps: decode (EXIF orientation, bomb limit) → polarity and paper level from the border → median filter if the
-paper is noisy → ink = what stands clear of the paper's noise → crop to the ink → pen width brought into the
-datasets' usual range if far outside it → scale the long side to 22 px → centre in 28×28.
-Measured by bench/preprocess_robustness.py on files made from dev-test letters (tests/variants.py).
+Steps: decode (EXIF orientation, bomb limit) → reduce to at most WORK_SIDE px by block means → ink map: on paper of
+one grey level (a drawing, a dataset array) the distance from it; otherwise polarity from the image's extremes
+beyond the border's levels, the paper's level estimated locally (a grey closing at a coarse scale: shadows,
+gradients, grey or coloured paper), a median filter if the paper is noisy, ink as darkening relative to the paper,
+less NOISE_SIGMAS of the paper's noise (σ read from non-ink pixels anywhere), nothing if no mark stands
+BLANK_SIGMAS clear of it → printed lines removed (a box frame around the letter, ruled lines and comb baselines
+across the image) → the letter's box found by row and column profiles, specks and slivers away from it left out →
+crop → pen width brought into the datasets' usual range if far outside it → scale the long side to 22 px → centre
+in 28×28. Version 5 (v4: paper as one plane from the border, a fixed 24-level contrast floor, no line or speck
+removal). Measured by bench/preprocess_robustness.py (tests/variants.py) and bench/realworld.py.
 
 Bounded work, whatever the image: decoding refuses more than MAX_PIXELS (JPEG decodes reduced); every later step
-runs on the image reduced to at most WORK_SIDE px a side, each in time linear in its pixels (the median filter is
-3×3); the pen correction works on a STROKE_SIDE px image with a radius of at most MAX_PEN_RADIUS, separably. So a
-letter costs O(decoded pixels) + O(WORK_SIDE²), about a millisecond; bench/worst_case_preprocess.py measures the
-worst shapes (solid bars, filled squares, dots) and random ink masks.
+runs on the image reduced to at most WORK_SIDE px a side, each in time linear in its pixels: the paper's level is
+a closing of radius PAPER_RADIUS on PAPER_CELLS cells across the short side, the median filter is 3×3 (a sorting
+network), the line, frame and speck steps are row and column sums and runs with at most GLYPH_PASSES passes; the
+pen correction works on a STROKE_SIDE px image with a radius of at most MAX_PEN_RADIUS, separably. So a letter
+costs O(decoded pixels) + O(WORK_SIDE²), about a millisecond (under 5 ms for a noisy 300 px photo);
+bench/worst_case_preprocess.py measures the worst shapes (solid bars, filled squares, dots) and random ink masks.
 """
 
 import io
@@ -28,7 +36,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from hcr.errors import HcrError
 
-PREPROCESS_VERSION = 4  # bump when the output for the same image changes: it keys caches and model metadata
+PREPROCESS_VERSION = 5  # bump when the output for the same image changes: it keys caches and model metadata
 SIDE = 28
 INK_BOX = 22  # long side of the ink's bounding box in the 28×28 output
 MAX_PIXELS = 40_000_000  # larger images are refused: decompression bombs, or not a single letter anyway
