@@ -5,7 +5,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from hcr.data import load_datasets
 from hcr.inference.preprocess import BlankImageError, ink_map, open_image, to_letter_array
@@ -120,3 +120,123 @@ def test_every_pixel_format_reads_as_the_same_letter(letters, mode, fmt):
     decoded = open_image(buffer.getvalue())
     assert decoded.mode == image.mode or fmt in ("GIF", "WEBP", "JPEG")
     assert _correlation(to_letter_array(decoded), expected) > (0.9 if mode == "1" else 0.95)  # 1 bit: hard edges
+
+
+# --- real scans and photos: each page is drawn here from a real letter, and must read as the letter alone --------
+
+
+def _on_page(letter: np.ndarray, size: tuple[int, int], side: int, at: tuple[int, int]) -> np.ndarray:
+    """float [h, w] ink 0..1: the letter drawn `side` px tall with its top-left corner at `at` (row, column)."""
+    ink = np.zeros((size[1], size[0]))
+    big = np.asarray(Image.fromarray(letter).resize((side, side), Image.Resampling.BICUBIC), dtype=np.float64)
+    ink[at[0] : at[0] + side, at[1] : at[1] + side] = big / 255.0
+    return ink
+
+
+def _file(paper: np.ndarray, ink: np.ndarray, pen: float, rng: np.random.Generator, noise: float = 0.0) -> Image:
+    """The page as `hcr predict` opens it: paper where there is no ink, the pen where there is, sensor noise, PNG."""
+    page = paper * (1 - ink) + pen * ink + rng.normal(0, noise, ink.shape)
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(page, 0, 255).astype(np.uint8)).save(buffer, "PNG")
+    return open_image(buffer.getvalue())
+
+
+def _reads_as_alone(letters: np.ndarray, make_page, mean: float = 0.9) -> None:
+    """Every letter's page comes out (not blank) close to the letter's own 28×28 result."""
+    rng = np.random.default_rng(4)
+    correlations = [
+        _correlation(to_letter_array(make_page(letter, rng)), to_letter_array(Image.fromarray(letter)))
+        for letter in letters
+    ]
+    assert np.mean(correlations) >= mean, np.round(correlations, 2)
+    assert min(correlations) >= 0.6, np.round(correlations, 2)
+
+
+def test_a_shadow_over_part_of_the_letter_is_paper(letters):
+    """A hand's shadow, 120 grey levels deep, over one corner of the letter: the paper is judged locally, not as
+    one plane through the page's border."""
+
+    def page(letter, rng):
+        yy, xx = np.mgrid[0:300, 0:300]
+        shade = 120 * np.exp(-((yy - 90) ** 2 + (xx - 100) ** 2) / (2 * 60**2))
+        return _file(235 - shade, _on_page(letter, (300, 300), 150, (70, 80)), 30.0, rng, noise=2)
+
+    _reads_as_alone(letters, page)
+
+
+def test_a_hard_shadow_edge_with_noise_is_no_ink(letters):
+    """A ruler's shadow across the page, with sensor noise: two levels of paper, the letter on both, never blank."""
+
+    def page(letter, rng):
+        yy, xx = np.mgrid[0:300, 0:300]
+        paper = np.where(xx + 0.5 * yy > 260, 120.0, 225.0)
+        return _file(paper, _on_page(letter, (300, 300), 150, (75, 75)), 20.0, rng, noise=6)
+
+    _reads_as_alone(letters, page, mean=0.85)
+
+
+@pytest.mark.parametrize("contrast", [15, 25])
+def test_faint_ink_with_clear_edges_is_found(letters, contrast):
+    """Pencil only `contrast` grey levels darker than the paper, on slightly noisy paper: a letter, not a blank."""
+
+    def page(letter, rng):
+        return _file(
+            np.full((160, 160), 225.0), _on_page(letter, (160, 160), 120, (20, 20)), 225.0 - contrast, rng, 1.5
+        )
+
+    _reads_as_alone(letters, page)
+
+
+def test_specks_far_from_the_letter_are_left_out(letters):
+    """Five dust specks of 5 px on a 1200 px scanned page: the letter's box is the letter's."""
+
+    def page(letter, rng):
+        ink = _on_page(letter, (1200, 900), 180, (360, 510))
+        for top, left in ((40, 60), (820, 1100), (100, 1000), (700, 150), (450, 1150)):
+            ink[top : top + 5, left : left + 5] = 1.0
+        return _file(np.full(ink.shape, 245.0), ink, 25.0, rng)
+
+    _reads_as_alone(letters, page, mean=0.95)
+
+
+def _draw(image: Image.Image, shapes: list[tuple], width: int, fill: int = 40) -> Image.Image:
+    """The page with printed lines or rectangles (("line" | "rectangle", (x0, y0, x1, y1))) drawn on it."""
+    draw = ImageDraw.Draw(image)
+    for kind, xy in shapes:
+        if kind == "line":
+            draw.line(xy, fill=fill, width=width)
+        else:
+            draw.rectangle(xy, outline=fill, width=width)
+    return image
+
+
+def test_a_printed_box_around_the_letter_is_no_part_of_it(letters):
+    """A form field's frame, a few px from the letter: left out before cropping, even round a T or an L."""
+
+    def page(letter, rng):
+        image = _file(np.full((180, 180), 245.0), _on_page(letter, (180, 180), 100, (40, 40)), 25.0, rng)
+        return _draw(image, [("rectangle", (32, 32, 148, 148))], width=2)
+
+    _reads_as_alone(letters, page)
+
+
+def test_ruled_lines_and_a_comb_baseline_are_no_part_of_the_letter(letters):
+    """A letter sitting on a ruled line of a page (and one above it), or in a comb field's cell: the lines go."""
+
+    def ruled(letter, rng):
+        image = _file(np.full((200, 400), 248.0), _on_page(letter, (400, 200), 100, (40, 150)), 30.0, rng)
+        return _draw(image, [("line", (0, y, 400, y)) for y in (36, 138)], width=2, fill=160)
+
+    def comb(letter, rng):
+        image = _file(np.full((130, 300), 245.0), _on_page(letter, (300, 130), 80, (10, 110)), 25.0, rng)
+        ticks = [("line", (x, 65, x, 94)) for x in (0, 100, 200, 299)]
+        return _draw(image, [("line", (0, 94, 300, 94)), *ticks], width=2, fill=60)
+
+    _reads_as_alone(letters, ruled)
+    _reads_as_alone(letters, comb)
+
+
+def test_an_empty_printed_box_is_blank():
+    image = _draw(Image.new("L", (160, 160), 245), [("rectangle", (20, 20, 140, 140))], width=2)
+    with pytest.raises(BlankImageError):
+        to_letter_array(image)

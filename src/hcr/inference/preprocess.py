@@ -6,16 +6,24 @@ box centred, its long side 24 px in EMNIST Letters and 20 px in Kaggle A–Z; we
 Both datasets centre the bounding box, not the centre of mass (MNIST's rule): their box centres sit within 0.1 px
 of the frame's centre, their centres of mass ~1 px off it. So we centre the box too, to match what models learn.
 
-Steps: decode (EXIF orientation, bomb limit) → polarity and paper level from the border → median filter if the
-paper is noisy → ink = what stands clear of the paper's noise → crop to the ink → pen width brought into the
-datasets' usual range if far outside it → scale the long side to 22 px → centre in 28×28.
-Measured by bench/preprocess_robustness.py on files made from dev-test letters (tests/variants.py).
+Steps: decode (EXIF orientation, bomb limit) → reduce to at most WORK_SIDE px by block means → ink map: on paper of
+one grey level (a drawing, a dataset array) the distance from it; otherwise polarity from the image's extremes
+beyond the border's levels, the paper's level estimated locally (a grey closing at a coarse scale: shadows,
+gradients, grey or coloured paper), a median filter if the paper is noisy, ink as darkening relative to the paper,
+less NOISE_SIGMAS of the paper's noise (σ read from non-ink pixels anywhere), nothing if no mark stands
+BLANK_SIGMAS clear of it → printed lines removed (a box frame around the letter, ruled lines and comb baselines
+across the image) → the letter's box found by row and column profiles, specks and slivers away from it left out →
+crop → pen width brought into the datasets' usual range if far outside it → scale the long side to 22 px → centre
+in 28×28. Version 5 (v4: paper as one plane from the border, a fixed 24-level contrast floor, no line or speck
+removal). Measured by bench/preprocess_robustness.py (tests/variants.py) and bench/realworld.py.
 
 Bounded work, whatever the image: decoding refuses more than MAX_PIXELS (JPEG decodes reduced); every later step
-runs on the image reduced to at most WORK_SIDE px a side, each in time linear in its pixels (the median filter is
-3×3); the pen correction works on a STROKE_SIDE px image with a radius of at most MAX_PEN_RADIUS, separably. So a
-letter costs O(decoded pixels) + O(WORK_SIDE²), about a millisecond; bench/worst_case_preprocess.py measures the
-worst shapes (solid bars, filled squares, dots) and random ink masks.
+runs on the image reduced to at most WORK_SIDE px a side, each in time linear in its pixels: the paper's level is
+a closing of radius PAPER_RADIUS on PAPER_CELLS cells across the short side, the median filter is 3×3 (a sorting
+network), the line, frame and speck steps are row and column sums and runs with at most GLYPH_PASSES passes; the
+pen correction works on a STROKE_SIDE px image with a radius of at most MAX_PEN_RADIUS, separably. So a letter
+costs O(decoded pixels) + O(WORK_SIDE²), about a millisecond (under 5 ms for a noisy 300 px photo);
+bench/worst_case_preprocess.py measures the worst shapes (solid bars, filled squares, dots) and random ink masks.
 """
 
 import io
@@ -24,20 +32,38 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from hcr.errors import HcrError
 from hcr.files import NotRegularFileError, check_regular_file
 
-PREPROCESS_VERSION = 4  # bump when the output for the same image changes: it keys caches and model metadata
+PREPROCESS_VERSION = 5  # bump when the output for the same image changes: it keys caches and model metadata
 SIDE = 28
 INK_BOX = 22  # long side of the ink's bounding box in the 28×28 output
 MAX_PIXELS = 40_000_000  # larger images are refused: decompression bombs, or not a single letter anyway
 MAX_DECODED_BYTES = 128_000_000  # and so are those whose pixels would take more memory than this once decoded
-WORK_SIDE = 512  # big photos are reduced to this before analysis; far more than 28 px needs
+WORK_SIDE = 512  # big photos are reduced to at most this before analysis; far more than 28 px needs
+BLOCK_MEAN_MODES = {"L", "LA", "RGB", "RGBA", "I", "F"}  # modes Pillow reduces by block means
+MEDIAN9_NETWORK = ((1, 2), (4, 5), (7, 8), (0, 1), (3, 4), (6, 7), (1, 2), (4, 5), (7, 8), (0, 3), (5, 8), (4, 7),
+                   (3, 6), (1, 4), (2, 5), (4, 7), (4, 2), (6, 4), (4, 2))  # fmt: skip
 INK_THRESHOLD = 0.25  # fraction of the brightest ink level that counts as ink when finding the letter's box
-MIN_CONTRAST = 24  # brightest ink minus background, in grey levels, below which the image is blank
+MIN_CONTRAST = 6  # brightest ink minus paper (after its noise), in grey levels, below which the image is blank
 NOISE_SIGMAS = 3.0  # ink must stand this many paper-noise σ above the paper
+BLANK_SIGMAS = 7.0  # an image whose darkest mark stands less than this many noise σ from the paper is blank
+NOISE_SAMPLE = 16_384  # pixels the paper's noise is estimated from
+PAPER_CELLS = 32  # the paper's level is estimated on this many cells across the short side...
+PAPER_RADIUS = 3  # ...closing over (2r + 1)² cells: wider than any stroke (a fifth of the letter), shadows kept
+NEAR_GAP = 0.2  # ink farther from the letter than this share of its size is not part of it (a speck, a smudge)
+FAR_MASS = 0.25  # ...unless it holds this share of the letter's ink: a second letter, not a speck
+SLIVER = 0.06  # ...and ink near it is no part of it if this thin a share of its size (a tick, a speck) and light
+GLYPH_PASSES = 3  # rows then columns, at most this many times (most letters: once, and once to confirm)
+FRAME_COVER = 0.9  # a box's frame: its rows (columns) are this full across the ink's box...
+FRAME_LINE = 0.1  # ...and no thicker than this share of the box's side
+LINE_MIN = 0.25  # a ruled line: a row with a run of ink this share of the image's width at least...
+LINE_THICK = 0.1  # ...in a band of such rows no thicker than this share of the image's height...
+LINE_RATIO = 2.0  # ...and this many times as long as the letter is tall...
+LINE_SPAN = 0.9  # ...and across this share of the image's width (a squat T's bar ends with the letter)
+LINE_REST = 0.1  # the letter, without the lines, holds this share of the ink at least (else it is all line)
 NOISY_PAPER = 2.0  # paper noise σ (grey levels) from which the image is median-filtered
 MEDIAN_MIN_SIDE = 64  # px: below this, strokes are too thin to survive a 3×3 median
 STROKE_SIDE = 88  # px: the scale at which stroke width is measured and corrected (4 × INK_BOX)
@@ -95,12 +121,15 @@ def _check_decoded_size(image: Image.Image) -> None:
 
 
 def ink_map(image: Image.Image) -> np.ndarray:
-    """float32 [H, W] ink strength ≥ 0 on a zero background, whatever the polarity, transparency or paper noise.
+    """float32 [H, W] ink strength ≥ 0 on a zero background, whatever the polarity, transparency, paper or light;
+    all zero when nothing stands clear of the paper's noise.
 
-    The paper's level (a plane: photos are lit unevenly) and noise are read from the image border. Noisy
-    paper (a scan, a photo) is median-filtered first, which removes isolated specks that would otherwise stretch
-    the letter's box; then everything within NOISE_SIGMAS of the paper counts as paper, so grain and uneven
-    light leave no haze. Clean images (a drawing, a dataset array) have no noise and pass through unchanged."""
+    Clean images (a drawing, a dataset array: the border is one grey level) are measured against that level, exactly.
+    Otherwise the paper is estimated locally (_paper_level: shadows, gradients, grey or coloured paper), and ink is
+    how much darker than it a pixel is, as a share of the paper's own brightness, so a stroke reads the same in a
+    shadow as in the light. Noisy paper (a scan, a photo) is median-filtered first, which removes isolated specks;
+    then everything within NOISE_SIGMAS of the paper counts as paper, so grain leaves no haze, and an image whose
+    darkest mark is within BLANK_SIGMAS of it holds no ink at all (a noisy blank page)."""
     image = _reduced(image)
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         alpha = np.asarray(image.convert("RGBA"), dtype=np.float32)[..., 3]
@@ -108,17 +137,84 @@ def ink_map(image: Image.Image) -> np.ndarray:
             return alpha
     gray = _grey(image)
     values = np.asarray(gray)  # uint8 [H, W]
-    background, noise = _paper(values)
-    if noise >= NOISY_PAPER and min(gray.size) >= MEDIAN_MIN_SIDE:
-        values = np.asarray(gray.filter(ImageFilter.MedianFilter(3)))
-        background, noise = _paper(values)
-    if isinstance(background, int):  # uniform paper (a drawing, a file saved from an array)
-        return _ink_on_uniform_paper(values, background)
-    ink = np.subtract(values, background, dtype=np.float32)
-    if np.mean(background) > 127:  # dark ink on light paper
-        np.negative(ink, out=ink)
+    border = _border(values)
+    if border.min() == border.max():  # uniform paper (a drawing, a file saved from an array)
+        return _ink_on_uniform_paper(values, border[0].item())
+    if _light_ink(values, border):  # work on the negative, so that ink is always the darker
+        values = 255 - values
+    paper = _paper_level(values)
+    ink, noise = _ink_on_paper(values, paper)
+    if noise >= NOISY_PAPER and min(values.shape) >= MEDIAN_MIN_SIDE:
+        values = _median3(values)
+        ink, noise = _ink_on_paper(values, paper)
+    if ink.max() < BLANK_SIGMAS * noise:
+        return np.zeros_like(ink)
     ink -= NOISE_SIGMAS * noise
     return np.maximum(ink, 0.0, out=ink)
+
+
+def _light_ink(values: np.ndarray, border: np.ndarray) -> bool:
+    """Whether the ink is lighter than the paper: the image's extreme that lies farther beyond the paper's levels
+    on the border is the ink's. The border's middle 60 % is the paper (a letter touches a border only in places; a
+    shadow on it adds its own level), and the image's 0.2th and 99.8th percentiles are ink wherever ink covers more
+    than 0.2 % of the image. Unlike the border's level alone, this holds when a shadow darkens most of the page."""
+    low, high = np.percentile(border, (20, 80))
+    step = max(1, round((values.size / NOISE_SAMPLE) ** 0.5))
+    sample = values[::step, ::step].ravel()
+    ranks = (len(sample) // 500, len(sample) - 1 - len(sample) // 500)
+    darkest, lightest = np.partition(sample, ranks)[list(ranks)]
+    return bool(lightest - high > low - darkest)
+
+
+def _ink_on_paper(values: np.ndarray, paper: np.ndarray) -> tuple[np.ndarray, float]:
+    """(float32 ink, its noise σ) of uint8 dark-on-light values over the paper's level: the darkening as a share of
+    the paper's brightness, in grey levels of white paper (a shadow dims paper and ink alike)."""
+    ink = np.subtract(paper, values, dtype=np.float32)
+    ink *= 255.0 / np.maximum(paper, 1.0)
+    return ink, _noise(ink)
+
+
+def _noise(ink: np.ndarray) -> float:
+    """σ of the paper's grain, from the pixels that are not ink (below INK_THRESHOLD of the darkest): the 30th and
+    50th percentiles of a normal distribution are 0.524 σ apart. Read over the whole image, not its border, which a
+    tightly cropped letter touches, and on a subsample, for speed."""
+    step = max(1, round((ink.size / NOISE_SAMPLE) ** 0.5))
+    sample = ink[::step, ::step].ravel()
+    paper = sample[sample < INK_THRESHOLD * sample.max()]
+    if len(paper) < 2:
+        return 0.0
+    ranks = (3 * len(paper) // 10, len(paper) // 2)
+    low, high = np.partition(paper, ranks)[list(ranks)]
+    return float(high - low) / 0.524
+
+
+def _paper_level(values: np.ndarray) -> np.ndarray:
+    """float32 [H, W]: the paper's grey level under each pixel of a uint8 image of dark ink on light paper.
+
+    A grey closing (a max, then a min filter) on the image reduced by block means to PAPER_CELLS cells across its
+    short side: strokes narrower than the filter are filled with the paper around them, while a shadow's hard edge,
+    wider than any stroke on both sides, is kept where it is. One more min filter before the level is upsampled
+    (bilinear) moves every step a cell towards its light side, so that near an edge the paper is never thought
+    lighter than it is: a shadow's edge does not become a line of ink. O(pixels) for the block means and upsampling."""
+    h, w = values.shape
+    cell = max(1, -(-min(h, w) // PAPER_CELLS))  # the short side: a tall bar's width is the letter's
+    coarse = np.asarray(Image.fromarray(values).reduce(cell), dtype=np.float32)
+    closed = _grey_filter(_grey_filter(coarse, PAPER_RADIUS, np.maximum), PAPER_RADIUS + 1, np.minimum)
+    return np.asarray(Image.fromarray(closed, "F").resize((w, h), Image.Resampling.BILINEAR))
+
+
+def _grey_filter(values: np.ndarray, radius: int, reduce: np.ufunc) -> np.ndarray:
+    """Grey dilation (np.maximum) or erosion (np.minimum) of a small float image by a (2r+1)² square, the image's
+    edge repeated beyond it; separable, O(pixels × r)."""
+    padded = np.pad(values, radius, mode="edge")
+    h, w = values.shape
+    rows = padded[:h].copy()
+    for shift in range(1, 2 * radius + 1):
+        reduce(rows, padded[shift : shift + h], out=rows)
+    out = rows[:, :w].copy()
+    for shift in range(1, 2 * radius + 1):
+        reduce(out, rows[:, shift : shift + w], out=out)
+    return out
 
 
 def _ink_on_uniform_paper(values: np.ndarray, paper: int) -> np.ndarray:
@@ -133,15 +229,11 @@ def _ink_on_uniform_paper(values: np.ndarray, paper: int) -> np.ndarray:
 
 
 def to_letter_array(image: Image.Image) -> np.ndarray:
-    """uint8 [28, 28]: the letter cropped to its ink, pen width evened out, scaled to INK_BOX keeping its aspect,
-    its bounding box centred."""
-    ink = ink_map(image)
-    peak = float(ink.max())
-    if peak < MIN_CONTRAST:
-        raise BlankImageError("the image is blank (no ink found)")
-    mask = ink > INK_THRESHOLD * peak
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] * (255.0 / peak)  # [h, w], ink peak at 255
+    """uint8 [28, 28]: the letter cropped to its ink (printed lines and specks left out), pen width evened out,
+    scaled to INK_BOX keeping its aspect, its bounding box centred."""
+    ink, (rows, cols) = _letter_ink(image)
+    crop = ink[rows, cols]
+    crop *= 255.0 / crop.max()  # [h, w], the letter's ink peak at 255
     letter = _with_usual_strokes(Image.fromarray(crop.astype(np.uint8)))
     new_w, new_h = _fit(letter.size, INK_BOX)
     letter = letter.resize((new_w, new_h), Image.Resampling.LANCZOS, reducing_gap=3.0)
@@ -149,6 +241,182 @@ def to_letter_array(image: Image.Image) -> np.ndarray:
     top, left = (SIDE - new_h) // 2, (SIDE - new_w) // 2
     out[top : top + new_h, left : left + new_w] = np.asarray(letter)
     return out
+
+
+def _letter_ink(image: Image.Image) -> tuple[np.ndarray, tuple[slice, slice]]:
+    """(the image's ink map without printed box frames and ruled lines, the letter's box in it: rows, columns);
+    BlankImageError if no ink is left."""
+    ink = ink_map(image)
+    mask = _ink_mask(ink)
+    row_counts = mask.view(np.uint8).sum(axis=1, dtype=np.int32)  # [H] ink pixels per row
+    glyph = _main_glyph(mask, row_counts)
+    lines = [found for found in (_frame(mask, glyph), _ruled_lines(mask, row_counts)) if found is not None]
+    if lines:
+        ink[_with_faint_edges(np.logical_or.reduce(lines), mask)] = 0.0
+        mask = _ink_mask(ink)
+        glyph = _main_glyph(mask)
+    return ink, glyph
+
+
+def _ink_mask(ink: np.ndarray) -> np.ndarray:
+    """bool [H, W]: where the ink is strong enough to outline the letter; BlankImageError if there is none."""
+    peak = float(ink.max())
+    if peak < MIN_CONTRAST:
+        raise BlankImageError("the image is blank (no ink found)")
+    return ink > INK_THRESHOLD * peak
+
+
+def _frame(mask: np.ndarray, glyph: tuple[slice, slice]) -> np.ndarray | None:
+    """bool [H, W]: a printed box's frame around the letter (a form field), or None.
+
+    A frame is the outermost ink on all four sides: bands of rows (columns) at the top and bottom (left and right) of
+    the ink's box that are each at least FRAME_COVER full, no thicker than FRAME_LINE of the box. The rows of a
+    letter's own bar are not that full (a T's bar is shorter than the box around it), and a filled shape's bands
+    are too thick. An empty box is all frame: the caller finds it blank. O(pixels); O(box perimeter) for a letter
+    whose box's first row is not full, as most are."""
+    rows, cols = glyph
+    box = mask[rows, cols]
+    h, w = box.shape
+    if np.count_nonzero(box[0]) < FRAME_COVER * w:
+        return None
+    across = np.count_nonzero(box, axis=1) >= FRAME_COVER * w
+    down = np.count_nonzero(box, axis=0) >= FRAME_COVER * h
+    top, bottom, left, right = (_leading(flags) for flags in (across, across[::-1], down, down[::-1]))
+    if min(top, bottom, left, right) == 0 or max(top, bottom, left, right) > FRAME_LINE * min(h, w):
+        return None
+    frame = np.zeros_like(mask)
+    frame[rows, cols] = True
+    frame[rows.start + top : rows.stop - bottom, cols.start + left : cols.stop - right] = False
+    return frame
+
+
+def _leading(flags: np.ndarray) -> int:
+    """How many entries at the start of a bool array are True."""
+    return len(flags) if flags.all() else int(np.argmin(flags))
+
+
+def _ruled_lines(mask: np.ndarray, counts: np.ndarray) -> np.ndarray | None:
+    """bool [H, W]: straight horizontal lines across the image, much longer than the letter is tall (ruled paper, a
+    comb field's baseline, an underline across the page), or None.
+
+    Rows with ink across at least LINE_MIN of the width, in bands no thicker than LINE_THICK of the height (a thick
+    letter's rows make a band as tall as it), are candidates. The letter is the heaviest run of the other rows with
+    ink (unless that is too little: a dash, a bar, lines alone are kept), and a candidate row whose longest run of
+    ink spans LINE_SPAN of the width and is at least LINE_RATIO × the letter's height is a line: a T's or an E's bar
+    is about as long as the letter is tall, and ends where the letter does, inside the image. O(pixels)."""
+    h, w = mask.shape
+    candidates = np.flatnonzero(counts >= LINE_MIN * w)
+    candidates = candidates[_in_thin_bands(candidates, LINE_THICK * h)]
+    if not len(candidates):
+        return None
+    rest = counts.copy()
+    rest[candidates] = 0
+    total = int(rest.sum())
+    if total < LINE_REST * int(counts.sum()) or total == 0:
+        return None
+    letter = _main_span(rest, 0)
+    shortest = max(LINE_RATIO * (letter.stop - letter.start), LINE_SPAN * w)
+    candidates = candidates[counts[candidates] >= shortest]
+    if not len(candidates):
+        return None
+    starts, stops = _longest_runs(mask[candidates])
+    line = stops - starts >= shortest
+    if not line.any():
+        return None
+    lines = np.zeros_like(mask)
+    for row, start, stop in zip(candidates[line], starts[line], stops[line], strict=True):
+        lines[row, start:stop] = True
+    return lines
+
+
+def _in_thin_bands(rows: np.ndarray, thickest: float) -> np.ndarray:
+    """bool [n]: which of these sorted row indices lie in a band of consecutive rows no thicker than `thickest`."""
+    if not len(rows) or rows[-1] - rows[0] == len(rows) - 1:  # one band (or none): the usual case, made quick
+        return np.full(len(rows), len(rows) <= thickest)
+    firsts = np.concatenate([[0], np.flatnonzero(np.diff(rows) > 1) + 1, [len(rows)]])
+    return np.repeat(np.diff(firsts) <= thickest, np.diff(firsts))
+
+
+def _longest_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(start, stop) of the longest run of ink in each row of a bool [n, W] mask that has ink. O(pixels)."""
+    n, w = mask.shape
+    padded = np.zeros((n, w + 2), dtype=np.int8)
+    padded[:, 1:-1] = mask
+    steps = np.diff(padded.ravel())
+    starts, stops = np.flatnonzero(steps == 1), np.flatnonzero(steps == -1)  # paired: each row ends on paper
+    rows = starts // (w + 2)
+    longest = np.lexsort((stops - starts, rows))  # by row, then length: each row's longest last
+    last = longest[np.concatenate([np.flatnonzero(np.diff(rows[longest])), [len(longest) - 1]])]
+    return starts[last] - rows[last] * (w + 2), stops[last] - rows[last] * (w + 2)
+
+
+def _with_faint_edges(lines: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Printed lines and the faint pixels beside them (anti-aliasing, JPEG), but not a letter's strokes there."""
+    grown = lines.copy()
+    grown[1:] |= lines[:-1]
+    grown[:-1] |= lines[1:]
+    grown[:, 1:] |= lines[:, :-1]
+    grown[:, :-1] |= lines[:, 1:]
+    return lines | (grown & ~mask)
+
+
+def _main_glyph(mask: np.ndarray, row_counts: np.ndarray | None = None) -> tuple[slice, slice]:
+    """(rows, columns) of the letter's box in an ink mask, without specks and noise far from it.
+
+    The mask's row profile (ink pixels per row) falls into runs of rows with ink, separated by empty rows: the
+    heaviest run is the letter's, and its neighbours join it while the gap to them is within NEAR_GAP of the letter's
+    size (a letter's own parts: the bar of a T written apart); the same across the columns of those rows, then
+    both again with the letter's size known, until nothing changes. A speck or a smudge away from the letter is in a
+    run of its own and is left out. `row_counts`: the mask's ink pixels per row, if known. O(pixels) a pass, at
+    most GLYPH_PASSES passes."""
+    pixels = mask.view(np.uint8)
+    rows, cols = slice(0, mask.shape[0]), slice(0, mask.shape[1])
+    size = 0
+    for _ in range(GLYPH_PASSES):
+        before = (rows, cols)
+        whole = row_counts is not None and cols == slice(0, mask.shape[1])
+        row_profile = row_counts if whole else pixels[:, cols].sum(axis=1, dtype=np.int32)
+        rows = _main_span(row_profile, size)
+        size = max(size, rows.stop - rows.start)
+        col_profile = pixels[rows].sum(axis=0, dtype=np.int32)
+        cols = _main_span(col_profile, size)
+        size = max(rows.stop - rows.start, cols.stop - cols.start)
+        if (rows, cols) == before or (_all_within(row_profile, rows) and _all_within(col_profile, cols)):
+            break  # the same box again, or nothing left out of it: another pass would find it again
+    return rows, cols
+
+
+def _all_within(profile: np.ndarray, span: slice) -> bool:
+    return not (profile[: span.start].any() or profile[span.stop :].any())
+
+
+def _main_span(profile: np.ndarray, size: int) -> slice:
+    """The heaviest run of non-zero entries of a profile, grown by each next run that is heavy (FAR_MASS of what is
+    kept: a second letter is no speck), or near (within NEAR_GAP × size, or of the heaviest run's length if larger)
+    and more than a sliver (SLIVER × that: a comb field's tick, a speck beside the letter)."""
+    ink = np.flatnonzero(profile)
+    if ink[-1] - ink[0] == len(ink) - 1:  # one run: the usual letter, nothing apart from it
+        return slice(int(ink[0]), int(ink[-1]) + 1)
+    breaks = np.flatnonzero(np.diff(ink) > 1)
+    firsts = np.concatenate([[0], breaks + 1])  # [runs] index in `ink` of each run's first entry
+    starts, stops = ink[firsts], ink[np.concatenate([breaks, [len(ink) - 1]])] + 1
+    masses = np.add.reduceat(profile[ink], firsts)
+    low = high = int(np.argmax(masses))
+    scale = max(size, stops[low] - starts[low])
+    reach = NEAR_GAP * scale
+    kept = masses[low]
+
+    def joins(run: int, gap: int) -> bool:
+        near = gap <= reach and stops[run] - starts[run] > SLIVER * scale
+        return near or masses[run] >= FAR_MASS * kept
+
+    while low > 0 and joins(low - 1, starts[low] - stops[low - 1]):
+        low -= 1
+        kept += masses[low]
+    while high < len(starts) - 1 and joins(high + 1, starts[high + 1] - stops[high]):
+        high += 1
+        kept += masses[high]
+    return slice(int(starts[low]), int(stops[high]))
 
 
 def to_letter_arrays(x: np.ndarray) -> np.ndarray:
@@ -248,31 +516,26 @@ def _grey(image: Image.Image) -> Image.Image:
 
 
 def _reduced(image: Image.Image) -> Image.Image:
-    """The image at most WORK_SIDE on a side (a new image; the caller's is left alone)."""
+    """The image at most WORK_SIDE on a side (a new image; the caller's is left alone): by block means where the
+    mode allows (15× faster than resampling: 0.4 ms for a 1200 px page, against 5.5), else resampled."""
     if max(image.size) <= WORK_SIDE:
         return image
+    if image.mode in BLOCK_MEAN_MODES:
+        return image.reduce(-(-max(image.size) // WORK_SIDE))
     scale = WORK_SIDE / max(image.size)
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
     return image.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
 
 
-def _paper(gray: np.ndarray) -> tuple[np.ndarray | int, float]:
-    """(level: float32 [H, W], or one grey level, noise σ) of the paper, read from the uint8 image's border.
-
-    The level is a tilted plane through the medians of the four edges, so light falling off across a photo is
-    removed with the paper; the noise is the border's MAD around that plane, scaled to a normal σ. Medians keep
-    both robust to ink touching an edge. A uniform border (a drawing, a dataset array) is simply that value."""
-    border = _border(gray)
-    if border.min() == border.max():
-        return border[0].item(), 0.0
-    h, w = gray.shape
-    top, bottom, left, right = (float(np.median(edge)) for edge in (gray[0], gray[-1], gray[:, 0], gray[:, -1]))
-    level = (
-        float(np.median(border))
-        + np.linspace(-0.5, 0.5, h, dtype=np.float32)[:, np.newaxis] * (bottom - top)
-        + np.linspace(-0.5, 0.5, w, dtype=np.float32)[np.newaxis, :] * (right - left)
-    )  # [H, W]
-    return level, 1.4826 * float(np.median(np.abs(border - _border(level))))
+def _median3(values: np.ndarray) -> np.ndarray:
+    """uint8 3×3 median filter (the edge repeated beyond the image): a sorting network of 19 compare-exchanges on
+    shifted copies (Paeth's median of 9), ~20× faster than Pillow's MedianFilter(3), which sorts each window."""
+    h, w = values.shape
+    padded = np.pad(values, 1, mode="edge")
+    p = [padded[dy : dy + h, dx : dx + w] for dy in range(3) for dx in range(3)]
+    for a, b in MEDIAN9_NETWORK:
+        p[a], p[b] = np.minimum(p[a], p[b]), np.maximum(p[a], p[b])
+    return p[4]
 
 
 def _border(a: np.ndarray) -> np.ndarray:
