@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DATA   ?= ../shared/data
 WEIGHTS ?= ../shared/models/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5
 
-.PHONY: setup demo test lint bench clean postgres browser
+.PHONY: setup demo test lint bench clean postgres browser fonts
 
 $(BIN)/hcr: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ postgres:                             ## PostgreSQL server binaries for the shar
 
 browser:                              ## Debian's chromium for the browser tests of `hcr serve` (once; root)
 	.ci/debian-package.sh chromium /usr/bin/chromium
+
+fonts:                                ## Debian's fonts for bench/realworld.py's printed capitals (once; root)
+	for p in fonts-dejavu-core fonts-liberation fonts-freefont-ttf fonts-dkg-handwriting fonts-breip \
+	         fonts-femkeklaver fonts-bwht fonts-dancingscript fonts-comic-neue; do \
+	    .ci/debian-package.sh $$p "/usr/share/doc/$$p"; done
 
 bench: $(BIN)/hcr
 	$(BIN)/python bench/data_load.py
