@@ -199,22 +199,9 @@ def _paper_level(values: np.ndarray) -> np.ndarray:
     h, w = values.shape
     cell = max(1, -(-min(h, w) // PAPER_CELLS))  # the short side: a tall bar's width is the letter's
     coarse = np.asarray(Image.fromarray(values).reduce(cell), dtype=np.float32)
-    closed = _grey_filter(_grey_filter(coarse, PAPER_RADIUS, np.maximum), PAPER_RADIUS + 1, np.minimum)
+    dilated = _square_filter(np.pad(coarse, PAPER_RADIUS, mode="edge"), PAPER_RADIUS, np.maximum)
+    closed = _square_filter(np.pad(dilated, PAPER_RADIUS + 1, mode="edge"), PAPER_RADIUS + 1, np.minimum)
     return np.asarray(Image.fromarray(closed, "F").resize((w, h), Image.Resampling.BILINEAR))
-
-
-def _grey_filter(values: np.ndarray, radius: int, reduce: np.ufunc) -> np.ndarray:
-    """Grey dilation (np.maximum) or erosion (np.minimum) of a small float image by a (2r+1)² square, the image's
-    edge repeated beyond it; separable, O(pixels × r)."""
-    padded = np.pad(values, radius, mode="edge")
-    h, w = values.shape
-    rows = padded[:h].copy()
-    for shift in range(1, 2 * radius + 1):
-        reduce(rows, padded[shift : shift + h], out=rows)
-    out = rows[:, :w].copy()
-    for shift in range(1, 2 * radius + 1):
-        reduce(out, rows[:, shift : shift + w], out=out)
-    return out
 
 
 def _ink_on_uniform_paper(values: np.ndarray, paper: int) -> np.ndarray:
@@ -454,25 +441,23 @@ def _with_usual_strokes(crop: Image.Image) -> Image.Image:
     if radius == 0:
         return crop
     scaled = _at_stroke_side(crop) if scaled is None else scaled
-    repenned = _square_filter(np.asarray(scaled), radius, np.maximum if width < low else np.minimum)
+    # padded with paper by 2r: the result is r larger on every side, so a thickened stroke is not clipped by the edge
+    repenned = _square_filter(np.pad(np.asarray(scaled), 2 * radius), radius, np.maximum if width < low else np.minimum)
     rows, cols = np.flatnonzero(repenned.any(axis=1)), np.flatnonzero(repenned.any(axis=0))
     if rows.size == 0:  # eroded away: no usual pen keeps this shape, so keep it as drawn
         return scaled
     return Image.fromarray(repenned[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
 
 
-def _square_filter(values: np.ndarray, radius: int, reduce: np.ufunc) -> np.ndarray:
-    """uint8 grey dilation (np.maximum) or erosion (np.minimum) by a (2r+1)² square, outside the image counting as
-    paper: the result is r px larger on every side, so a thickened stroke is not clipped by the crop's edge.
+def _square_filter(padded: np.ndarray, radius: int, reduce: np.ufunc) -> np.ndarray:
+    """Grey dilation (np.maximum) or erosion (np.minimum) by a (2r+1)² square of an image the caller padded by at
+    least r on every side (with its edge, or with paper): the result is r smaller on every side than `padded`.
     Separable (rows, then columns): O(pixels × r), not O(pixels × r²) as a rank filter."""
-    h, w = values.shape
     size = 2 * radius + 1
-    padded = np.zeros((h + 4 * radius, w + 4 * radius), dtype=np.uint8)
-    padded[2 * radius : 2 * radius + h, 2 * radius : 2 * radius + w] = values
-    rows = padded[: padded.shape[0] - size + 1].copy()  # [h + 2r, w + 4r]: reduce over each column's 2r+1 rows
+    rows = padded[: padded.shape[0] - size + 1].copy()  # reduce over each column's 2r+1 rows
     for shift in range(1, size):
         reduce(rows, padded[shift : shift + rows.shape[0]], out=rows)
-    out = rows[:, : rows.shape[1] - size + 1].copy()  # [h + 2r, w + 2r]
+    out = rows[:, : rows.shape[1] - size + 1].copy()  # then over each row's 2r+1 columns
     for shift in range(1, size):
         reduce(out, rows[:, shift : shift + out.shape[1]], out=out)
     return out
