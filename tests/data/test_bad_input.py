@@ -244,7 +244,7 @@ def _out_below_a_file(tmp_path) -> tuple[list[str], str]:
 def _seed(value: int):
     def case(tmp_path) -> tuple[list[str], str]:
         args = ["--dataset", _az_copy(tmp_path), "--per-class", "10", "--seed", str(value)]
-        return args, f"the seed must be a whole number in 0..4294967295, got {value}"
+        return args, f"seed must be an integer in 0..4294967295, got {value}"
 
     return case
 

@@ -199,7 +199,7 @@ def test_inspect_shows_cases_and_duplicates(shared_data, tmp_path):
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    text = " ".join(result.stderr.split())
+    text = " ".join(result.stdout.split())  # tables and counts are results: stdout
     assert "Images per letter, source and case" in text
     assert f"duplicates removed: {OVERLAP_LETTERS_BYCLASS:,}" in text
     assert "skipped while loading: emnist-byclass: digits 57,918" in text

@@ -85,7 +85,7 @@ def check_seed(seed: int) -> None:
     """numpy's RandomState and scikit-learn take seeds in 0..2³²−1 only: say so before any work, in words, rather
     than let them fail halfway with their own ValueError."""
     if not 0 <= seed <= MAX_SEED:
-        raise HcrError(f"the seed must be a whole number in 0..{MAX_SEED}, got {seed}")
+        raise HcrError(f"seed must be an integer in 0..{MAX_SEED}, got {seed!r}")  # as the configs' own rule says
 
 
 def check_fractions(val_fraction: float, test_fraction: float) -> None:
