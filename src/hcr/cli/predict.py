@@ -46,10 +46,10 @@ def export(
 
 def predict(
     inputs: list[Path] = typer.Argument(..., metavar="FILE|DIR...", help="Image files, or folders read recursively."),
-    model: Path | None = typer.Option(None, help=MODEL_HELP),
-    top_k: int = typer.Option(3, min=1, max=26, help="How many likeliest letters to list per image."),
+    model: Path | None = typer.Option(None, metavar="PATH", help=MODEL_HELP),
+    top_k: int = typer.Option(3, min=1, max=26, metavar="K", help="How many likeliest letters to list per image."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list instead of a table."),
-    as_csv: bool = typer.Option(False, "--csv", help="Print CSV (path,letter,confidence,status,top_k,message)."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print CSV: path, letter, confidence, status, top_k, message."),
     save_inputs: Path | None = typer.Option(
         None, metavar="DIR", help="Also save the 28×28 image the model saw for each file, as DIR/NNNN-NAME.png."
     ),
