@@ -214,3 +214,33 @@ def test_phone_sized_viewport(chromium, server, drawable_letter):
     image = Image.open(io.BytesIO(page.screenshot()))
     assert image.width == 375 * 2
     context.close()
+
+
+def offline(page, server: str) -> list[str]:
+    """Cut `page` off from every host but the server, as on a machine without internet; the URLs it tried to fetch
+    elsewhere are collected in the list returned."""
+    blocked: list[str] = []
+
+    def route(route) -> None:
+        url = route.request.url
+        if url.startswith(server) or url.startswith("data:") or url.startswith("blob:"):
+            route.continue_()
+        else:
+            blocked.append(url)
+            route.abort()
+
+    page.route("**/*", route)
+    return blocked
+
+
+def test_api_docs_render_without_internet(chromium, server):
+    page = chromium.new_page()
+    blocked = offline(page, server)
+    page.goto(f"{server}/docs")
+    operations = page.locator(".opblock-summary-path")
+    operations.first.wait_for(timeout=15_000)  # Swagger UI has built the operation list from /openapi.json
+    paths = operations.all_inner_texts()
+    screenshot(page, "serve-docs.png")
+    assert any("/v1/predict" in path for path in paths), paths
+    assert any("/v1/read" in path for path in paths), paths
+    assert blocked == []  # nothing was even asked of another host
