@@ -23,23 +23,11 @@ from tests.serving.conftest import as_photo, running_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO_ROOT / "out" / "test-artifacts"
 PAD = 280  # the canvas's own pixels (index.html)
 PEN = 18  # its pen width (app.js)
 CELL = PAD / 28  # one pixel of a 28×28 letter on the pad
 LEAD = 1.08  # the letter drawn must beat the model's second guess by this factor
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    if not CHROMIUM.is_file():
-        pytest.skip(f"browser test skipped: {CHROMIUM} not found; install Debian's chromium with `make browser`")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="browser test skipped: Playwright is not installed")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
