@@ -7,6 +7,8 @@ import pytest
 
 from tests.realdata import SHARED_DATA
 
+CHROMIUM = Path("/usr/bin/chromium")
+
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
@@ -23,6 +25,19 @@ def parse_cache_dir(tmp_path_factory, monkeypatch) -> Path:
     monkeypatch.setenv("HCR_CACHE_DIR", str(cache))
     monkeypatch.delenv("HCR_DATA_DIR", raising=False)
     return cache
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Headless Debian chromium driven by Playwright (never Playwright's own browser downloads); the browser tests
+    skip, saying why, where either is missing."""
+    if not CHROMIUM.is_file():
+        pytest.skip(f"browser test skipped: {CHROMIUM} not found; install Debian's chromium with `make browser`")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="browser test skipped: Playwright is not installed")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture

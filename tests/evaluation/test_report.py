@@ -103,3 +103,37 @@ def test_leaderboard_ranks_by_validation_accuracy(tmp_path):
     assert lines[2].startswith("| 1 | large | 93.00% |")
     assert "`tuned-cnn` not ranked: not tuned" in lines[-1]
     assert csv_path.read_text().splitlines()[1].startswith("large,0.93,")
+
+
+@pytest.mark.browser
+def test_report_fits_a_phone_screen(chromium):
+    """At 375 px the page itself never scrolls sideways: a table wider than the screen (the leaderboard's 11
+    columns, a long fact) scrolls inside its own box, and stays whole."""
+    y = np.arange(26).repeat(2)
+    y_prob = np.eye(26)[(y + (np.arange(52) % 4 == 0)) % 26] * 0.9 + 0.1 / 26
+    evaluation = {
+        **score_predictions(y, y_prob),
+        "size": {"parameters": 319_738, "file_bytes": 1_290_000},
+        "speed": {"batch_images_per_second": 5040.0, "single_image_ms": 0.4},
+    }
+    run = "runs/20250101T000000Z-regularized-cnn-with-a-long-folder-name/checkpoints/best.keras"
+    row = ["1", "regularized-cnn", "92.42%", "90.95%", "0.901", "319,738", "1.3 MB", "2.0 min", "3.6 min", "5,040",
+           "0.40"]  # fmt: skip
+    content = ReportContent(
+        title="hcr model comparison",
+        subtitle="a phone-sized check",
+        leaderboard_headers=list(HEADERS),
+        leaderboard_rows=[row],
+        best_row=0,
+        data_facts={"sources": "az:/a/rather/long/path/to/the/data/A_Z Handwritten Data.csv"},
+        eda_figures=[],
+        models=[ModelSection("regularized-cnn", evaluation, [], extra={"run folder": run})],
+    )
+    page = chromium.new_page(viewport={"width": 375, "height": 740})
+    page.set_content(render_report(content))
+    page.locator("details").evaluate_all("all => all.forEach(d => d.open = true)")  # the per-letter tables too
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    leaderboard = page.locator("table.leaderboard")
+    assert leaderboard.locator("th").count() == len(HEADERS)
+    assert page.evaluate("document.querySelector('table.leaderboard').parentElement.scrollWidth") > 375  # scrolls
+    page.close()

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import shutil
 import subprocess
 import sys
 
@@ -110,3 +111,34 @@ def test_export_refuses_a_folder_that_is_not_a_run(tmp_path):
     result = _hcr("export", str(tmp_path))
     assert result.returncode == 2
     assert "not a run folder" in result.stderr
+
+
+def test_save_inputs_writes_the_image_the_model_saw(image_dir, tmp_path):
+    from hcr.inference.preprocess import open_image, to_letter_array
+
+    (tmp_path / "other").mkdir()  # a second a.png in another folder must not overwrite the first one's image
+    shutil.copy(image_dir / "scans" / "b.jpg", tmp_path / "other" / "a.png")
+    Image.new("L", (64, 64), 255).save(tmp_path / "blank.png")  # white paper, no ink: nothing to save
+    (tmp_path / "broken.png").write_bytes(b"not an image")
+    files = [image_dir / "a.png", tmp_path / "other" / "a.png", image_dir / "scans" / "more" / "c.bmp"]
+    out = tmp_path / "seen" / "nested"
+    result = _hcr("predict", *map(str, [*files, tmp_path / "blank.png", tmp_path / "broken.png"]), "--save-inputs",
+                  str(out), "--json")  # fmt: skip
+    assert result.returncode == 2  # the blank and the broken file fail; the others are still read
+    assert len(json.loads(result.stdout)) == 5  # stdout stays pure JSON
+    assert "saved 3 model inputs" in result.stderr
+    assert "2 files had none" in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["1-a.png", "2-a.png", "3-c.png"]
+    for saved, source in zip(sorted(out.iterdir()), files, strict=True):
+        with Image.open(saved) as image:
+            assert image.mode == "L"
+            assert image.size == (28, 28)
+            np.testing.assert_array_equal(np.asarray(image), to_letter_array(open_image(source)))
+
+
+def test_save_inputs_refuses_a_file_as_its_folder(image_dir, tmp_path):
+    (tmp_path / "taken").write_text("a file, not a folder")
+    result = _hcr("predict", str(image_dir / "a.png"), "--save-inputs", str(tmp_path / "taken"))
+    assert result.returncode == 2
+    assert "is a file, not a folder" in result.stderr
+    assert "Traceback" not in result.stderr

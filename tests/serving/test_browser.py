@@ -23,23 +23,11 @@ from tests.serving.conftest import as_photo, running_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO_ROOT / "out" / "test-artifacts"
 PAD = 280  # the canvas's own pixels (index.html)
 PEN = 18  # its pen width (app.js)
 CELL = PAD / 28  # one pixel of a 28×28 letter on the pad
 LEAD = 1.08  # the letter drawn must beat the model's second guess by this factor
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    if not CHROMIUM.is_file():
-        pytest.skip(f"browser test skipped: {CHROMIUM} not found; install Debian's chromium with `make browser`")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="browser test skipped: Playwright is not installed")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +88,7 @@ def drawable_letter(az_letters, served_model):
 
 def draw(page, strokes) -> None:
     box = page.locator("#pad").bounding_box()
-    scale = box["width"] / PAD
+    scale = box["width"] / page.evaluate("pad.width")  # CSS pixels per canvas pixel (the line pad is wider)
 
     def at(p):
         return box["x"] + p[0] * scale, box["y"] + p[1] * scale
@@ -213,4 +201,131 @@ def test_phone_sized_viewport(chromium, server, drawable_letter):
     screenshot(page, "serve-phone.png")
     image = Image.open(io.BytesIO(page.screenshot()))
     assert image.width == 375 * 2
+
+    for control in ("label[for=mode-letter]", "label[for=mode-line]"):
+        assert page.locator(control).bounding_box()["height"] >= 44
+    page.locator("label[for=mode-line]").tap()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375  # the wide line pad fits too
+    line_pad = page.locator("#pad").bounding_box()
+    assert line_pad["width"] <= 375
+    assert line_pad["width"] == pytest.approx(3 * line_pad["height"], abs=2)  # the canvas's own shape, not squashed
+    screenshot(page, "serve-phone-line.png")
     context.close()
+
+
+def offline(page, server: str) -> list[str]:
+    """Cut `page` off from every host but the server, as on a machine without internet; the URLs it tried to fetch
+    elsewhere are collected in the list returned."""
+    blocked: list[str] = []
+
+    def route(route) -> None:
+        url = route.request.url
+        if url.startswith(server) or url.startswith("data:") or url.startswith("blob:"):
+            route.continue_()
+        else:
+            blocked.append(url)
+            route.abort()
+
+    page.route("**/*", route)
+    return blocked
+
+
+def test_api_docs_render_without_internet(chromium, server):
+    page = chromium.new_page()
+    blocked = offline(page, server)
+    page.goto(f"{server}/docs")
+    operations = page.locator(".opblock-summary-path")
+    operations.first.wait_for(timeout=15_000)  # Swagger UI has built the operation list from /openapi.json
+    paths = operations.all_inner_texts()
+    screenshot(page, "serve-docs.png")
+    assert any("/v1/predict" in path for path in paths), paths
+    assert any("/v1/read" in path for path in paths), paths
+    assert blocked == []  # nothing was even asked of another host
+
+
+def choose_mode_by_keyboard(page, mode: str) -> None:
+    """Tab to the mode switch and pick `mode` with the arrow keys, as a keyboard user would."""
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.name") == "mode":
+            break
+    assert page.evaluate("document.activeElement.name") == "mode"
+    assert page.evaluate("getComputedStyle(document.activeElement.nextElementSibling).outlineStyle") != "none"
+    while page.evaluate("document.activeElement.value") != mode:
+        page.keyboard.press("ArrowRight")
+
+
+@pytest.fixture(scope="module")
+def drawable_line(az_letters, served_model):
+    """Three real capitals, as strokes side by side on the line pad (one 280 px cell each), that the served model
+    reads right one by one with a clear lead (as drawable_letter)."""
+    predictor = Predictor(served_model)
+    chosen, strokes = [], []
+    for letter, label in zip(*az_letters, strict=True):
+        letter_strokes_ = letter_strokes(letter)
+        (first, p_first), (_, p_second) = predictor.predict_image(render_strokes(letter_strokes_)).top_k[:2]
+        if first == CLASSES[label] and p_first >= LEAD * p_second and first not in chosen:
+            shift = PAD * len(chosen)
+            strokes += [((a[0] + shift, a[1]), (b[0] + shift, b[1])) for a, b in letter_strokes_]
+            chosen.append(first)
+        if len(chosen) == 3:
+            return "".join(chosen), strokes
+    pytest.fail("the served model reads too few traced real letters with a clear lead; it should read some")
+
+
+def test_reading_a_line_drawn_on_the_page(chromium, server, drawable_line):
+    expected, strokes = drawable_line
+    page = chromium.new_page(viewport={"width": 1000, "height": 800})
+    page.goto(server)
+    choose_mode_by_keyboard(page, "line")
+    assert page.evaluate("[pad.width, pad.height]") == [3 * PAD, PAD]
+    assert page.locator("#seen-figure").is_hidden()  # no single 28×28 image for a line
+    sent = []
+    page.on("request", lambda request: sent.append(request.url))
+    draw(page, strokes)
+    text, status = shown_answer(page)
+    screenshot(page, "serve-line.png")
+
+    canvas = page.evaluate("document.getElementById('pad').toDataURL('image/png')")
+    api = httpx.post(f"{server}/v1/read", json={"image": canvas}).json()
+    assert text == api["text"] == expected
+    assert f"“{expected}”" in status
+    assert not any("/v1/predict" in url for url in sent)
+    assert 1 <= sum("/v1/read" in url for url in sent) < len(strokes) / 4  # read at pauses, not at every stroke
+    items = page.locator("#candidates li")
+    assert items.count() == len(expected)
+    for item, character in zip(items.all(), api["characters"], strict=True):
+        assert item.locator(".name").inner_text() == character["letter"]
+        assert item.locator(".pct").inner_text() == f"{round(character['confidence'] * 100)} %"
+
+
+def test_an_upload_holding_several_letters_suggests_line_mode(chromium, server, az_letters):
+    from tests.lines import compose_line
+
+    x, _ = az_letters
+    line = compose_line(x[[0, 10, 20]], np.random.default_rng(0)).image  # three real letters, dark on light
+    buffer = io.BytesIO()
+    line.save(buffer, format="PNG")
+    photo = buffer.getvalue()
+    api = httpx.post(f"{server}/v1/read", json={"image": base64.b64encode(photo).decode()}).json()
+    assert len(api["characters"]) == 3
+
+    page = chromium.new_page()
+    page.goto(server)
+    several = page.locator("#several")
+    page.set_input_files("#upload", files=[{"name": "word.png", "mimeType": "image/png", "buffer": photo}])
+    several.wait_for(state="visible")
+    assert "3 letters" in several.inner_text()
+    page.locator("#try-line").focus()
+    page.keyboard.press("Enter")
+    text, _ = shown_answer(page)
+    assert page.locator("#mode-line").is_checked()
+    assert text == api["text"]
+    assert several.is_hidden()
+
+    page.locator("label[for=mode-letter]").click()  # one letter: no hint, once the server has counted its letters
+    single = as_photo(x[7], side=200)
+    with page.expect_response(lambda response: "/v1/read" in response.url):
+        page.set_input_files("#upload", files=[{"name": "a.png", "mimeType": "image/png", "buffer": single}])
+    shown_answer(page)
+    assert several.is_hidden()

@@ -7,7 +7,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from hcr.cli.data import DATA_DIR_HELP, DATASET_HELP
+from hcr.cli.data import data_dir_option, dataset_option
 from hcr.cli.train import quiet_tensorflow
 from hcr.console import console, output
 
@@ -27,8 +27,8 @@ def compare(
     models: str | None = typer.Option(
         None, help="Comma-separated models to compare (see `hcr models`). Default: the whole zoo."
     ),
-    dataset: list[str] = typer.Option([], "--dataset", "-d", help=DATASET_HELP),
-    data_dir: Path | None = typer.Option(None, envvar="HCR_DATA_DIR", help=DATA_DIR_HELP, show_envvar=False),
+    dataset: list[str] = dataset_option(),
+    data_dir: Path | None = data_dir_option(),
     out: Path = typer.Option(
         Path("out/compare"), help="Output folder; run the same command again to resume an interrupted comparison."
     ),

@@ -4,6 +4,7 @@ import json
 import logging
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -16,10 +17,14 @@ log = logging.getLogger(__name__)
 app = typer.Typer(help="Inspect and download datasets.", no_args_is_help=True)
 
 DATASET_HELP = (
-    "az, emnist-letters, emnist-byclass, emnist-bymerge, emnist-balanced, nist-sd19 or folder:PATH; NAME:PATH for a "
-    "copy elsewhere (repeat to combine; shared images are kept once). Default: az and emnist-letters in the data dir."
+    "az, emnist-letters, emnist-byclass, emnist-bymerge, emnist-balanced, nist-sd19, folder:PATH, or NAME:PATH for a "
+    "copy elsewhere. Repeat to combine (shared images are kept once). Default: az and emnist-letters in the data dir."
 )
 DATA_DIR_HELP = "Folder holding the datasets. Default: $HCR_DATA_DIR, else ~/.cache/hcr/data."
+# Option groups in --help: long commands read better in a few short panels, each laid out for its own options, than
+# in one table whose widest name and type squeeze every help text into a narrow column.
+DATA_PANEL = "Data"
+TRAINING_PANEL = "Training"
 
 
 class SplitMethod(StrEnum):
@@ -33,23 +38,62 @@ class CaseMode(StrEnum):
 
 
 CASE_HELP = (
-    "fold: a letter in either case is that letter. upper: capitals only; lower-case images are dropped, and "
-    "unknown-case ones (EMNIST Letters, ByMerge's merged classes) are kept only for the letters whose two cases look "
-    "the same at 28×28 (C F I K M O P S U V W X Y Z)."
+    "fold: a letter in either case is that letter. upper: capitals only; lower case is dropped, and unknown case too "
+    "unless the letter's two cases look alike at 28×28 (C F I K M O P S U V W X Y Z)."
 )
+
+
+def dataset_option() -> Any:
+    """--dataset/-d, as every command that loads data takes it (one definition, one help text)."""
+    return typer.Option([], "--dataset", "-d", metavar="NAME", help=DATASET_HELP, rich_help_panel=DATA_PANEL)
+
+
+def data_dir_option(panel: str | None = DATA_PANEL) -> Any:
+    """--data-dir, also read from $HCR_DATA_DIR (not shown as such: the help text says it); `panel` None keeps it
+    among the other options, for a command with few."""
+    return typer.Option(
+        None, envvar="HCR_DATA_DIR", metavar="DIR", help=DATA_DIR_HELP, show_envvar=False, rich_help_panel=panel
+    )
+
+
+def split_option() -> Any:
+    """--split, named MODE in --help: the choices are in its help text, where they wrap like words."""
+    return typer.Option(
+        SplitMethod.stratified,
+        metavar="MODE",
+        help="stratified (by letter) or official (each dataset's own test split, where it has one).",
+        rich_help_panel=DATA_PANEL,
+    )
+
+
+def case_option() -> Any:
+    """--case, named MODE in --help, for the same reason as --split."""
+    return typer.Option(CaseMode.fold, metavar="MODE", help=CASE_HELP, rich_help_panel=DATA_PANEL)
+
+
+def per_class_option(verb: str) -> Any:
+    """--per-class N: `verb` says what the subset is for (Train on, Tune on, Take)."""
+    return typer.Option(
+        None, metavar="N", help=f"{verb} a balanced subset of N images per letter.", rich_help_panel=DATA_PANEL
+    )
+
+
+def fraction_option(default: float, help: str) -> Any:
+    """--val-fraction and --test-fraction."""
+    return typer.Option(default, metavar="SHARE", help=help, rich_help_panel=DATA_PANEL)
 
 
 @app.command()
 def inspect(
-    dataset: list[str] = typer.Option([], "--dataset", "-d", help=DATASET_HELP),
-    data_dir: Path | None = typer.Option(None, envvar="HCR_DATA_DIR", help=DATA_DIR_HELP, show_envvar=False),
-    per_class: int | None = typer.Option(None, help="Take a balanced subset of N images per letter."),
-    case: CaseMode = typer.Option(CaseMode.fold, help=CASE_HELP),
-    split: SplitMethod = typer.Option(SplitMethod.stratified, help="official keeps the datasets' own test split."),
-    val_fraction: float = typer.Option(0.15, help="Fraction of the images for validation."),
-    test_fraction: float = typer.Option(0.15, help="Fraction for test (stratified split, and sources without one)."),
-    seed: int = typer.Option(0, help="Seed for the subset and the split."),
-    out: Path = typer.Option(Path("out/inspect"), help="Folder for the figures, split and summary."),
+    dataset: list[str] = dataset_option(),
+    data_dir: Path | None = data_dir_option(),
+    per_class: int | None = per_class_option("Take"),
+    case: CaseMode = case_option(),
+    split: SplitMethod = split_option(),
+    val_fraction: float = fraction_option(0.15, "Share of the images for validation."),
+    test_fraction: float = fraction_option(0.15, "Share for test (stratified split, and sources without one)."),
+    seed: int = typer.Option(0, help="Seed for the subset and the split.", rich_help_panel=DATA_PANEL),
+    out: Path = typer.Option(Path("out/inspect"), metavar="DIR", help="Folder for the figures, split and summary."),
 ) -> None:
     """Count images per letter and per split, and write EDA figures (distribution, samples, histogram, means)."""
     from hcr.atomic import write_text_atomic
@@ -164,7 +208,7 @@ def _provenance_lines(data, case_dropped: dict[str, int]) -> list[str]:
 @app.command()
 def download(
     name: str = typer.Argument(..., help="emnist-letters (official archive), or az with --url (Kaggle needs a login)."),
-    data_dir: Path | None = typer.Option(None, envvar="HCR_DATA_DIR", help=DATA_DIR_HELP, show_envvar=False),
+    data_dir: Path | None = data_dir_option(panel=None),
     url: str | None = typer.Option(None, help="Fetch from this URL instead of the official one (a mirror)."),
     checksum: str | None = typer.Option(None, help="Expected checksum of the archive, as md5:HEX or sha256:HEX."),
     force: bool = typer.Option(False, "--force", help="Download again even if the files are already there."),

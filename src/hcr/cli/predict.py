@@ -7,10 +7,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 
 from hcr.console import console, output, track
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from hcr.inference.predictor import Prediction
 
 MODEL_HELP = "A model.onnx from `hcr export` (or its folder). Default: the model shipped with hcr."
@@ -43,23 +46,41 @@ def export(
 
 def predict(
     inputs: list[Path] = typer.Argument(..., metavar="FILE|DIR...", help="Image files, or folders read recursively."),
-    model: Path | None = typer.Option(None, help=MODEL_HELP),
-    top_k: int = typer.Option(3, min=1, max=26, help="How many likeliest letters to list per image."),
+    model: Path | None = typer.Option(None, metavar="PATH", help=MODEL_HELP),
+    top_k: int = typer.Option(3, min=1, max=26, metavar="K", help="How many likeliest letters to list per image."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list instead of a table."),
-    as_csv: bool = typer.Option(False, "--csv", help="Print CSV (path,letter,confidence,status,top_k,message)."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print CSV: path, letter, confidence, status, top_k, message."),
+    save_inputs: Path | None = typer.Option(
+        None, metavar="DIR", help="Also save the 28×28 image the model saw for each file, as DIR/NNNN-NAME.png."
+    ),
 ) -> None:
     """Read the letter in each image: letter, confidence and top-k; low-confidence and blank images are flagged.
 
     Exit code 0 if every file was read, 2 if any was blank or unreadable (the others are still reported)."""
     from hcr.errors import HcrError
+    from hcr.files import make_output_dir
     from hcr.inference.predictor import Predictor, find_images
 
     if as_json and as_csv:
         raise HcrError("choose one of --json and --csv")
+    if save_inputs is not None:
+        make_output_dir(save_inputs, "--save-inputs")
     predictor = Predictor(model)
     paths = find_images(inputs)
     results = track(predictor.predict_files(paths, top_k), "Reading letters", total=len(paths))
-    records = [_record(path, prediction) for path, prediction in results]
+    records, saved = [], 0
+    for index, (path, prediction) in enumerate(results, start=1):
+        records.append(_record(path, prediction))
+        if save_inputs is not None and prediction.model_input is not None:
+            _save_input(save_inputs / input_name(index, len(paths), path), prediction.model_input)
+            saved += 1
+    if save_inputs is not None:
+        console.print(
+            f"saved {saved} model inputs to {escape(str(save_inputs))} "
+            f"({len(records) - saved} files had none: blank or unreadable)",
+            highlight=False,
+            soft_wrap=True,
+        )
     if as_json:
         sys.stdout.write(json.dumps(records, indent=2) + "\n")
     elif as_csv:
@@ -75,6 +96,22 @@ def predict(
             highlight=False,
         )
         raise typer.Exit(2)
+
+
+def input_name(index: int, total: int, path: Path) -> str:
+    """The file name of an input's saved 28×28 image: its position among the inputs (zero-padded, so names sort in
+    input order), then its own name, so two `a.png` from different folders never overwrite each other."""
+    return f"{index:0{len(str(total))}d}-{path.stem}.png"
+
+
+def _save_input(target: Path, letter: "np.ndarray") -> None:
+    """The uint8 [28, 28] image the model saw, as a greyscale PNG (written atomically: no half file on Ctrl-C)."""
+    from PIL import Image
+
+    from hcr.atomic import atomic_path
+
+    with atomic_path(target) as tmp:
+        Image.fromarray(letter).save(tmp, format="PNG")
 
 
 def _record(path: Path, prediction: "Prediction") -> dict:
@@ -97,7 +134,6 @@ def _write_csv(records: list[dict]) -> None:
 
 
 def _print_table(records: list[dict]) -> None:
-    from rich.markup import escape
     from rich.table import Table
 
     styles = {"ok": "green", "low-confidence": "yellow", "blank": "red", "error": "red"}

@@ -12,7 +12,7 @@ from hcr.console import console, output
 
 def read(
     images: list[Path] = typer.Argument(..., metavar="IMAGE", help="Image files, each holding one line of capitals."),
-    model: Path | None = typer.Option(None, help=MODEL_HELP),
+    model: Path | None = typer.Option(None, metavar="PATH", help=MODEL_HELP),
     as_json: bool = typer.Option(
         False, "--json", help="Print a JSON list: per image the text, and per letter its confidence and box."
     ),

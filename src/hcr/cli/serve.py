@@ -8,31 +8,58 @@ import typer
 from hcr.console import console
 from hcr.errors import HcrError, MissingExtraError
 
+LIMITS_PANEL = "Limits (per worker)"
+
 
 def serve(
     model: Path | None = typer.Option(
-        None, help="A model.onnx (with its model.json), or a folder holding one. Default: the model shipped with hcr."
+        None,
+        metavar="PATH",
+        help="A model.onnx (with its model.json), or a folder holding one. Default: the model shipped with hcr.",
     ),
-    host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0 for every interface)."),
-    port: int = typer.Option(8000, min=0, max=65535, help="Port to listen on (0: any free port)."),
+    host: str = typer.Option(
+        "127.0.0.1", metavar="ADDRESS", help="Address to listen on (0.0.0.0 for every interface)."
+    ),
+    port: int = typer.Option(8000, min=0, max=65535, metavar="PORT", help="Port to listen on (0: any free port)."),
     cors_origin: list[str] = typer.Option(
         [],
         "--cors-origin",
+        metavar="URL",
         help="Let pages from this origin call the API (repeat for more; '*' for any). Off by default.",
     ),
-    max_upload_mb: float = typer.Option(5.0, min=0.001, help="Larger request bodies are refused with 413."),
-    workers: int = typer.Option(1, min=1, help="Server processes (each loads the model): more use more cores."),
+    max_upload_mb: float = typer.Option(
+        5.0, min=0.001, metavar="MB", help="Larger request bodies are refused with 413.", rich_help_panel=LIMITS_PANEL
+    ),
+    workers: int = typer.Option(
+        1, min=1, metavar="N", help="Server processes (each loads the model): more use more cores."
+    ),
     image_timeout: float = typer.Option(
-        10.0, min=0.1, help="Seconds one upload may take to decode and read; longer is refused with 422."
+        10.0,
+        min=0.1,
+        metavar="S",
+        help="Seconds one upload may take to decode and read; longer is refused with 422.",
+        rich_help_panel=LIMITS_PANEL,
     ),
     header_timeout: float = typer.Option(
-        10.0, min=0.1, help="Seconds a client has to send a request's headers; a slower one is disconnected."
+        10.0,
+        min=0.1,
+        metavar="S",
+        help="Seconds a client has to send a request's headers; a slower one is disconnected.",
+        rich_help_panel=LIMITS_PANEL,
     ),
     body_timeout: float = typer.Option(
-        30.0, min=0.1, help="Seconds a client has to send a request's body once its headers are in."
+        30.0,
+        min=0.1,
+        metavar="S",
+        help="Seconds a client has to send a request's body once its headers are in.",
+        rich_help_panel=LIMITS_PANEL,
     ),
     max_connections: int = typer.Option(
-        256, min=1, help="Open connections per worker; beyond, the longest-idle connection is closed."
+        256,
+        min=1,
+        metavar="N",
+        help="Open connections per worker; beyond, the longest-idle connection is closed.",
+        rich_help_panel=LIMITS_PANEL,
     ),
 ) -> None:
     """Serve the API (POST /v1/predict, /v1/read; GET /v1/health, /v1/model; docs at /docs) and a page to draw on."""

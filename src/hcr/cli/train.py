@@ -9,7 +9,18 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from hcr.cli.data import CASE_HELP, DATA_DIR_HELP, DATASET_HELP, CaseMode, SplitMethod
+from hcr.cli.data import (
+    DATA_PANEL,
+    TRAINING_PANEL,
+    CaseMode,
+    SplitMethod,
+    case_option,
+    data_dir_option,
+    dataset_option,
+    fraction_option,
+    per_class_option,
+    split_option,
+)
 from hcr.console import output
 
 # what TensorFlow's C++ side prints while it loads: absl's notice that it is not set up yet, then INFO/WARNING lines
@@ -55,48 +66,70 @@ def models() -> None:
 
 
 def train(
-    model: str | None = typer.Option(None, help="Model to train (see `hcr models`)."),
-    dataset: list[str] = typer.Option([], "--dataset", "-d", help=DATASET_HELP),
-    data_dir: Path | None = typer.Option(None, envvar="HCR_DATA_DIR", help=DATA_DIR_HELP, show_envvar=False),
-    per_class: int | None = typer.Option(None, help="Train on a balanced subset of N images per letter."),
-    case: CaseMode = typer.Option(CaseMode.fold, help=CASE_HELP),
-    split: SplitMethod = typer.Option(SplitMethod.stratified, help="official keeps the datasets' own test split."),
-    seed: int = typer.Option(0, help="Seed for the subset, the split, initial weights and augmentation."),
-    val_fraction: float = typer.Option(0.15, help="Share of the images held out to pick the best epoch."),
-    test_fraction: float = typer.Option(0.15, help="Share held out for the final test; 0 trains on all the rest."),
+    model: str | None = typer.Option(None, metavar="NAME", help="Model to train (see `hcr models`)."),
+    resume: Path | None = typer.Option(None, metavar="RUN_DIR", help="Continue the interrupted run in this folder."),
+    dataset: list[str] = dataset_option(),
+    data_dir: Path | None = data_dir_option(),
+    per_class: int | None = per_class_option("Train on"),
+    case: CaseMode = case_option(),
+    split: SplitMethod = split_option(),
+    seed: int = typer.Option(
+        0, help="Seed for the subset, the split, initial weights and augmentation.", rich_help_panel=DATA_PANEL
+    ),
+    val_fraction: float = fraction_option(0.15, "Share of the images held out to pick the best epoch."),
+    test_fraction: float = fraction_option(0.15, "Share held out for the final test; 0 trains on all the rest."),
     capitals: bool = typer.Option(
-        False, "--capitals", help="Block capitals: label EMNIST's lower-case l bars as I (a bar on a form is an I)."
+        False,
+        "--capitals",
+        help="Block capitals: label EMNIST's lower-case l bars as I (a bar on a form is an I).",
+        rich_help_panel=DATA_PANEL,
     ),
     canonical: bool = typer.Option(
         False,
         "--canonical",
         help="Train on the letters as `hcr predict` sees a file of them (cropped to the ink, pen evened out, "
         "re-centred), so images people save read as well as the dataset's arrays.",
+        rich_help_panel=DATA_PANEL,
     ),
     epochs: int | None = typer.Option(
-        None, help="Maximum epochs; early stopping may end sooner. Default: the model's recipe."
+        None,
+        metavar="N",
+        help="Maximum epochs; early stopping may end sooner. Default: the model's recipe.",
+        rich_help_panel=TRAINING_PANEL,
     ),
     batch_size: int | None = typer.Option(
-        None, help="Batch size. Default: the model's recipe (see `hcr models`), else 64."
+        None,
+        metavar="N",
+        help="Batch size. Default: the model's recipe (see `hcr models`), else 64.",
+        rich_help_panel=TRAINING_PANEL,
     ),
     learning_rate: float | None = typer.Option(
-        None, help="Initial learning rate (Adam). Default: the model's recipe, else 1e-3."
+        None,
+        metavar="LR",
+        help="Initial learning rate (Adam). Default: the model's recipe, else 1e-3.",
+        rich_help_panel=TRAINING_PANEL,
     ),
     augment: bool | None = typer.Option(
         None,
         "--augment/--no-augment",
         help="Random rotation, shift and zoom on training batches. Default: the model's recipe.",
+        rich_help_panel=TRAINING_PANEL,
     ),
     pen_width: float | None = typer.Option(
         None,
-        help="With augmentation: the share of letters drawn with a pen about 1 px thicker or thinner. "
+        metavar="P",
+        help="With augmentation: the share P of letters drawn with a pen about 1 px thicker or thinner. "
         "Default: the model's recipe, else 0.",
+        rich_help_panel=TRAINING_PANEL,
+    ),
+    weights: Path | None = typer.Option(
+        None, metavar="FILE", help="Pretrained weights file (MobileNetV2 models).", rich_help_panel=TRAINING_PANEL
     ),
     runs_dir: Path = typer.Option(
-        Path("runs"), help="Where run folders are created (and where tuned-* models find their tuning run)."
+        Path("runs"),
+        metavar="DIR",
+        help="Where run folders are created (and where tuned-* models find their tuning run).",
     ),
-    weights: Path | None = typer.Option(None, help="Pretrained weights file (MobileNetV2 models)."),
-    resume: Path | None = typer.Option(None, help="Continue the interrupted run in this run folder."),
 ) -> None:
     """Train a model into a new run folder (config, history, best model, metrics); print val and test accuracy.
 

@@ -5,43 +5,81 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from hcr.cli.data import DATA_DIR_HELP, DATASET_HELP, SplitMethod
+from hcr.cli.data import (
+    DATA_PANEL,
+    TRAINING_PANEL,
+    SplitMethod,
+    data_dir_option,
+    dataset_option,
+    per_class_option,
+    split_option,
+)
 from hcr.cli.train import quiet_tensorflow
 from hcr.console import output
+
+STUDY_PANEL = "Study (several machines)"
 
 
 def tune(
     model: str = typer.Option(
         ...,
-        help="Search space: cnn (trains regularized-cnn, gives tuned-cnn) or mobilenetv2 (mobilenetv2-finetune, "
-        "gives tuned-mobilenetv2).",
+        metavar="SPACE",
+        help="Search space: cnn (trains regularized-cnn, gives tuned-cnn) or mobilenetv2 (trains "
+        "mobilenetv2-finetune, gives tuned-mobilenetv2).",
     ),
     trials: int = typer.Option(
-        ..., help="Finished trials (complete or pruned) the study should hold, every worker's counted."
+        ..., metavar="N", help="Finished trials (complete or pruned) the study should hold, every worker's counted."
     ),
-    timeout: float | None = typer.Option(None, help="Start no new trial after this many seconds."),
+    timeout: float | None = typer.Option(None, metavar="S", help="Start no new trial after S seconds."),
+    runs_dir: Path = typer.Option(
+        Path("runs"), metavar="DIR", help="Where the tuning folder and the retrained run are created."
+    ),
     storage: str | None = typer.Option(
         None,
-        help="Optuna storage URL shared by workers (e.g. postgresql://user@host/db). Default: study.db in "
-        "the tuning folder.",
+        metavar="URL",
+        help="Optuna storage shared by workers, e.g. postgresql://user@host/db. Default: study.db in the tuning "
+        "folder.",
+        rich_help_panel=STUDY_PANEL,
     ),
     study: str | None = typer.Option(
-        None, help="Study name: an existing one is resumed or joined. Default: a new one."
+        None,
+        metavar="NAME",
+        help="Study name: an existing one is resumed or joined. Default: a new one.",
+        rich_help_panel=STUDY_PANEL,
     ),
-    dataset: list[str] = typer.Option([], "--dataset", "-d", help=DATASET_HELP),
-    data_dir: Path | None = typer.Option(None, envvar="HCR_DATA_DIR", help=DATA_DIR_HELP, show_envvar=False),
-    per_class: int | None = typer.Option(None, help="Tune on a balanced subset of N images per letter."),
-    split: SplitMethod = typer.Option(SplitMethod.stratified, help="official keeps the datasets' own test split."),
-    seed: int = typer.Option(0, help="Seed for the subset, the split, the trials' training and the sampler."),
-    epochs: int | None = typer.Option(None, help="Maximum epochs of each trial. Default: the search space's."),
-    final_epochs: int | None = typer.Option(
-        None, help="Maximum epochs of the retrained best settings. Default: the tuned model's recipe."
-    ),
-    retrain: bool = typer.Option(True, "--retrain/--no-retrain", help="Retrain the best settings after the search."),
-    weights: Path | None = typer.Option(None, help="Pretrained weights file (mobilenetv2)."),
-    runs_dir: Path = typer.Option(Path("runs"), help="Where the tuning folder and the retrained run are created."),
     heartbeat: int = typer.Option(
-        10, help="Seconds between a trial's heartbeats; a worker silent for two is taken for dead."
+        10,
+        metavar="S",
+        help="Seconds between a trial's heartbeats; a worker silent for two is taken for dead.",
+        rich_help_panel=STUDY_PANEL,
+    ),
+    dataset: list[str] = dataset_option(),
+    data_dir: Path | None = data_dir_option(),
+    per_class: int | None = per_class_option("Tune on"),
+    split: SplitMethod = split_option(),
+    seed: int = typer.Option(
+        0, help="Seed for the subset, the split, the trials' training and the sampler.", rich_help_panel=DATA_PANEL
+    ),
+    epochs: int | None = typer.Option(
+        None,
+        metavar="N",
+        help="Maximum epochs of each trial. Default: the search space's.",
+        rich_help_panel=TRAINING_PANEL,
+    ),
+    final_epochs: int | None = typer.Option(
+        None,
+        metavar="N",
+        help="Maximum epochs of the retrained best settings. Default: the tuned model's recipe.",
+        rich_help_panel=TRAINING_PANEL,
+    ),
+    retrain: bool = typer.Option(
+        True,
+        "--retrain/--no-retrain",
+        help="Retrain the best settings after the search.",
+        rich_help_panel=TRAINING_PANEL,
+    ),
+    weights: Path | None = typer.Option(
+        None, metavar="FILE", help="Pretrained weights file (mobilenetv2).", rich_help_panel=TRAINING_PANEL
     ),
 ) -> None:
     """Tune hyperparameters (TPE, median pruning); write trials.csv, best_params.json and plots; retrain the best."""

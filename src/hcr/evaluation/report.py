@@ -69,10 +69,12 @@ def render_report(content: ReportContent) -> str:
             for anchor, label in [("leaderboard", "Leaderboard"), ("data", "Data")]
             + [(_anchor(m.name), m.name) for m in content.models]
         ),
-        leaderboard=_table(content.leaderboard_headers, content.leaderboard_rows, content.best_row, "leaderboard"),
+        leaderboard=_table(
+            content.leaderboard_headers, content.leaderboard_rows, content.best_row, "leaderboard", label="Leaderboard"
+        ),
         skipped=_skipped(content.skipped),
         best=f'<p class="note">{_e(content.best_note)}</p>' if content.best_note else "",
-        data=_key_values(content.data_facts) + "".join(_figure(path) for path in content.eda_figures),
+        data=_key_values(content.data_facts, "Data") + "".join(_figure(path) for path in content.eda_figures),
         models="\n".join(_model_section(section) for section in content.models),
         version=_e(__version__),
         generated=_e(datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")),
@@ -107,28 +109,41 @@ def _model_section(section: ModelSection) -> str:
             [letter, f"{s['precision']:.3f}", f"{s['recall']:.3f}", f"{s['f1']:.3f}", f"{s['support']:,}"]
             for letter, s in letters
         ],
+        label=f"Per-letter report of {section.name}",
     )
     return (
-        f'<h3 id="{_anchor(section.name)}">{_e(section.name)}</h3>\n{_key_values(facts)}\n'
+        f'<h3 id="{_anchor(section.name)}">{_e(section.name)}</h3>\n{_key_values(facts, section.name)}\n'
         + "".join(_figure(path) for path in section.figures)
         + f"<details><summary>Per-letter report</summary>{per_letter}</details>"
     )
 
 
 def _table(
-    headers: Sequence[str], rows: Sequence[Sequence[str]], highlight: int | None = None, css_class: str = "numbers"
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    highlight: int | None = None,
+    css_class: str = "numbers",
+    *,
+    label: str,
 ) -> str:
     head = "".join(f"<th>{_e(h)}</th>" for h in headers)
     body = "".join(
         ('<tr class="best">' if i == highlight else "<tr>") + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>"
         for i, row in enumerate(rows)
     )
-    return f'<table class="{css_class}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return _scrolling(f'<table class="{css_class}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>', label)
 
 
-def _key_values(facts: dict[str, str]) -> str:
+def _key_values(facts: dict[str, str], label: str) -> str:
     rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in facts.items())
-    return f'<table class="facts">{rows}</table>'
+    return _scrolling(f'<table class="facts">{rows}</table>', label)
+
+
+def _scrolling(table: str, label: str) -> str:
+    """A table in a box of the page's width that scrolls sideways when the table is wider (the leaderboard's 11
+    columns on a phone), so the page itself never does. The box takes keyboard focus, so it can be scrolled with
+    the arrow keys, and is named for screen readers."""
+    return f'<div class="scroll" role="region" tabindex="0" aria-label="{_e(label)}">{table}</div>'
 
 
 def _skipped(skipped: dict[str, str]) -> str:

@@ -24,7 +24,8 @@ from pathlib import Path
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from PIL import Image
 
@@ -37,6 +38,7 @@ from hcr.serving.uploads import IMAGE_REQUEST_BODY, read_image_bytes
 from hcr.serving.work import Task, UnusableImageError, perform
 
 STATIC_DIR = Path(__file__).parent / "static"
+SWAGGER_URL = "/static/swagger"  # Swagger UI's files, vendored from the npm package swagger-ui-dist
 LOOP_MAX_SIDE = 300  # px: a letter of at most this size is read on the event loop (bounded, ≤ 5 ms worst case)
 MODEL_CARD = "MODEL_CARD.md"
 DEFAULT_LIMITS = ServeLimits()
@@ -92,6 +94,7 @@ def create_app(
         version=__version__,
         summary="Handwritten capital letters (A–Z) recognised from images.",
         description=f"Upload limit {max_upload_bytes / 1_000_000:g} MB. The web page is at [/](/).",
+        docs_url=None,  # served below from the package's own copy of Swagger UI, not from a CDN
     )
     app.add_middleware(BodySizeLimit, max_bytes=max_upload_bytes)
     if cors_origins:
@@ -104,6 +107,20 @@ def create_app(
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        """The API docs page. FastAPI's default loads Swagger UI from a CDN, a blank page without internet: this one
+        loads the copy in static/swagger/ (see its README for the version and licence), and turns off the badge that
+        would send the schema to an online validator."""
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url,
+            title=f"{app.title} — API docs",
+            swagger_js_url=f"{SWAGGER_URL}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER_URL}/swagger-ui.css",
+            swagger_favicon_url=f"{SWAGGER_URL}/favicon-32x32.png",
+            swagger_ui_parameters={"validatorUrl": None},
+        )
 
     @app.post("/v1/predict", responses=ERROR_RESPONSES, openapi_extra={"requestBody": IMAGE_REQUEST_BODY})
     async def predict(

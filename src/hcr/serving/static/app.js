@@ -1,4 +1,6 @@
-// The draw-a-letter page: strokes on a canvas → POST /v1/predict → the top letters with confidence bars.
+// The draw-a-letter page: strokes on a canvas → POST /v1/predict → the top letters with confidence bars; in line
+// mode, a wide canvas → POST /v1/read → the text, and each letter with its confidence. A line is read when the pen
+// pauses (LINE_PAUSE_MS), not while it moves: reading a line costs the server more than a letter.
 // White ink on black, a thick round pen: the convention the models were trained on (EMNIST), so the preprocessing
 // has the least to undo. While drawing, at most one request is in flight and one more is sent when it returns
 // (a throttle), so the result follows the pen without flooding the server. The live region (#status) is only
@@ -7,6 +9,27 @@
 
 const THROTTLE_MS = 150;
 const PEN_WIDTH = 18; // canvas pixels on a 280 px pad: about EMNIST's stroke relative to its letter height
+const LINE_PAUSE_MS = 400;
+// The line pad is as tall as the letter pad, so a letter drawn to fill its height gets the same pen.
+const PADS = { letter: { width: 280, height: 280 }, line: { width: 840, height: 280 } };
+const TEXTS = {
+  letter: {
+    title: "Draw a capital letter",
+    hint: "Draw one letter, A to Z, in the black box with your mouse or finger. The model reads it as you draw.",
+    pad: "Drawing pad: draw a capital letter here",
+    start: "Draw a letter to start.",
+    cleared: "Cleared. Draw a letter.",
+    list: "Most likely letters",
+  },
+  line: {
+    title: "Write a line of capitals",
+    hint: "Write a line of separate capitals, left to right, in the wide box. It is read when you pause.",
+    pad: "Drawing pad: write a line of separate capital letters here",
+    start: "Write a line of letters to start.",
+    cleared: "Cleared. Write a line of letters.",
+    list: "Each letter read, with its confidence",
+  },
+};
 
 const pad = document.getElementById("pad");
 const ctx = pad.getContext("2d");
@@ -17,6 +40,11 @@ const statusView = document.getElementById("status");
 const candidatesView = document.getElementById("candidates");
 const seenView = document.getElementById("seen");
 const resultView = document.getElementById("result"); // aria-busy while an answer is on its way
+const layoutView = document.getElementById("layout");
+const hintView = document.getElementById("hint");
+const seenFigure = document.getElementById("seen-figure");
+const severalView = document.getElementById("several"); // "this image seems to hold N letters"
+const severalText = document.getElementById("several-text");
 
 let drawing = false;
 let last = null;
@@ -27,6 +55,8 @@ let inFlight = false;
 let pending = false;
 let announce = false;
 let generation = 0; // bumped by Clear, so a late answer about an older drawing is dropped
+let mode = "letter"; // or "line"
+let lastUpload = null; // the file uploaded last, so "Read it as a line" can send it again
 
 function resetPad() {
   ctx.fillStyle = "#000";
@@ -64,6 +94,8 @@ function segment(a, b) {
 pad.addEventListener("pointerdown", (event) => {
   if (event.button !== 0) return;
   event.preventDefault();
+  clearTimeout(timer); // a line is read when the pen pauses: a new stroke is no pause
+  timer = null;
   if (showingUpload) resetPad(); // drawing starts afresh over an uploaded picture
   pad.setPointerCapture(event.pointerId);
   drawing = true;
@@ -90,12 +122,18 @@ function endStroke() {
   announce = true;
   clearTimeout(timer);
   timer = null;
-  requestPrediction();
+  if (mode === "line") {
+    resultView.setAttribute("aria-busy", "true"); // an answer is on its way, once the pen pauses
+    timer = setTimeout(() => { timer = null; requestPrediction(); }, LINE_PAUSE_MS);
+  } else {
+    requestPrediction();
+  }
 }
 pad.addEventListener("pointerup", endStroke);
 pad.addEventListener("pointercancel", endStroke);
 
 function schedule() {
+  if (mode === "line") return; // a line is read at a pause, not while the pen moves
   if (timer === null) timer = setTimeout(() => { timer = null; requestPrediction(); }, THROTTLE_MS);
 }
 
@@ -113,10 +151,12 @@ async function send(body, headers) {
   pending = false;
   resultView.setAttribute("aria-busy", "true");
   try {
-    const response = await fetch("/v1/predict?model_input=true", { method: "POST", body, headers });
+    const url = mode === "line" ? "/v1/read" : "/v1/predict?model_input=true";
+    const response = await fetch(url, { method: "POST", body, headers });
     const result = await response.json().catch(() => ({})); // a proxy's error page is not JSON
     if (sentFor !== generation) return;
-    if (response.ok) render(result, finalAnswer || !drawing);
+    if (response.ok && mode === "line") renderLine(result, finalAnswer || !drawing);
+    else if (response.ok) render(result, finalAnswer || !drawing);
     else renderError(result.detail || `the server answered ${response.status} ${response.statusText}`);
   } catch (error) {
     if (sentFor === generation) renderError(`no answer from the server (${error.message})`);
@@ -148,6 +188,20 @@ function render(result, speak) {
   else statusView.textContent = `Read as ${result.letter} (${percent(result.confidence)} confident).`;
 }
 
+function renderLine(result, speak) {
+  letterView.textContent = result.text || "–";
+  candidatesView.replaceChildren(
+    ...result.characters.map((c) => candidateItem({ letter: c.letter, probability: c.confidence })),
+  );
+  if (!speak) return;
+  statusView.className = `status ${result.status}`;
+  const unsure = result.characters.filter((c) => c.status !== "ok").map((c) => c.letter);
+  if (result.status === "blank") statusView.textContent = "Nothing to read: the image is blank.";
+  else if (unsure.length)
+    statusView.textContent = `Read as “${result.text}”; not sure of ${unsure.join(", ")}.`;
+  else statusView.textContent = `Read as “${result.text}”.`;
+}
+
 function candidateItem(candidate) {
   const item = document.createElement("li");
   const name = document.createElement("span");
@@ -174,7 +228,7 @@ function renderError(message) {
   statusView.textContent = `Could not read it: ${message}`;
 }
 
-function clearAll() {
+function clearAll(message = TEXTS[mode].cleared) {
   generation += 1;
   clearTimeout(timer);
   timer = null;
@@ -183,21 +237,74 @@ function clearAll() {
   letterView.textContent = "–";
   candidatesView.replaceChildren();
   seenView.hidden = true;
+  severalView.hidden = true;
+  resultView.setAttribute("aria-busy", "false");
   statusView.className = "status";
-  statusView.textContent = "Cleared. Draw a letter.";
+  statusView.textContent = message;
 }
-clearButton.addEventListener("click", clearAll);
+clearButton.addEventListener("click", () => clearAll());
+
+function setMode(newMode) {
+  // The pad's own pixels change with the mode (a canvas is cleared when resized), and so do the texts around it.
+  mode = newMode;
+  document.getElementById(`mode-${mode}`).checked = true;
+  pad.width = PADS[mode].width;
+  pad.height = PADS[mode].height;
+  layoutView.classList.toggle("line-mode", mode === "line");
+  document.getElementById("title").textContent = TEXTS[mode].title;
+  hintView.textContent = TEXTS[mode].hint;
+  pad.setAttribute("aria-label", TEXTS[mode].pad);
+  candidatesView.setAttribute("aria-label", TEXTS[mode].list);
+  seenFigure.hidden = mode === "line"; // a line is read letter by letter: there is no one 28 × 28 image
+  clearAll(TEXTS[mode].start);
+}
+for (const radio of document.querySelectorAll('input[name="mode"]')) {
+  radio.addEventListener("change", () => setMode(radio.value));
+}
+
+function readUpload(file) {
+  lastUpload = file;
+  clearAll();
+  showUpload(file);
+  announce = true;
+  send(fileForm(file), {});
+  if (mode === "letter") hintIfSeveral(file);
+}
 
 upload.addEventListener("change", () => {
   const file = upload.files[0];
   if (!file) return;
-  clearAll();
-  showUpload(file);
+  readUpload(file);
+  upload.value = ""; // choosing the same file again still triggers a prediction
+});
+
+function fileForm(file) {
   const form = new FormData();
   form.append("file", file);
-  announce = true;
-  send(form, {});
-  upload.value = ""; // choosing the same file again still triggers a prediction
+  return form;
+}
+
+async function hintIfSeveral(file) {
+  // An upload read as one letter may hold a word: the server's line reader says how many letters it finds (once
+  // per upload, not per stroke), and two or more get a hint to read it in line mode. The hint is optional: any
+  // failure here leaves the letter's answer alone.
+  const sentFor = generation;
+  try {
+    const response = await fetch("/v1/read", { method: "POST", body: fileForm(file) });
+    if (!response.ok) return;
+    const n = (await response.json()).characters.length;
+    if (sentFor !== generation || mode !== "letter" || n < 2) return;
+    severalText.textContent = `This image seems to hold ${n} letters: try line mode.`;
+    severalView.hidden = false;
+  } catch {
+    // no hint
+  }
+}
+
+document.getElementById("try-line").addEventListener("click", () => {
+  const file = lastUpload;
+  setMode("line");
+  if (file) readUpload(file);
 });
 
 function showUpload(file) {
