@@ -14,8 +14,9 @@ less NOISE_SIGMAS of the paper's noise (σ read from non-ink pixels anywhere), n
 BLANK_SIGMAS clear of it → printed lines removed (a box frame around the letter, ruled lines and comb baselines
 across the image) → the letter's box found by row and column profiles, specks and slivers away from it left out →
 crop → pen width brought into the datasets' usual range if far outside it → scale the long side to 22 px → centre
-in 28×28. Version 5 (v4: paper as one plane from the border, a fixed 24-level contrast floor, no line or speck
-removal). Measured by bench/preprocess_robustness.py (tests/variants.py) and bench/realworld.py.
+in 28×28. Version 6 (v5: large RGBA reduced through a premultiplied full-size copy; v4: paper as one plane from
+the border, a fixed 24-level contrast floor, no line or speck removal). Measured by bench/preprocess_robustness.py
+(tests/variants.py) and bench/realworld.py.
 
 Bounded work, whatever the image: decoding refuses more than MAX_PIXELS (JPEG decodes reduced); every later step
 runs on the image reduced to at most WORK_SIDE px a side, each in time linear in its pixels: the paper's level is
@@ -37,7 +38,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from hcr.errors import HcrError
 from hcr.files import NotRegularFileError, check_regular_file
 
-PREPROCESS_VERSION = 5  # bump when the output for the same image changes: it keys caches and model metadata
+PREPROCESS_VERSION = 6  # bump when the output for the same image changes: it keys caches and model metadata
 SIDE = 28
 INK_BOX = 22  # long side of the ink's bounding box in the 28×28 output
 MAX_PIXELS = 40_000_000  # larger images are refused: decompression bombs, or not a single letter anyway
@@ -506,7 +507,13 @@ def _reduced(image: Image.Image) -> Image.Image:
     if max(image.size) <= WORK_SIDE:
         return image
     if image.mode in BLOCK_MEAN_MODES:
-        return image.reduce(-(-max(image.size) // WORK_SIDE))
+        factor = -(-max(image.size) // WORK_SIDE)
+        if image.mode in ("LA", "RGBA"):
+            # Pillow reduces these through a full-size premultiplied copy: twice the decoded memory at the peak. What
+            # ink_map reads of them is their alpha and their grey, so each is taken and reduced on its own (1.25×).
+            alpha = image.getchannel("A").reduce(factor)
+            return Image.merge("LA", (image.convert("L").reduce(factor), alpha))
+        return image.reduce(factor)
     scale = WORK_SIDE / max(image.size)
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
     return image.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
