@@ -34,7 +34,7 @@ class SlowPredictor(Predictor):
 def main() -> None:
     from hcr.serving import server
     from hcr.serving.app import create_app
-    from hcr.serving.limits import ServeLimits
+    from hcr.serving.settings import ServeLimits
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)

@@ -17,7 +17,7 @@ from hcr.inference.preprocess import MAX_PIXELS, open_image
 from hcr.inference.reading import read_line
 from hcr.labels import CLASSES
 from hcr.serving.app import create_app
-from hcr.serving.limits import ServeLimits
+from hcr.serving.settings import ServeLimits
 from tests.lines import compose_line
 from tests.serving.conftest import as_photo, png_bytes
 

@@ -7,8 +7,15 @@ import typer
 
 from hcr.console import console
 from hcr.errors import HcrError, MissingExtraError
+from hcr.serving.settings import ServeLimits
 
 LIMITS_PANEL = "Limits (per worker)"
+LIMITS = ServeLimits()  # the defaults, defined once there
+
+
+def _limit(default: float, metavar: str, help_text: str, minimum: float = 0.001) -> typer.models.OptionInfo:
+    """A positive limit option, in the help's Limits panel, defaulting to ServeLimits' value."""
+    return typer.Option(default, min=minimum, metavar=metavar, help=help_text, rich_help_panel=LIMITS_PANEL)
 
 
 def serve(
@@ -27,46 +34,29 @@ def serve(
         metavar="URL",
         help="Let pages from this origin call the API (repeat for more; '*' for any). Off by default.",
     ),
-    max_upload_mb: float = typer.Option(
-        5.0, min=0.001, metavar="MB", help="Larger request bodies are refused with 413.", rich_help_panel=LIMITS_PANEL
+    max_upload_mb: float = _limit(
+        LIMITS.max_upload_bytes / 1_000_000, "MB", "Larger request bodies are refused with 413."
     ),
     workers: int = typer.Option(
         1, min=1, metavar="N", help="Server processes (each loads the model): more use more cores."
     ),
-    image_timeout: float = typer.Option(
-        10.0,
-        min=0.1,
-        metavar="S",
-        help="Seconds one upload may take to decode and read; longer is refused with 422.",
-        rich_help_panel=LIMITS_PANEL,
+    image_timeout: float = _limit(
+        LIMITS.image_timeout_s, "S", "Seconds one upload may take to decode and read; longer is refused with 422."
     ),
-    header_timeout: float = typer.Option(
-        10.0,
-        min=0.1,
-        metavar="S",
-        help="Seconds a client has to send a request's headers; a slower one is disconnected.",
-        rich_help_panel=LIMITS_PANEL,
+    header_timeout: float = _limit(
+        LIMITS.header_timeout_s, "S", "Seconds a client has to send a request's headers; a slower one is disconnected."
     ),
-    body_timeout: float = typer.Option(
-        30.0,
-        min=0.1,
-        metavar="S",
-        help="Seconds a client has to send a request's body once its headers are in.",
-        rich_help_panel=LIMITS_PANEL,
+    body_timeout: float = _limit(
+        LIMITS.body_timeout_s, "S", "Seconds a client has to send a request's body once its headers are in."
     ),
-    max_connections: int = typer.Option(
-        256,
-        min=1,
-        metavar="N",
-        help="Open connections per worker; beyond, the longest-idle connection is closed.",
-        rich_help_panel=LIMITS_PANEL,
+    max_connections: int = _limit(
+        LIMITS.max_connections, "N", "Open connections per worker; beyond, the longest-idle connection is closed.", 1
     ),
 ) -> None:
     """Serve the API (POST /v1/predict, /v1/read; GET /v1/health, /v1/model; docs at /docs) and a page to draw on."""
     try:
         from hcr.serving import server
         from hcr.serving.app import load_app
-        from hcr.serving.limits import ServeLimits
     except ModuleNotFoundError as e:
         raise MissingExtraError("serve", e.name or "fastapi") from None
 

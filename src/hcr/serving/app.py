@@ -32,8 +32,9 @@ from PIL import Image
 from hcr import __version__
 from hcr.inference.predictor import Predictor, resolve_model_path
 from hcr.serving.compute import BusyError, ImagePool, OverBudgetError
-from hcr.serving.limits import BodySizeLimit, ServeLimits
+from hcr.serving.limits import BodySizeLimit
 from hcr.serving.schemas import ErrorBody, Health, LetterResult, ModelInfo, ReadResult
+from hcr.serving.settings import ServeLimits
 from hcr.serving.uploads import IMAGE_REQUEST_BODY, read_image_bytes
 from hcr.serving.work import Task, UnusableImageError, perform
 

@@ -1,4 +1,4 @@
-"""What one `hcr serve` worker allows a client (ServeLimits), and the upload limit enforced before any parser runs.
+"""The upload limit, enforced before any parser runs (ServeLimits.max_upload_bytes).
 
 uvicorn does not cap a request body, and a client may send no Content-Length (chunked), so the limit is checked
 twice: on the declared length, then on the bytes that actually arrive. FastAPI's own `max_body_size` does both as
@@ -6,27 +6,9 @@ well, but answers a declared oversize body with a text/plain 413 that bypasses t
 every error `{"detail": "…"}`, which the web page and API clients parse.
 """
 
-from dataclasses import dataclass
-
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-
-@dataclass(frozen=True)
-class ServeLimits:
-    """Every bound on what one server worker spends on clients, in one place (`hcr serve` options set them).
-
-    The upload limit and the image budget are the app's (serving.app, serving.compute); the timeouts and the
-    connection cap are the HTTP connection's (serving.protocol)."""
-
-    max_upload_bytes: int = 5_000_000  # a larger request body is refused with 413
-    image_timeout_s: float = 10.0  # decoding and reading one upload; longer → 422, and its process is killed
-    image_processes: int = 1  # per worker: large uploads decoded at once (each may take ~2× its decoded size)
-    queue_timeout_s: float = 30.0  # how long an upload may wait for a free image process; longer → 503 (busy)
-    header_timeout_s: float = 10.0  # from connecting (or the first byte of the next request) to the headers' end
-    body_timeout_s: float = 30.0  # from the headers' end to the body's end (5 MB at 1.3 Mbit/s)
-    max_connections: int = 256  # open connections per worker; beyond, the longest-idle one is closed
 
 
 class BodySizeLimit:

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from hcr.serving.limits import ServeLimits
+from hcr.serving.settings import ServeLimits
 
 LINGER_S = 5.0
 LINGER_MAX_BYTES = 32_000_000

@@ -38,8 +38,8 @@ from fastapi import FastAPI
 from hcr.errors import HcrError
 from hcr.serving.app import load_app
 from hcr.serving.lifetime import die_with_parent
-from hcr.serving.limits import ServeLimits
 from hcr.serving.protocol import protocol_class
+from hcr.serving.settings import ServeLimits
 
 UVICORN_OPTIONS = {"log_level": "warning", "access_log": False}  # errors are logged, requests are not one by one
 BACKLOG = 2048
