@@ -2,12 +2,14 @@
 
     .venv/bin/python -m bench.realworld [--model MODEL] [--per-letter 20] [--json out/realworld.json]
 
-Letters: real capitals from EMNIST ByClass's test split (`../shared/data/emnist-byclass`, labels with their case),
-leaving out every image that is also in the dev data (`emnist/`, `az/`): the shipped model, trained on the dev
-data alone, has seen none of them. Each condition of bench/realworld_files.py (photos of pencil on grey paper,
-shadows, specks on big pages, printed and comb boxes, ruled lines, felt markers) turns --per-letter letters of
-each class into files; straight bars drawn as an I and capitals printed in every font on the machine (Debian's
-fonts-* packages) join them. Each file goes through `hcr predict`'s path (decode, preprocess, model).
+Letters: real capitals the model never trained on. When its source run (model.json) held a test part, that
+part's capitals (known upper case: Kaggle A–Z, ByClass, SD19) as the datasets store them; otherwise EMNIST
+ByClass's capitals less every image of the datasets the model trained on (none are left for a model trained on
+ByClass itself: measure its twin trained on a split, as bench/shipped_model does). Each condition of
+bench/realworld_files.py (photos of pencil on grey paper, shadows, specks on big pages, printed and comb boxes,
+ruled lines, felt markers) turns --per-letter letters of each class into files; straight bars drawn as an I and
+capitals printed in every font on the machine (Debian's fonts-* packages) join them. Each file goes through
+`hcr predict`'s path (decode, preprocess, model).
 
 Reported per condition: accuracy (a blank counts as wrong), the blank rate, the share of errors flagged (status
 not `ok`) and the share of correct answers flagged. Then inputs with no letter to read (real handwritten digits,
@@ -37,17 +39,33 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 BYCLASS_DIGITS = 10  # ByClass labels 0..9 are the digits (the letter loader skips them)
 
 
-def unseen_capitals_and_digits(data_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(capitals uint8 [N, 28, 28], their labels 0..25, digits uint8 [M, 28, 28]) from ByClass's test split,
-    upright, without the images that are also in the dev data."""
-    seen = {image.tobytes() for image in load_datasets(["az", "emnist-letters"], data_dir).x}
+def unseen_capitals(model_json: dict, data_dir: Path) -> tuple[np.ndarray, np.ndarray, str]:
+    """(capitals uint8 [N, 28, 28], their labels 0..25, where they come from) that the model never trained on."""
+    run_path = Path(model_json.get("source_run", ""))
+    if model_json["data"]["test_fraction"] > 0 and (run_path / "split.npz").is_file():
+        from hcr.runs import RunDir
+        from hcr.training.fit import load_run_data  # Keras comes with it: only for a run's split
+
+        data, split = load_run_data(RunDir.open(run_path), data_dir, as_loaded=True)
+        test = data.take(split.test)
+        capital = (test.case == UPPER) | np.isin(
+            test.source, [test.sources.index(s) for s in ("az",) if s in test.sources]
+        )
+        return test.x[capital], test.y[capital], f"the test split of {run_path.name}"
+    seen = {image.tobytes() for image in load_datasets(model_json["data"]["datasets"], data_dir).x}
     letters = load_datasets(["emnist-byclass"], data_dir)
     upper = (letters.case == UPPER) & np.array([image.tobytes() not in seen for image in letters.x])
+    if not upper.any():
+        raise SystemExit("every ByClass capital is in the model's training data: run this on its twin (a split)")
+    return letters.x[upper], letters.y[upper], "ByClass capitals not in the model's training data"
+
+
+def byclass_digits(data_dir: Path) -> np.ndarray:
+    """uint8 [M, 28, 28] real handwritten digits, upright: no letter model trains on them."""
     folder = data_dir / "emnist-byclass"
     x = read_idx(folder / "emnist-byclass-test-images-idx3-ubyte.gz", IMAGES_MAGIC, (28, 28))
     y = read_idx(folder / "emnist-byclass-test-labels-idx1-ubyte.gz", LABELS_MAGIC, ())
-    digits = x[y < BYCLASS_DIGITS].transpose(0, 2, 1)  # stored transposed, like every EMNIST image
-    return letters.x[upper], letters.y[upper], digits
+    return x[y < BYCLASS_DIGITS].transpose(0, 2, 1)  # stored transposed, like every EMNIST image
 
 
 def sample_per_letter(y: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -92,7 +110,8 @@ def main() -> None:
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     predictor = Predictor(args.model)
-    capitals, labels, digits = unseen_capitals_and_digits(args.data_dir)
+    capitals, labels, origin = unseen_capitals(predictor.metadata_, args.data_dir)
+    digits = byclass_digits(args.data_dir)
 
     results: dict[str, dict[str, float]] = {}
     for name, condition in CONDITIONS.items():
@@ -116,7 +135,8 @@ def main() -> None:
     refused = {name: np.mean([s != "ok" for _, s in predict(predictor, files)]) for name, files in no_letter.items()}
 
     console = Console(width=140)
-    table = Table(title=f"Real-world conditions ({args.per_letter} per letter; model {args.model or 'shipped'})")
+    title = f"Real-world conditions ({args.per_letter} per letter from {origin}; model {args.model or 'shipped'})"
+    table = Table(title=title)
     for column in ("condition", "files", "accuracy", "blank", "errors flagged", "correct flagged"):
         table.add_column(column, justify="left" if column == "condition" else "right")
     for name, row in results.items():
