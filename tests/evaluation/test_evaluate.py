@@ -55,6 +55,25 @@ def test_evaluate_own_test_split_agrees_with_training(tiny_run):
 
 
 @pytest.mark.slow
+def test_macro_f1_is_one_figure_when_letters_are_missing_from_the_test_split(shared_data, tmp_path, monkeypatch):
+    """EMNIST's official test part in the dev data holds no T–Z. A model that predicts one of them still must not
+    have its macro-F1 averaged over letters the test cannot contain in one place and not in the other: the training
+    loop's metrics.json and `hcr evaluate` (which the leaderboard uses) once gave 0.71 and 0.93 for the same run."""
+    from hcr.training.config import DataConfig
+    from hcr.training.fit import resolve_config, train
+
+    monkeypatch.setenv("HCR_CACHE_DIR", str(tmp_path / "parse-cache"))
+    data = DataConfig(datasets=("emnist-letters",), data_dir=str(shared_data), split="official")  # 1,000 to train
+    run = train(resolve_config("baseline-cnn", epochs=1), data, tmp_path / "runs").run.path
+    saved = evaluate_run(run).summary
+    assert "T" not in saved["per_letter"]  # the premise: letters are missing from this test split
+    predicted = np.array(saved["confusion_matrix"]).sum(axis=0)
+    assert predicted[19:].sum() > 0, "the tiny model predicted no T–Z: the test would prove nothing"
+    trained = json.loads((run / "metrics.json").read_text())["test"]
+    assert trained["macro_f1"] == pytest.approx(saved["macro"]["f1"])
+
+
+@pytest.mark.slow
 def test_evaluate_on_another_dataset(tiny_run):
     result = evaluate_run(tiny_run, [f"az:{AZ_CSV}"])
     assert result.out_dir.parent == tiny_run

@@ -50,6 +50,17 @@ def score_predictions(y_true: np.ndarray, y_prob: np.ndarray) -> dict[str, Any]:
     }
 
 
+def macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Macro-F1 over the letters present in `y_true`, as score_predictions averages it: the one macro-F1 hcr reports
+    (a run's metrics.json, `hcr evaluate`, the leaderboard). Averaging over the letters predicted too would count
+    every letter a test split cannot contain as an F1 of 0."""
+    try:
+        from sklearn.metrics import f1_score
+    except ImportError:
+        raise MissingExtraError("train", "scikit-learn") from None
+    return float(f1_score(y_true, y_pred, labels=np.unique(y_true), average="macro", zero_division=0))
+
+
 def confusion(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     """int64 [26, 26]: row = true letter, column = predicted letter; every letter kept, so figures line up."""
     from sklearn.metrics import confusion_matrix

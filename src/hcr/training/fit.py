@@ -263,7 +263,9 @@ def _training_input(x: np.ndarray, y: np.ndarray, config: TrainConfig) -> tuple[
 
 def _score(run: RunDir, x: np.ndarray, y: np.ndarray, split: Split) -> dict[str, Any]:
     """Accuracy and macro-F1 of the best checkpoint on validation and test (when the split has a test part)."""
-    from sklearn.metrics import accuracy_score, f1_score
+    from sklearn.metrics import accuracy_score
+
+    from hcr.evaluation.metrics import macro_f1  # the one definition, shared with hcr evaluate
 
     model = run.load_model(run.best_model_path)
     scores = {}
@@ -274,7 +276,7 @@ def _score(run: RunDir, x: np.ndarray, y: np.ndarray, split: Split) -> dict[str,
         predicted = model.predict(x[indices], batch_size=512, verbose=0).argmax(axis=1)
         scores[part] = {
             "accuracy": float(accuracy_score(y[indices], predicted)),
-            "macro_f1": float(f1_score(y[indices], predicted, average="macro")),
+            "macro_f1": macro_f1(y[indices], predicted),
             "n": len(indices),
         }
     return scores
