@@ -5,6 +5,7 @@ import re
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -22,6 +23,9 @@ from hcr.cli.data import (
     split_option,
 )
 from hcr.console import output
+
+if TYPE_CHECKING:
+    from hcr.training.config import DataConfig, TrainConfig
 
 # what TensorFlow's C++ side prints while it loads: absl's notice that it is not set up yet, then INFO/WARNING lines
 # (the oneDNN notice, CPU features) in glog format, "I0000 00:00:1796017159.172874    4051 port.cc:153] …"
@@ -66,7 +70,15 @@ def models() -> None:
 
 
 def train(
+    ctx: typer.Context,
     model: str | None = typer.Option(None, metavar="NAME", help="Model to train (see `hcr models`)."),
+    config_file: Path | None = typer.Option(
+        None,
+        "--config",
+        metavar="FILE",
+        help="A TOML settings file (sections train and data; every run saves its own as config.toml); options "
+        "given here override it.",
+    ),
     resume: Path | None = typer.Option(None, metavar="RUN_DIR", help="Continue the interrupted run in this folder."),
     dataset: list[str] = dataset_option(),
     data_dir: Path | None = data_dir_option(),
@@ -135,28 +147,27 @@ def train(
 
     Every setting is checked before TensorFlow loads (seconds) and before a run folder is made."""
     from hcr.errors import HcrError
-    from hcr.training.config import DataConfig, resolve_config
 
     if resume is not None:
-        if model is not None:
+        if model is not None or config_file is not None:
             raise HcrError("--resume continues a run as it was configured; leave out --model and other settings")
         quiet_tensorflow()
         from hcr.training.fit import resume as resume_run
 
         result = resume_run(resume)
     else:
-        if model is None:
-            raise HcrError("say which model to train: --model NAME (see `hcr models`)")
-        config = resolve_config(
-            model, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, augment=augment, seed=seed,
-            pen_width=pen_width,
-            weights=str(weights) if weights else None, runs_dir=runs_dir,
-        )  # fmt: skip
-        data_config = DataConfig(
-            datasets=tuple(dataset), data_dir=str(data_dir.resolve()) if data_dir else None, per_class=per_class,
-            split=split.value, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed, capitals=capitals,
-            canonical=canonical, case=case.value,
-        )  # fmt: skip
+        given = _given_options(ctx)
+        cli_train = {key: value for key, value in {
+            "model": model, "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
+            "augment": augment, "pen_width": pen_width, "weights": str(weights) if weights else None, "seed": seed,
+        }.items() if key in given}  # fmt: skip
+        cli_data = {key: value for key, value in {
+            "datasets": tuple(dataset), "data_dir": str(data_dir.resolve()) if data_dir else None,
+            "per_class": per_class, "split": split.value, "val_fraction": val_fraction,
+            "test_fraction": test_fraction, "seed": seed, "capitals": capitals, "canonical": canonical,
+            "case": case.value,
+        }.items() if key in given}  # fmt: skip
+        config, data_config = _resolved_settings(config_file, cli_train, cli_data, runs_dir)
         quiet_tensorflow()
         from hcr.training.fit import train as train_run
 
@@ -168,3 +179,41 @@ def train(
         if part in result.metrics
     ]
     output.print(" · ".join(scores), highlight=False, soft_wrap=True)
+
+
+# `hcr train` options → the settings they set (seed sets both the training's and the split's)
+_OPTION_SETTINGS = {"dataset": "datasets"}
+
+
+def _given_options(ctx: typer.Context) -> set[str]:
+    """The settings the user gave on the command line (or through an environment variable), as opposed to those
+    left at the option's default: only given ones override a settings file."""
+    given = set()
+    for name in ctx.params:
+        source = ctx.get_parameter_source(name)  # an enum of the click Typer runs on (its own copy): compared by name
+        if source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP"):
+            given.add(_OPTION_SETTINGS.get(name, name))
+    return given
+
+
+def _resolved_settings(
+    config_file: Path | None, cli_train: dict[str, Any], cli_data: dict[str, Any], runs_dir: Path
+) -> "tuple[TrainConfig, DataConfig]":
+    """Defaults, then the model's recipe, then the settings file, then the options given: every value checked, and
+    a refused one named with the file and section it came from."""
+    from hcr.errors import HcrError
+    from hcr.training.config import DataConfig, resolve_config
+    from hcr.training.config_file import checked_in, read_config_file
+
+    from_file: dict[str, dict[str, Any]] = {"train": {}, "data": {}}
+    if config_file is not None:
+        from_file = read_config_file(config_file)
+    file_model, cli_model = from_file["train"].pop("model", None), cli_train.pop("model", None)
+    model = cli_model or file_model
+    train_settings = from_file["train"] | cli_train
+    if model is None:
+        raise HcrError("say which model to train: --model NAME (see `hcr models`), or model in a --config file")
+    if config_file is not None:  # the file's own values first, so that a refused one is named with its file
+        checked_in(config_file, "train", resolve_config, file_model or model, runs_dir=runs_dir, **from_file["train"])
+        checked_in(config_file, "data", DataConfig, **from_file["data"])
+    return resolve_config(model, runs_dir=runs_dir, **train_settings), DataConfig(**from_file["data"] | cli_data)

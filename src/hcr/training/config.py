@@ -109,7 +109,14 @@ class TrainConfig:
 
 
 DATA_RULES: dict[str, Rule] = {
+    "datasets": (
+        (lambda value: isinstance(value, tuple) and all(isinstance(name, str) for name in value)),
+        "a list of dataset names",
+    ),
+    "data_dir": ((lambda value: value is None or isinstance(value, str)), "a folder path, or unset"),
     "per_class": optional(at_least(1)),
+    "val_fraction": NON_NEGATIVE,  # the ranges and their sum: check_fractions
+    "test_fraction": NON_NEGATIVE,
     "split": ((lambda value: value in METHODS), " or ".join(METHODS)),
     "seed": SEED,
     "capitals": BOOLEAN,

@@ -31,6 +31,7 @@ from hcr.training.callbacks import (
 )
 from hcr.training.config import DataConfig, TrainConfig
 from hcr.training.config import resolve_config as resolve_config  # where callers have always found it
+from hcr.training.config_file import CONFIG_FILE_NAME, write_config_file
 from hcr.training.transfer import extract_features, warm_up_head
 
 logger = logging.getLogger(__name__)
@@ -102,6 +103,7 @@ def train(
 
             saved["weights_sha256"] = weights_fingerprint(Path(config.weights))
         run.write_json(run.config_path, saved)
+        write_config_file(run.path / CONFIG_FILE_NAME, config, data_config)  # `hcr train --config` reads it back
         run.write_provenance()
         split.save(run.split_path)
         return _fit_and_score(run, config, data, split, state=None, extra_callbacks=callbacks)
