@@ -16,6 +16,7 @@ import os
 import platform
 import re
 import shutil
+import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
@@ -208,10 +209,29 @@ class RunDir:
                 versions[package] = metadata.version(package)
             except metadata.PackageNotFoundError:
                 continue
+        commit = {"git_commit": commit} if (commit := source_commit()) else {}
         self.write_json(
             self.env_path,
-            {"hcr": __version__, "python": platform.python_version(), "platform": platform.platform(), **versions},
-        )
+            {"hcr": __version__, **commit, "python": platform.python_version(), "platform": platform.platform(),
+             **versions},
+        )  # fmt: skip
+
+
+def source_commit() -> str | None:
+    """The git commit hcr's source was checked out at (with "-dirty" if it has uncommitted changes), when hcr runs
+    from a git checkout: a version number alone does not say which code trained a run during development."""
+    source = Path(__file__).parent
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "-C", str(source), "status", "--porcelain", "--untracked-files=no", "--", "."],
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.SubprocessError):  # no git, not a checkout (an installed wheel), or a slow disk
+        return None
+    return f"{commit}-dirty" if changed else commit
 
 
 @contextlib.contextmanager

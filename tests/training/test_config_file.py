@@ -25,7 +25,7 @@ def test_every_setting_that_can_be_unset_is_unset_by_default(config_class):
 
 
 def test_a_written_file_reads_back_to_the_same_settings(tmp_path):
-    config = resolve_config("compact-cnn", epochs=3, pen_width=0.5, hparams={"filters": 24})
+    config = resolve_config("compact-cnn", epochs=3, pen_width=0.5, hparams={"filters": (24, 48, 96)})
     data_config = DataConfig(datasets=("az", "nist-sd19"), case="upper", canonical=True, test_fraction=0.0)
     path = tmp_path / "config.toml"
     write_config_file(path, config, data_config)
@@ -94,3 +94,15 @@ def test_options_override_the_file_and_a_runs_config_toml_trains_it_again(shared
     assert json.loads((rerun / "config.json").read_text())["train"] == saved["train"]
     assert json.loads((rerun / "config.json").read_text())["data"] == saved["data"]
     assert (rerun / "split.npz").read_bytes() == (run / "split.npz").read_bytes()
+
+
+def test_builder_settings_are_checked_by_name_and_saved_whole(tmp_path):
+    """compact-cnn's filters used to be saved as `"hparams": {}`; a misspelt one reached Keras minutes later."""
+    assert resolve_config("compact-cnn").hparams["filters"] == [16, 32, 64]
+    assert resolve_config("compact-cnn", hparams={"dropout": 0.1}).hparams["dropout"] == 0.1
+    recipe = tmp_path / "recipe.toml"
+    recipe.write_text("[train]\nmodel = 'compact-cnn'\n[train.hparams]\nfilterz = [8, 16, 32]\n")
+    outcome = _train("--config", str(recipe), "--runs-dir", str(tmp_path / "runs"))
+    assert isinstance(outcome.exception, HcrError), outcome.output
+    assert "no setting 'filterz'" in str(outcome.exception)
+    assert not (tmp_path / "runs").exists()

@@ -6,10 +6,12 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+import hcr
 from hcr.data import balanced_subset, load_datasets
 from hcr.data.capitals import with_capital_labels
 from hcr.inference.preprocess import to_letter_arrays, to_model_input
@@ -30,7 +32,11 @@ def test_train_writes_a_complete_run_folder(shared_data, tmp_path):
     saved = json.loads(run.config_path.read_text())
     assert saved["train"]["model"] == "baseline-cnn"
     assert saved["sources"] == ["az", "emnist-letters"]
-    assert "keras" in json.loads(run.env_path.read_text())
+    env = json.loads(run.env_path.read_text())
+    assert "keras" in env
+    source = Path(hcr.__file__).parent  # the tests run from a git checkout: the run names its commit
+    head = subprocess.run(["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+    assert env["git_commit"].removesuffix("-dirty") == head.stdout.strip()
     history = run.history_path.read_text().splitlines()
     assert history[0].startswith("epoch,")
     assert len(history) == 3

@@ -9,8 +9,10 @@ the 28×28×1 letter in 0..1 (hcr.inference.preprocess.to_model_input); compilin
 hcr.training. A `recipe` holds the training defaults (epochs, learning rate, augmentation) that suit the model.
 """
 
+import ast
 import fnmatch
 import importlib
+import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -35,11 +37,45 @@ class ModelEntry:
     # Tuned models: the `hcr tune --model` search whose best settings become this model's defaults (hcr.training.tuned)
     tuned_from: str | None = None
 
+    def builder_defaults(self) -> dict[str, Any]:
+        """The builder's hyperparameters and their defaults, read from its signature in the source without importing
+        it (and Keras): a config can name and save every argument its model is built with in milliseconds. The class
+        count and the weights file are not hyperparameters (they come from the data and from TrainConfig.weights)."""
+        module, function = self.builder.split(":")
+        spec = importlib.util.find_spec(module)
+        tree = ast.parse(spec.loader.get_source(module))  # type: ignore[union-attr]
+        (definition,) = (node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == function)
+        arguments = definition.args
+        return {
+            argument.arg: _as_setting(ast.literal_eval(default))
+            for argument, default in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True)
+            if default is not None and argument.arg not in NOT_HYPERPARAMETERS
+        }
+
+    def resolved_hparams(self, given: dict[str, Any]) -> dict[str, Any]:
+        """Every builder argument a model is built with: the builder's defaults, then `given`; a name the builder
+        does not take is refused here, before any run folder exists, not by Keras minutes later."""
+        defaults = self.builder_defaults()
+        unknown = sorted(set(given) - set(defaults))
+        if unknown:
+            raise HcrError(
+                f"{self.name} has no setting {unknown[0]!r}; its builder takes: {', '.join(sorted(defaults))}"
+            )
+        return {**defaults, **{key: _as_setting(value) for key, value in given.items()}}
+
     @property
     def build(self) -> Callable[..., "keras.Model"]:
         """The builder function (importing its module, and Keras, the first time)."""
         module, function = self.builder.split(":")
         return getattr(importlib.import_module(module), function)
+
+
+NOT_HYPERPARAMETERS = frozenset({"num_classes", "weights"})
+
+
+def _as_setting(value: Any) -> Any:
+    """Tuples as lists: a saved setting reads back from JSON or TOML equal to the one resolved."""
+    return list(value) if isinstance(value, tuple) else value
 
 
 REGULARIZED_RECIPE = {

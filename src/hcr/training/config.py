@@ -164,6 +164,7 @@ def resolve_config(
         best_params = tuned_params or find_best_params(model, entry.tuned_from, runs_dir)
         config = config.with_overrides(**tuned_settings(model, best_params))
     config = config.with_overrides(**overrides)
+    config = replace(config, hparams=entry.resolved_hparams(config.hparams))  # saved whole with the run
     if entry.transfer == "features" and config.augment:
         raise HcrError(
             f"{model} trains its head on features computed once, which cannot be augmented; "
