@@ -20,6 +20,7 @@ Targets (issue 17): every condition ≥ 97 %, 0 false blanks at contrast ≥ 15 
 
 import argparse
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,7 @@ from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
-from hcr.data.case import UPPER
+from hcr.data.case import LOWER, UPPER, select_case
 from hcr.data.idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx
 from hcr.data.sources import load_datasets
 from hcr.inference.predictor import Predictor
@@ -36,11 +37,15 @@ from hcr.inference.preprocess import ImageError, open_image
 from hcr.labels import CLASSES
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# script and handwriting faces among Debian's fonts-* packages (fonts-dancingscript, -breip, -femkeklaver, -bwht,
+# -dkg-handwriting, -comic-neue): their lower case stands in for cursive
+HANDWRITING_FONTS = re.compile(r"dancing|breip|femke|becausewe|dkg|comic", re.IGNORECASE)
 BYCLASS_DIGITS = 10  # ByClass labels 0..9 are the digits (the letter loader skips them)
 
 
-def unseen_capitals(model_json: dict, data_dir: Path) -> tuple[np.ndarray, np.ndarray, str]:
-    """(capitals uint8 [N, 28, 28], their labels 0..25, where they come from) that the model never trained on."""
+def unseen_letters(model_json: dict, data_dir: Path, case: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """(letters uint8 [N, 28, 28] of `case` (UPPER or LOWER), their labels 0..25, where they come from) that the
+    model never trained on; empty when there are none."""
     run_path = Path(model_json.get("source_run", ""))
     if model_json["data"]["test_fraction"] > 0 and (run_path / "split.npz").is_file():
         from hcr.runs import RunDir
@@ -48,16 +53,16 @@ def unseen_capitals(model_json: dict, data_dir: Path) -> tuple[np.ndarray, np.nd
 
         data, split = load_run_data(RunDir.open(run_path), data_dir, as_loaded=True)
         test = data.take(split.test)
-        capital = (test.case == UPPER) | np.isin(
-            test.source, [test.sources.index(s) for s in ("az",) if s in test.sources]
-        )
-        return test.x[capital], test.y[capital], f"the test split of {run_path.name}"
-    seen = {image.tobytes() for image in load_datasets(model_json["data"]["datasets"], data_dir).x}
+        wanted = test.case == case
+        if case == UPPER and "az" in test.sources:  # Kaggle A–Z holds capitals only
+            wanted |= test.source == test.sources.index("az")
+        if wanted.any():
+            return test.x[wanted], test.y[wanted], f"the test split of {run_path.name}"
+    trained, _ = select_case(load_datasets(model_json["data"]["datasets"], data_dir), model_json["data"]["case"])
+    seen = {image.tobytes() for image in trained.x}
     letters = load_datasets(["emnist-byclass"], data_dir)
-    upper = (letters.case == UPPER) & np.array([image.tobytes() not in seen for image in letters.x])
-    if not upper.any():
-        raise SystemExit("every ByClass capital is in the model's training data: run this on its twin (a split)")
-    return letters.x[upper], letters.y[upper], "ByClass capitals not in the model's training data"
+    unseen = (letters.case == case) & np.array([image.tobytes() not in seen for image in letters.x])
+    return letters.x[unseen], letters.y[unseen], "ByClass letters not in the model's training data"
 
 
 def byclass_digits(data_dir: Path) -> np.ndarray:
@@ -100,6 +105,30 @@ def score(answers: list[tuple[str | None, str]], truth: list[str]) -> dict[str, 
     }
 
 
+def lower_case(predictor: Predictor, args: argparse.Namespace, fonts: list[Path], rng: np.random.Generator) -> dict:
+    """Lower-case letters, read as their letter: what cursive and everyday writing hold. Real ones the model did
+    not train on (drawn clean, and photographed in pencil), and lower case in the handwriting-style fonts (a
+    stand-in for cursive; hcr never trains on fonts)."""
+    results = {}
+    letters, labels, _ = unseen_letters(predictor.metadata_, args.data_dir, LOWER)
+    if len(letters):
+        for name in ("clean drawing", "pencil photo, 20–40 px"):
+            picks = sample_per_letter(labels, args.per_letter, rng)
+            files = [CONDITIONS[name](letters[i], rng) for i in track(picks, description=name, transient=True)]
+            results[f"lower case: {name}"] = score(predict(predictor, files), [CLASSES[labels[i]] for i in picks])
+    handwriting = [font for font in fonts if HANDWRITING_FONTS.search(font.name)]
+    printed, truth = [], []
+    for font in handwriting:
+        for letter in CLASSES:
+            data = printed_letter(font, letter.lower(), rng)
+            if data is not None:
+                printed.append(data)
+                truth.append(letter)
+    if printed:
+        results[f"lower case in handwriting fonts ({len(handwriting)})"] = score(predict(predictor, printed), truth)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, help="model.onnx or its folder (default: the shipped model)")
@@ -110,7 +139,9 @@ def main() -> None:
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     predictor = Predictor(args.model)
-    capitals, labels, origin = unseen_capitals(predictor.metadata_, args.data_dir)
+    capitals, labels, origin = unseen_letters(predictor.metadata_, args.data_dir, UPPER)
+    if not len(capitals):
+        raise SystemExit("every ByClass capital is in the model's training data: run this on its twin (a split)")
     digits = byclass_digits(args.data_dir)
 
     results: dict[str, dict[str, float]] = {}
@@ -129,6 +160,7 @@ def main() -> None:
                 printed.append(data)
                 truth.append(letter)
     results[f"printed capitals ({len(fonts)} fonts)"] = score(predict(predictor, printed), truth)
+    results |= lower_case(predictor, args, fonts, rng)
 
     no_letter = not_letters(digits, rng, n_bars)
     no_letter["two letters"] = two_letters(capitals, rng, n_bars)
