@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DATA   ?= ../shared/data
 WEIGHTS ?= ../shared/models/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5
 
-.PHONY: setup demo test lint bench clean postgres browser fonts
+.PHONY: setup demo test test-fast lint bench clean postgres browser fonts
 
 $(BIN)/hcr: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ test: $(BIN)/hcr postgres browser     ## lint, then the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+test-fast: $(BIN)/hcr                 ## the inner loop: lint, then every test that neither trains nor drives a browser
+	$(BIN)/ruff check .
+	$(BIN)/pytest -m "not slow and not browser" -q
 
 postgres:                             ## PostgreSQL server binaries for the shared-study tests (once; root)
 	.ci/debian-package.sh postgresql '/usr/lib/postgresql/*/bin/pg_ctl'
