@@ -45,3 +45,24 @@ def test_builders_take_hyperparameters():
     small = create_model("regularized-cnn", dense_units=32, dropout=None)
     large = create_model("regularized-cnn", dense_units=512)
     assert small.count_params() < large.count_params()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list_models())
+def test_model_can_learn_one_batch_by_heart(name, letters):
+    """The oldest check of a model and its loss: 32 real letters, seen over and over, are all learnt. A model that
+    cannot (a head cut off from its inputs, a frozen layer that should train, labels shifted) fails here in
+    seconds, long before a comparison shows it as merely weak. Dropout off: it is there to stop exactly this."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    x, y = letters[0][:32], letters[1][:32]
+    entry = get_model_entry(name)
+    model = create_model(
+        name,
+        weights=str(MOBILENET_WEIGHTS) if entry.needs_weights else None,
+        **({"dropout": 0.0} if "dropout" in entry.builder_defaults() else {}),
+    )
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+    model.fit(x, y, batch_size=32, epochs=60, verbose=0)  # the batch-normalised CNNs need more than 30
+    assert (model.predict(x, verbose=0).argmax(axis=1) == y).mean() == 1.0
