@@ -153,6 +153,11 @@ def test_train_refuses_unknown_settings_before_loading_tensorflow(tmp_path):
         hcr.train("baseline-cnn", "az", out=tmp_path, learning_rat=0.1)
 
 
+def test_compare_refuses_an_unknown_preset(tmp_path):
+    with pytest.raises(HcrError, match="unknown preset 'fast'"):
+        hcr.compare(["baseline-cnn"], preset="fast", out=tmp_path)
+
+
 @pytest.mark.slow
 def test_train_on_arrays(tmp_path):
     """Arrays become a pixel CSV in the runs folder (the run names it, so it can be resumed), then a real run."""
