@@ -10,6 +10,11 @@ class HcrError(Exception):
     """Bad input from the user: a missing or malformed file, an impossible option."""
 
 
+class InputError(HcrError):
+    """An image or array handed to the Python API (hcr.Recognizer) that cannot be a picture of letters: a wrong
+    dtype, shape or value range, NaN."""
+
+
 class DataError(HcrError):
     """A data source that cannot be read; the message always names the file or URL."""
 

@@ -1,9 +1,13 @@
-"""The 26 classes and the one mapping between class index and letter, shared by every stage."""
+"""The 26 classes and the one mapping between class index and letter, shared by every stage.
+
+A model trained with out-of-scope examples (digits, scribbles, several glyphs) has one more output, NOT_A_LETTER,
+after Z: its model.json lists `classes` as A..Z then "not-a-letter" (class index 26)."""
 
 import string
 
 CLASSES: tuple[str, ...] = tuple(string.ascii_uppercase)
 NUM_CLASSES = len(CLASSES)
+NOT_A_LETTER = "not-a-letter"  # the 27th class of such a model, and the status of an image it wins on
 
 
 def letter_of(index: int) -> str:

@@ -4,59 +4,37 @@ Before, a foreign model (wrong input rank, 40 outputs, a threshold that is not a
 on every image: `hcr predict` exited 1 and `hcr serve` answered every request with a 500.
 """
 
-import hashlib
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
-import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
 from PIL import Image
 
 from hcr.errors import HcrError
 from hcr.inference.predictor import DEFAULT_MODEL_DIR, Predictor
+from tests.onnx_models import linear_model
 
 SHIPPED_METADATA = json.loads((DEFAULT_MODEL_DIR / "model.json").read_text(encoding="utf-8"))
 
 
 def foreign_model(folder: Path, input_shape: list, n_outputs: int, **metadata_changes) -> Path:
-    """A real ONNX model (reshape → matmul → softmax) with the given input shape and output width, beside a model.json
-    that names it (its sha256) and otherwise says what the shipped model's says, changed by `metadata_changes`."""
+    """A real ONNX model with the given input shape and output width, random weights, and a model.json that says
+    what the shipped model's says, changed by `metadata_changes`."""
     pixels = int(np.prod([d for d in input_shape if isinstance(d, int)]))
-    weights = np.random.default_rng(0).normal(size=(pixels, n_outputs)).astype(np.float32)
-    graph = helper.make_graph(
-        [
-            helper.make_node("Reshape", ["image", "flat_shape"], ["flat"]),
-            helper.make_node("MatMul", ["flat", "weights"], ["logits"]),
-            helper.make_node("Softmax", ["logits"], ["probabilities"], axis=-1),
-        ],
-        "foreign",
-        [helper.make_tensor_value_info("image", TensorProto.FLOAT, input_shape)],
-        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", n_outputs])],
-        initializer=[
-            numpy_helper.from_array(np.array([-1, pixels], np.int64), "flat_shape"),
-            numpy_helper.from_array(weights, "weights"),
-        ],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    folder.mkdir(parents=True)
-    data = model.SerializeToString()
-    (folder / "model.onnx").write_bytes(data)
-    metadata = {**SHIPPED_METADATA, "onnx_sha256": hashlib.sha256(data).hexdigest()}
-    for key, value in metadata_changes.items():
-        metadata[key] = value
-    (folder / "model.json").write_text(json.dumps(metadata), encoding="utf-8")
-    return folder
+    weights = np.random.default_rng(0).normal(size=(pixels, n_outputs))
+    return linear_model(folder, input_shape, weights, **metadata_changes)
 
 
 FOREIGN = {
     "input of rank 3": (dict(input_shape=["N", 28, 28], n_outputs=26), "input"),
     "40 outputs for 26 classes": (dict(input_shape=["N", 28, 28, 1], n_outputs=40), "40"),
+    "27 outputs for 26 classes (not-a-letter missing from model.json)": (
+        dict(input_shape=["N", 28, 28, 1], n_outputs=27),
+        "27",
+    ),
     "a threshold that is not a number": (
         dict(
             input_shape=["N", 28, 28, 1],

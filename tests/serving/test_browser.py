@@ -19,7 +19,7 @@ from hcr.errors import HcrError
 from hcr.inference.predictor import Predictor, resolve_model_path
 from hcr.labels import CLASSES
 from tests.realdata import REPO_ROOT
-from tests.serving.conftest import as_photo, running_server
+from tests.serving.conftest import as_photo, png_bytes, running_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -329,3 +329,27 @@ def test_an_upload_holding_several_letters_suggests_line_mode(chromium, server, 
         page.set_input_files("#upload", files=[{"name": "a.png", "mimeType": "image/png", "buffer": single}])
     shown_answer(page)
     assert several.is_hidden()
+
+
+def test_the_page_says_when_an_upload_is_not_a_letter(chromium, tmp_path):
+    """With a model that has the not-a-letter class (tests.bar_model: a dash is no letter), the page shows ? and
+    the reason, for an upload in letter mode and for the ? of a line."""
+    from tests.onnx_models import bar, bar_model, bars_line
+
+    model = bar_model(tmp_path / "bars")
+    with running_server("--model", str(model)) as url:
+        page = chromium.new_page()
+        page.goto(url)
+        dash = png_bytes(bar(vertical=False))
+        page.set_input_files("#upload", files=[{"name": "dash.png", "mimeType": "image/png", "buffer": dash}])
+        letter, status = shown_answer(page)
+        assert letter == "?"
+        assert status.startswith("Not a letter: it looks like a digit")
+
+        page.locator("label[for=mode-line]").click()
+        line = png_bytes(bars_line("|-|"))
+        page.set_input_files("#upload", files=[{"name": "line.png", "mimeType": "image/png", "buffer": line}])
+        text, status = shown_answer(page)
+        assert text == "I?I"
+        assert "? is not a letter" in status
+        screenshot(page, "serve-not-a-letter.png")

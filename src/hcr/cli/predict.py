@@ -3,6 +3,7 @@
 import csv
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,10 +15,8 @@ from hcr.console import console, output, track
 if TYPE_CHECKING:
     import numpy as np
 
-    from hcr.inference.predictor import Prediction
-
 MODEL_HELP = "A model.onnx from `hcr export` (or its folder). Default: the model shipped with hcr."
-FAILED = ("error", "blank")  # statuses that count as a failed file for the exit code
+FAILED = ("error", "blank", "not-a-letter")  # statuses of a file that gave no letter: they set the exit code to 2
 
 
 def export(
@@ -54,9 +53,11 @@ def predict(
         None, metavar="DIR", help="Also save the 28×28 image the model saw for each file, as DIR/NNNN-NAME.png."
     ),
 ) -> None:
-    """Read the letter in each image: letter, confidence and top-k; low-confidence and blank images are flagged.
+    """Read the letter in each image: letter, confidence and top-k; low-confidence and blank images are flagged, and
+    so are images that are not a letter (with a model trained to tell: a digit, a scribble, several glyphs).
 
-    Exit code 0 if every file was read, 2 if any was blank or unreadable (the others are still reported)."""
+    Exit code 0 if every file was read as a letter, 2 if any was blank, not a letter or unreadable (the others are
+    still reported)."""
     from hcr.errors import HcrError
     from hcr.files import make_output_dir
     from hcr.inference.predictor import Predictor, find_images
@@ -70,7 +71,7 @@ def predict(
     results = track(predictor.predict_files(paths, top_k), "Reading letters", total=len(paths))
     records, saved = [], 0
     for index, (path, prediction) in enumerate(results, start=1):
-        records.append(_record(path, prediction))
+        records.append({"path": str(path), **prediction.to_dict()})
         if save_inputs is not None and prediction.model_input is not None:
             _save_input(save_inputs / input_name(index, len(paths), path), prediction.model_input)
             saved += 1
@@ -87,12 +88,12 @@ def predict(
         _write_csv(records)
     else:
         _print_table(records)
-    failed = [r for r in records if r["status"] in FAILED]
-    if failed:
-        n_blank = sum(r["status"] == "blank" for r in failed)
+    counts = Counter(r["status"] for r in records if r["status"] in FAILED)
+    if counts:
+        not_letters = f"{counts['not-a-letter']} not a letter, " if counts["not-a-letter"] else ""
         console.print(
-            f"[bold red]{len(failed)} of {len(records)} files failed[/] "
-            f"({n_blank} blank, {len(failed) - n_blank} unreadable)",
+            f"[bold red]{counts.total()} of {len(records)} files failed[/] "
+            f"({counts['blank']} blank, {not_letters}{counts['error']} unreadable)",
             highlight=False,
         )
         raise typer.Exit(2)
@@ -114,17 +115,6 @@ def _save_input(target: Path, letter: "np.ndarray") -> None:
         Image.fromarray(letter).save(tmp, format="PNG")
 
 
-def _record(path: Path, prediction: "Prediction") -> dict:
-    return {
-        "path": str(path),
-        "letter": prediction.letter,
-        "confidence": round(prediction.confidence, 6),
-        "status": prediction.status,
-        "top_k": [{"letter": letter, "probability": round(p, 6)} for letter, p in prediction.top_k],
-        "message": prediction.message,
-    }
-
-
 def _write_csv(records: list[dict]) -> None:
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(["path", "letter", "confidence", "status", "top_k", "message"])
@@ -136,7 +126,7 @@ def _write_csv(records: list[dict]) -> None:
 def _print_table(records: list[dict]) -> None:
     from rich.table import Table
 
-    styles = {"ok": "green", "low-confidence": "yellow", "blank": "red", "error": "red"}
+    styles = {"ok": "green", "low-confidence": "yellow", "not-a-letter": "red", "blank": "red", "error": "red"}
     table = Table()
     table.add_column("file", overflow="fold")  # a path is never cut short
     for column in ("letter", "confidence", "status", "top-k"):

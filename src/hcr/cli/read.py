@@ -17,7 +17,8 @@ def read(
         False, "--json", help="Print a JSON list: per image the text, and per letter its confidence and box."
     ),
 ) -> None:
-    """Read the line of separate handwritten capitals in each image; low-confidence letters are flagged.
+    """Read the line of separate handwritten capitals in each image; low-confidence letters are flagged, and a
+    character that is not a letter (a digit, a mark; with a model trained to tell) is written as ?.
 
     Exit code 0 if every image was read, 2 if any was blank or unreadable (the others are still reported)."""
     from hcr.inference.predictor import Predictor
@@ -30,10 +31,7 @@ def read(
             status = "blank" if isinstance(reading, BlankImageError) else "error"
             records.append({"path": str(path), "text": None, "status": status, "message": str(reading)})
             continue
-        low = any(c.status == "low-confidence" for c in reading.characters)
-        records.append(
-            {"path": str(path), **reading.to_dict(), "status": "low-confidence" if low else "ok", "message": None}
-        )
+        records.append({"path": str(path), **reading.to_dict(), "message": None})
     if as_json:
         sys.stdout.write(json.dumps(records, indent=2) + "\n")
     else:
@@ -48,8 +46,11 @@ def _print_table(records: list[dict]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from hcr.inference.reading import UNREAD
+
     low = any(r["status"] == "low-confidence" for r in records)
-    table = Table(caption="[yellow]yellow[/]: a letter below the model's confidence threshold" if low else None)
+    caption = f"[yellow]yellow[/]: a letter below the model's confidence threshold, or {UNREAD} for no letter"
+    table = Table(caption=caption if low else None)
     table.add_column("file", overflow="fold")  # a path is never cut short
     for column in ("text", "lowest confidence", "status"):
         table.add_column(column)
@@ -58,7 +59,7 @@ def _print_table(records: list[dict]) -> None:
             table.add_row(escape(r["path"]), "–", "", f"[red]{r['status']}[/]: {escape(r['message'])}")
             continue
         text = "".join(
-            " " * c["space_before"] + (f"[yellow]{c['letter']}[/]" if c["status"] != "ok" else c["letter"])
+            " " * c["space_before"] + (f"[yellow]{c['letter'] or UNREAD}[/]" if c["status"] != "ok" else c["letter"])
             for c in r["characters"]
         )
         lowest = min(c["confidence"] for c in r["characters"])

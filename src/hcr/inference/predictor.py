@@ -31,33 +31,49 @@ from hcr.inference.preprocess import (
     to_letter_array,
     to_model_input,
 )
+from hcr.labels import NOT_A_LETTER
 
 DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model"
 MODEL_BATCH = 256  # images per ONNX Runtime call: amortises the call, and splits a batch over the cores
 FILE_BATCH = 256  # files decoded before they go through the model together
+NOT_A_LETTER_REASON = "looks like a digit, a scribble or several glyphs, not one letter"  # the message of its status
 
 
 @dataclass(frozen=True)
 class Prediction:
-    letter: str | None  # None when blank (or the file failed)
-    confidence: float  # probability of `letter`
-    top_k: list[tuple[str, float]]
-    status: str  # "ok" | "low-confidence" | "blank" | "error"
-    message: str | None  # for blank/error: why, one line
+    letter: str | None  # None when blank, not a letter (or the file failed)
+    confidence: float  # probability of `letter`; for not-a-letter, of the likeliest letter (which lost); blank: 0
+    top_k: list[tuple[str, float]]  # the likeliest letters, best first (never not-a-letter)
+    status: str  # "ok" | "low-confidence" | "not-a-letter" | "blank" | "error"
+    message: str | None  # for not-a-letter/blank/error: why, one line
     model_input: np.ndarray | None  # uint8 [28, 28]: the image the model actually saw
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of a prediction, the one `hcr predict --json`, `hcr read --json` and the HTTP API all
+        give (probabilities rounded to 6 places: more is noise)."""
+        return {
+            "letter": self.letter,
+            "confidence": round(self.confidence, 6),
+            "status": self.status,
+            "top_k": [{"letter": letter, "probability": round(p, 6)} for letter, p in self.top_k],
+            "message": self.message,
+        }
 
 
 class Predictor:
     """An exported model (model.onnx with its model.json) ready to read letters.
 
     `threshold_` is the low-confidence threshold calibrated at export on the validation split: a top-1 probability
-    below it is reported as "low-confidence" (the letter is still given)."""
+    below it is reported as "low-confidence" (the letter is still given). A model trained with out-of-scope examples
+    has one more class after the letters, not-a-letter (hcr.labels.NOT_A_LETTER): where it is the likeliest, the
+    image is reported as "not-a-letter", with no letter. `letters_` are the classes that are letters."""
 
     def __init__(self, model_path: Path | str | None = None) -> None:
         onnx_path = resolve_model_path(model_path)
         self.path_ = onnx_path
         self.metadata_: dict[str, Any] = read_metadata(onnx_path)
         self.classes_: tuple[str, ...] = tuple(self.metadata_["classes"])
+        self.letters_: tuple[str, ...] = tuple(c for c in self.classes_ if c != NOT_A_LETTER)
         self.threshold_: float = float(self.metadata_["low_confidence"]["threshold"])
         try:
             self.session_ = self.create_session(onnx_path)
@@ -83,11 +99,8 @@ class Predictor:
 
     def predict_image(self, image: Image.Image, top_k: int = 3) -> Prediction:
         """One decoded image → its Prediction; a blank or unusable image is reported, not raised."""
-        try:
-            letter = to_letter_array(image)
-        except ImageError as e:
-            return _failed(e)
-        return self._interpret(self.predict_arrays(letter[np.newaxis])[0], letter, top_k)
+        (prediction,) = self.predict_loaded([load_letter(image)], top_k)
+        return prediction
 
     def predict_files(self, paths: Iterable[Path], top_k: int = 3) -> Iterator[tuple[Path, Prediction]]:
         """(path, Prediction) for each file, in order; files go through the model in batches. A file that cannot be
@@ -95,23 +108,29 @@ class Predictor:
         preprocessing holds the GIL often enough that decoding on the pool's threads was slower on 2 cores.)"""
         remaining = iter(paths)
         while chunk := [Path(path) for path in islice(remaining, FILE_BATCH)]:
-            loaded = [_load(path) for path in chunk]  # letter arrays, or the failures' Predictions
-            letters = [item for item in loaded if isinstance(item, np.ndarray)]
-            probabilities = iter(self.predict_arrays(np.stack(letters)) if letters else [])
-            for path, item in zip(chunk, loaded, strict=True):
-                yield path, self._interpret(next(probabilities), item, top_k) if isinstance(item, np.ndarray) else item
+            yield from zip(chunk, self.predict_loaded([load_letter(path) for path in chunk], top_k), strict=True)
+
+    def predict_loaded(self, loaded: list[np.ndarray | Prediction], top_k: int = 3) -> list[Prediction]:
+        """load_letter's results → their Predictions, in order: the letter arrays through the model in one batch,
+        the failures' Predictions as they are."""
+        letters = [item for item in loaded if isinstance(item, np.ndarray)]
+        probabilities = iter(self.predict_arrays(np.stack(letters)) if letters else [])
+        return [
+            self._interpret(next(probabilities), item, top_k) if isinstance(item, np.ndarray) else item
+            for item in loaded
+        ]
 
     def _interpret(self, probabilities: np.ndarray, letter: np.ndarray, top_k: int) -> Prediction:
-        order = np.argsort(probabilities)[::-1][: max(1, top_k)]
-        confidence = float(probabilities[order[0]])
-        return Prediction(
-            letter=self.classes_[order[0]],
-            confidence=confidence,
-            top_k=[(self.classes_[i], float(probabilities[i])) for i in order],
-            status="ok" if confidence >= self.threshold_ else "low-confidence",
-            message=None,
-            model_input=letter,
-        )
+        """float32 [n_classes] → the Prediction. The letters come first in classes_, so not-a-letter (if the model
+        has it) is the one column after them."""
+        n_letters = len(self.letters_)
+        order = np.argsort(probabilities[:n_letters])[::-1][: max(1, top_k)]
+        top = [(self.letters_[i], float(probabilities[i])) for i in order]
+        confidence = top[0][1]
+        if n_letters < len(self.classes_) and probabilities[n_letters] > confidence:
+            return Prediction(None, confidence, top, NOT_A_LETTER, NOT_A_LETTER_REASON, letter)
+        status = "ok" if confidence >= self.threshold_ else "low-confidence"
+        return Prediction(top[0][0], confidence, top, status, None, letter)
 
 
 def resolve_model_path(model_path: Path | str | None) -> Path:
@@ -177,11 +196,14 @@ def read_metadata(onnx_path: Path) -> dict[str, Any]:
 
 
 def _check_classes(classes: object) -> None:
-    """Each output column is named by a class: a list of at least two distinct non-empty names."""
+    """Each output column is named by a class: a list of at least two distinct non-empty names, not-a-letter (if
+    there) last, after the letters, as training writes it."""
     if not isinstance(classes, list) or len(classes) < 2:
         raise ValueError("'classes' must list at least two classes")
     if not all(isinstance(c, str) and c for c in classes) or len(set(classes)) != len(classes):
         raise ValueError("'classes' must be distinct non-empty names")
+    if NOT_A_LETTER in classes[:-1]:
+        raise ValueError(f"'{NOT_A_LETTER}' must be the last class, after the letters")
 
 
 def _check_threshold(threshold: object) -> None:
@@ -236,10 +258,11 @@ def run_session(session: ort.InferenceSession, x: np.ndarray, pool: Executor | N
     return np.concatenate(list(mapper(lambda chunk: session.run(None, {name: to_model_input(chunk)})[0], chunks)))
 
 
-def _load(path: Path) -> np.ndarray | Prediction:
-    """The letter array of an image file, or the Prediction that says why there is none."""
+def load_letter(source: Image.Image | Path) -> np.ndarray | Prediction:
+    """uint8 [28, 28]: the letter of a decoded image or an image file, as the model sees it; or, for a blank or
+    unusable image, the Prediction that says why there is none."""
     try:
-        return to_letter_array(open_image(path))
+        return to_letter_array(source if isinstance(source, Image.Image) else open_image(source))
     except ImageError as e:
         return _failed(e)
 

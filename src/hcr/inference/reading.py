@@ -7,73 +7,60 @@ image: a line is read exactly as well as its letters are.
 """
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PIL import Image
 
+from hcr.inference.predictor import Prediction, Predictor
 from hcr.inference.preprocess import ImageError, open_image
 from hcr.inference.segment import Box, segment_line
 
-if TYPE_CHECKING:
-    from hcr.inference.predictor import Predictor
+UNREAD = "?"  # stands in the text for a character that is no letter (a digit, a mark): never guessed as one
 
 
 @dataclass(frozen=True)
-class ReadCharacter:
-    letter: str
-    confidence: float  # probability of `letter`
-    status: str  # "ok" | "low-confidence" (below the model's calibrated threshold)
-    top_k: list[tuple[str, float]]
+class ReadCharacter(Prediction):
+    """One character of a line: its Prediction (as the same image alone would get), and where it is."""
+
     box: Box  # (left, top, right, bottom) of its ink in the image
     space_before: bool  # a word gap separates it from the character on its left
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "box": list(self.box), "space_before": self.space_before}
 
 
 @dataclass(frozen=True)
 class LineReading:
-    text: str  # the letters, with a space at each word gap
+    text: str  # the letters, UNREAD for a character that is not one, with a space at each word gap
     characters: list[ReadCharacter]
 
+    @property
+    def status(self) -> str:
+        """The line's one-word verdict: "low-confidence" unless every character was read as a letter above the
+        model's threshold (an unsure letter, or a ? for no letter, makes the text worth a look)."""
+        return "ok" if all(c.status == "ok" for c in self.characters) else "low-confidence"
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "text": self.text,
-            "characters": [
-                {
-                    "letter": c.letter,
-                    "confidence": round(c.confidence, 6),
-                    "status": c.status,
-                    "top_k": [{"letter": letter, "probability": round(p, 6)} for letter, p in c.top_k],
-                    "box": list(c.box),
-                    "space_before": c.space_before,
-                }
-                for c in self.characters
-            ],
-        }
+        """The JSON shape of a line, the one `hcr read --json` and the HTTP API give."""
+        return {"text": self.text, "status": self.status, "characters": [c.to_dict() for c in self.characters]}
 
 
-def read_line(image: Image.Image, predictor: "Predictor", top_k: int = 3) -> LineReading:
+def read_line(image: Image.Image, predictor: Predictor, top_k: int = 3) -> LineReading:
     """The string written on a one-line image; raises BlankImageError when there is no ink."""
     characters = []
     for glyph in segment_line(image):
         prediction = predictor.predict_image(Image.fromarray(glyph.crop), top_k)
-        assert prediction.letter is not None, prediction.message  # a crop holds ink at full strength: never blank
-        characters.append(
-            ReadCharacter(
-                prediction.letter,
-                prediction.confidence,
-                prediction.status,
-                prediction.top_k,
-                glyph.box,
-                glyph.space_before,
-            )
-        )
-    text = "".join(" " * c.space_before + c.letter for c in characters)
+        assert prediction.status not in ("blank", "error"), prediction.message  # a crop holds ink at full strength
+        as_predicted = {field.name: getattr(prediction, field.name) for field in fields(prediction)}
+        characters.append(ReadCharacter(**as_predicted, box=glyph.box, space_before=glyph.space_before))
+    text = "".join(" " * c.space_before + (c.letter or UNREAD) for c in characters)
     return LineReading(text, characters)
 
 
 def read_files(
-    paths: Iterable[Path], predictor: "Predictor", top_k: int = 3
+    paths: Iterable[Path], predictor: Predictor, top_k: int = 3
 ) -> Iterator[tuple[Path, LineReading | ImageError]]:
     """(path, reading) for each image file, in order; an unreadable or blank file gives its error and the rest go on."""
     for path in paths:

@@ -126,14 +126,14 @@ def create_app(
     @app.post("/v1/predict", responses=ERROR_RESPONSES, openapi_extra={"requestBody": IMAGE_REQUEST_BODY})
     async def predict(
         request: Request,
-        top_k: int = Query(3, ge=1, le=len(predictor.classes_)),
+        top_k: int = Query(3, ge=1, le=len(predictor.letters_)),
         model_input: bool = Query(False, description="Also return the 28×28 image the model saw (a PNG data URL)."),
     ) -> LetterResult:
         """The letter in an image: a multipart upload (field `file`) or JSON `{"image": base64 or data URL}`."""
         return await _answer(pool, predictor, Task("predict", await read_image_bytes(request), top_k, model_input))
 
     @app.post("/v1/read", responses=ERROR_RESPONSES, openapi_extra={"requestBody": IMAGE_REQUEST_BODY})
-    async def read(request: Request, top_k: int = Query(3, ge=1, le=len(predictor.classes_))) -> ReadResult:
+    async def read(request: Request, top_k: int = Query(3, ge=1, le=len(predictor.letters_))) -> ReadResult:
         """A line of separate handwritten capitals (as on a form) → the text, and each letter with its box."""
         return await _answer(pool, predictor, Task("read", await read_image_bytes(request), top_k))
 

@@ -4,7 +4,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-Status = Literal["ok", "low-confidence", "blank", "error"]
+Status = Literal["ok", "low-confidence", "not-a-letter", "blank", "error"]
+CharacterStatus = Literal["ok", "low-confidence", "not-a-letter"]
 
 
 class ImageBody(BaseModel):
@@ -24,23 +25,29 @@ class Candidate(BaseModel):
 class LetterResult(BaseModel):
     """What the model made of one letter image; a blank image is a result (status 'blank'), not an error."""
 
-    letter: str | None = Field(description="the most likely letter; null when the image is blank")
-    confidence: float = Field(ge=0.0, le=1.0, description="the model's probability of `letter`")
-    status: Status = Field(description="'low-confidence' below the model's calibrated threshold")
-    message: str | None = Field(default=None, description="why, for 'blank' and 'error'")
-    top_k: list[Candidate] = Field(description="the most likely letters, best first")
+    letter: str | None = Field(description="the most likely letter; null when the image is blank or not a letter")
+    confidence: float = Field(
+        ge=0.0, le=1.0, description="the model's probability of `letter` (not-a-letter: of the likeliest letter)"
+    )
+    status: Status = Field(
+        description="'low-confidence' below the model's calibrated threshold; 'not-a-letter' (models trained with "
+        "out-of-scope examples) for a digit, a scribble or several glyphs"
+    )
+    message: str | None = Field(default=None, description="why, for 'not-a-letter', 'blank' and 'error'")
+    top_k: list[Candidate] = Field(description="the most likely letters, best first (letters only)")
     model_input: str | None = Field(
         default=None,
         description="with ?model_input=true: the 28×28 image the model saw, as a PNG data URL (null when blank)",
     )
 
 
-class ReadCharacter(BaseModel):
-    """One letter of a line: what it was read as, and where it is."""
+class CharacterResult(BaseModel):
+    """One character of a line: what it was read as (a letter, or not a letter: a ? in the text), and where it is."""
 
-    letter: str
+    letter: str | None = Field(description="null when the character is not a letter")
     confidence: float = Field(ge=0.0, le=1.0)
-    status: Literal["ok", "low-confidence"]
+    status: CharacterStatus
+    message: str | None = Field(default=None, description="why, for 'not-a-letter'")
     top_k: list[Candidate]
     box: tuple[int, int, int, int] = Field(description="its ink's left, top, right, bottom in the uploaded image")
     space_before: bool = Field(description="a word gap separates it from the letter on its left")
@@ -49,10 +56,12 @@ class ReadCharacter(BaseModel):
 class ReadResult(BaseModel):
     """A line of capitals read left to right; a blank image is a result (status 'blank', empty text)."""
 
-    text: str = Field(description="the letters, with a space at each word gap")
-    status: Literal["ok", "low-confidence", "blank"] = Field(description="'low-confidence' if any letter is")
+    text: str = Field(description="the letters, ? for a character that is not a letter, a space at each word gap")
+    status: Literal["ok", "low-confidence", "blank"] = Field(
+        description="'low-confidence' if any character is low-confidence or not a letter"
+    )
     message: str | None = Field(default=None, description="why, for 'blank'")
-    characters: list[ReadCharacter]
+    characters: list[CharacterResult]
 
 
 class Health(BaseModel):

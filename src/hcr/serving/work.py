@@ -15,7 +15,7 @@ from PIL import Image
 
 from hcr.inference.predictor import Prediction, Predictor
 from hcr.inference.preprocess import BlankImageError, ImageError, open_image
-from hcr.serving.schemas import Candidate, LetterResult, ReadCharacter, ReadResult
+from hcr.serving.schemas import LetterResult, ReadResult
 
 if TYPE_CHECKING:
     from hcr.inference.reading import LineReading
@@ -62,31 +62,13 @@ def letter_result(prediction: Prediction, model_input: bool = False) -> LetterRe
     need not pay for the PNG); a blank image is an answer, an unusable one the client's error (422)."""
     if prediction.status == "error":
         raise UnusableImageError(f"cannot use the image: {prediction.message}")
-    return LetterResult(
-        letter=prediction.letter,
-        confidence=prediction.confidence,
-        status=prediction.status,
-        message=prediction.message,
-        top_k=[Candidate(letter=letter, probability=p) for letter, p in prediction.top_k],
-        model_input=None if not model_input or prediction.model_input is None else png_data_url(prediction.model_input),
-    )
+    seen = None if not model_input or prediction.model_input is None else png_data_url(prediction.model_input)
+    return LetterResult.model_validate({**prediction.to_dict(), "model_input": seen})
 
 
 def read_result(reading: "LineReading") -> ReadResult:
-    """The API's shape of a LineReading; the line is 'low-confidence' when any of its letters is."""
-    characters = [
-        ReadCharacter(
-            letter=c.letter,
-            confidence=c.confidence,
-            status=c.status,
-            top_k=[Candidate(letter=letter, probability=p) for letter, p in c.top_k],
-            box=c.box,
-            space_before=c.space_before,
-        )
-        for c in reading.characters
-    ]
-    status = "low-confidence" if any(c.status != "ok" for c in characters) else "ok"
-    return ReadResult(text=reading.text, status=status, characters=characters)
+    """The API's shape of a LineReading."""
+    return ReadResult.model_validate(reading.to_dict())
 
 
 def png_data_url(x: np.ndarray) -> str:

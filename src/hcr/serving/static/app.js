@@ -172,7 +172,7 @@ function percent(p) {
 }
 
 function render(result, speak) {
-  letterView.textContent = result.letter ?? "–";
+  letterView.textContent = result.letter ?? (result.status === "not-a-letter" ? "?" : "–");
   candidatesView.replaceChildren(...result.top_k.map(candidateItem));
   if (result.model_input) {
     seenView.src = result.model_input;
@@ -183,6 +183,7 @@ function render(result, speak) {
   if (!speak) return;
   statusView.className = `status ${result.status}`;
   if (result.status === "blank") statusView.textContent = "Nothing to read: the image is blank.";
+  else if (result.status === "not-a-letter") statusView.textContent = `Not a letter: it ${result.message}.`;
   else if (result.status === "low-confidence")
     statusView.textContent = `Not sure: perhaps ${result.letter} (${percent(result.confidence)}).`;
   else statusView.textContent = `Read as ${result.letter} (${percent(result.confidence)} confident).`;
@@ -191,14 +192,17 @@ function render(result, speak) {
 function renderLine(result, speak) {
   letterView.textContent = result.text || "–";
   candidatesView.replaceChildren(
-    ...result.characters.map((c) => candidateItem({ letter: c.letter, probability: c.confidence })),
+    ...result.characters.map((c) => candidateItem({ letter: c.letter ?? "?", probability: c.confidence })),
   );
   if (!speak) return;
   statusView.className = `status ${result.status}`;
-  const unsure = result.characters.filter((c) => c.status !== "ok").map((c) => c.letter);
+  const unsure = result.characters.filter((c) => c.status === "low-confidence").map((c) => c.letter);
+  const notLetters = result.characters.filter((c) => c.status === "not-a-letter").length;
+  const doubts = [];
+  if (unsure.length) doubts.push(`not sure of ${unsure.join(", ")}`);
+  if (notLetters) doubts.push(`? is not a letter (${result.characters.find((c) => c.letter === null).message})`);
   if (result.status === "blank") statusView.textContent = "Nothing to read: the image is blank.";
-  else if (unsure.length)
-    statusView.textContent = `Read as “${result.text}”; not sure of ${unsure.join(", ")}.`;
+  else if (doubts.length) statusView.textContent = `Read as “${result.text}”; ${doubts.join("; ")}.`;
   else statusView.textContent = `Read as “${result.text}”.`;
 }
 

@@ -1,0 +1,199 @@
+"""What a notebook types: `hcr.Recognizer`, `hcr.train`, `hcr.compare` and `hcr.load_dataset`.
+
+    import hcr
+    recognizer = hcr.Recognizer()                 # the model shipped with hcr (ONNX Runtime: no TensorFlow)
+    recognizer.predict("letter.png").letter       # also a PIL image, an array, or a batch of them
+    recognizer.read("line.png").text              # a line of separate capitals, as `hcr read`
+
+Each name is a thin layer over the library function the CLI uses, so the two cannot drift: train, compare and
+load_dataset import their layer (and, for training, TensorFlow) only when called.
+"""
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PIL import Image
+
+from hcr.errors import HcrError, InputError
+from hcr.inference.predictor import Prediction, Predictor, load_letter
+from hcr.inference.preprocess import open_image
+
+if TYPE_CHECKING:
+    from hcr.data.dataset import LetterData
+    from hcr.evaluation.compare import Comparison
+    from hcr.inference.reading import LineReading
+    from hcr.training.fit import TrainResult
+
+ImageLike = Image.Image | str | Path | np.ndarray  # one image; a list of them, or an [N, H, W] array, is a batch
+MAX_LEVEL = 255  # the brightest grey level of an 8-bit image
+
+
+class Recognizer(Predictor):
+    """An exported model that reads letters from whatever a notebook holds: a PIL image, an image file, an array.
+
+    Every image goes through the same preprocessing as `hcr predict` gives a file (polarity, paper, box, pen), so
+    an array is a picture, not model input: uint8 0..255, or float 0..1, any polarity, either a [H, W] image or an
+    [N, H, W] batch (a dataset's [N, 28, 28] letters included). A float array with values above 1 is refused unless
+    every value is a whole number in 0..255 (an 8-bit image cast to float): scaling is too easy to get wrong to
+    guess. Bad arrays raise hcr.errors.InputError; a blank or unreadable image is a Prediction saying so, as in
+    `hcr predict`."""
+
+    @classmethod
+    def from_run(cls, run_dir: Path | str) -> "Recognizer":
+        """The model of a run folder (`hcr train`'s), once `hcr export` has written its model.onnx there."""
+        run_dir = Path(run_dir)
+        if not run_dir.is_dir():
+            raise HcrError(f"{run_dir}: no such run folder")
+        if not (run_dir / "model.onnx").is_file():
+            raise HcrError(f"{run_dir}: not exported yet (no model.onnx); run `hcr export {run_dir}` first")
+        return cls(run_dir / "model.onnx")
+
+    def predict(self, images: ImageLike | Sequence[ImageLike], top_k: int = 3) -> Prediction | list[Prediction]:
+        """The letter in one image (a Prediction), or in each of a batch (a list of them, in order)."""
+        if top_k < 1:
+            raise InputError(f"top_k must be at least 1, not {top_k}")
+        if isinstance(images, np.ndarray) and images.ndim == 3 and not _is_colour(images):
+            return self.predict_loaded([load_letter(_image_of(x)) for x in _checked_levels(images)], top_k)
+        if isinstance(images, list | tuple):
+            return self.predict_loaded([load_letter(_source(image)) for image in images], top_k)
+        (prediction,) = self.predict_loaded([load_letter(_source(images))], top_k)
+        return prediction
+
+    def read(self, image: ImageLike, top_k: int = 3) -> "LineReading":
+        """The line of separate capitals in one image, as `hcr read` reads it: `.text` (? for a character that is
+        not a letter), `.characters` (each a Prediction with its box). Raises BlankImageError for a blank image."""
+        from hcr.inference.reading import read_line
+
+        source = _source(image)
+        return read_line(source if isinstance(source, Image.Image) else open_image(source), self, top_k)
+
+
+def _source(image: object) -> Image.Image | Path:
+    """A decoded image or an image file, from anything one image may be given as."""
+    if isinstance(image, Image.Image):
+        return image
+    if isinstance(image, str | Path):
+        return Path(image)
+    if isinstance(image, np.ndarray):
+        if image.ndim != 2:
+            raise InputError(f"an image array must be [H, W] (grey), not {list(image.shape)}; a batch is [N, H, W]")
+        return _image_of(_checked_levels(image))
+    raise InputError(f"cannot read a {type(image).__name__} as an image: give a PIL image, a path or an array")
+
+
+def _is_colour(x: np.ndarray) -> bool:
+    """Whether a 3-d array looks like one colour image [H, W, 3 or 4] rather than a batch of grey ones."""
+    return x.shape[-1] in (3, 4) and x.shape[1] > 4
+
+
+def _checked_levels(x: np.ndarray) -> np.ndarray:
+    """uint8, same shape: the grey levels of an image or batch, once its dtype and values are known to be sound."""
+    if x.size == 0:
+        raise InputError(f"the array is empty ({list(x.shape)})")
+    if np.issubdtype(x.dtype, np.bool_) or not np.issubdtype(x.dtype, np.number):
+        raise InputError(f"an image array must hold numbers (uint8 0..255 or float 0..1), not {x.dtype}")
+    if np.issubdtype(x.dtype, np.complexfloating):
+        raise InputError(f"an image array must hold real numbers, not {x.dtype}")
+    if np.issubdtype(x.dtype, np.floating):
+        if not np.isfinite(x).all():
+            raise InputError("the image array holds NaN or infinite values")
+        if x.min() >= 0 and x.max() <= 1:
+            return np.round(x * MAX_LEVEL).astype(np.uint8)
+        if not (x.min() >= 0 and x.max() <= MAX_LEVEL and np.array_equal(x, np.round(x))):
+            raise InputError(
+                f"a float image array must lie in 0..1 (this one spans {x.min():g}..{x.max():g}); "
+                "divide by its maximum, or pass 8-bit levels as uint8"
+            )
+    elif x.min() < 0 or x.max() > MAX_LEVEL:
+        raise InputError(f"an integer image array must lie in 0..255 (this one spans {x.min()}..{x.max()})")
+    return x.astype(np.uint8)
+
+
+def _image_of(levels: np.ndarray) -> Image.Image:
+    """uint8 [H, W] → a greyscale PIL image of those pixels."""
+    return Image.fromarray(np.ascontiguousarray(levels))
+
+
+def train(
+    model: str = "compact-cnn",
+    data: str | Sequence[str] | tuple[np.ndarray, np.ndarray] | None = None,
+    *,
+    data_dir: Path | str | None = None,
+    epochs: int | None = None,
+    out: Path | str = "runs",
+    **settings: Any,
+) -> "TrainResult":
+    """Train `model` into a new run folder under `out`, as `hcr train` does; `.run.path` is the folder and
+    `.metrics` its scores. `data`: dataset names (e.g. "az", ["az", "emnist-letters"]; None: every dataset found
+    in data_dir), or arrays (x uint8 [N, 28, 28] letters as the datasets hold them, y labels 0..25), written once
+    as a pixel CSV in `out`, so the run stays reproducible and resumable. `epochs` None keeps the model's recipe.
+    `settings` are any other fields of TrainConfig or DataConfig (learning_rate=…, per_class=…, seed=…)."""
+    from dataclasses import fields
+
+    from hcr.training.config import DataConfig, TrainConfig, resolve_config
+
+    data_fields = {f.name for f in fields(DataConfig)} - {"datasets", "data_dir"}
+    train_fields = {f.name for f in fields(TrainConfig)} - {"model", "epochs"}
+    unknown = set(settings) - data_fields - train_fields
+    if unknown:
+        raise HcrError(f"unknown training settings: {', '.join(sorted(unknown))}")
+    out = Path(out)
+    if isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], np.ndarray):
+        datasets: tuple[str, ...] = (f"az:{_write_arrays(*data, out)}",)
+    else:
+        datasets = (data,) if isinstance(data, str) else tuple(data or ())
+    data_config = DataConfig(
+        datasets=datasets,
+        data_dir=str(data_dir) if data_dir is not None else None,
+        **{k: v for k, v in settings.items() if k in data_fields},
+    )
+    train_settings = {k: v for k, v in settings.items() if k in train_fields}  # seed is both configs'
+    config = resolve_config(model, runs_dir=out, epochs=epochs, **train_settings)
+    from hcr.training.fit import train as fit  # TensorFlow: only once the settings are known to be sound
+
+    return fit(config, data_config, out)
+
+
+def _write_arrays(x: np.ndarray, y: np.ndarray, out: Path) -> Path:
+    """The arrays as a pixel CSV (Kaggle A–Z's format: label, then 784 pixels) named by their content, in `out`."""
+    import hashlib
+
+    from hcr.atomic import atomic_path
+
+    if x.dtype != np.uint8 or x.ndim != 3 or x.shape[1:] != (28, 28):
+        raise InputError(f"x must be uint8 [N, 28, 28] letters, not {x.dtype} {list(x.shape)}")
+    if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() > 25:
+        raise InputError(f"y must hold one label 0..25 per letter of x ({len(x)}), not {y.dtype} {list(y.shape)}")
+    rows = np.column_stack([y.astype(np.int64), x.reshape(len(x), -1)])  # [N, 785]
+    path = out / f"arrays-{hashlib.sha256(rows.tobytes()).hexdigest()[:16]}.csv"
+    if not path.is_file():
+        out.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp:
+            np.savetxt(tmp, rows, fmt="%d", delimiter=",")
+    return path
+
+
+def compare(
+    models: Sequence[str] = (),
+    datasets: Sequence[str] = (),
+    *,
+    data_dir: Path | str | None = None,
+    preset: str = "quick",
+    out: Path | str = "out/compare",
+) -> "Comparison":
+    """Train and evaluate several models on one split, as `hcr compare` does: the leaderboard, the report and the
+    best model exported (`.best_model_path`). `preset` is one of "quick", "seed", "full"."""
+    from hcr.evaluation.compare import PRESETS, compare_models
+
+    if preset not in PRESETS:
+        raise HcrError(f"unknown preset '{preset}': use {', '.join(PRESETS)}")
+    return compare_models(PRESETS[preset], models, datasets, Path(data_dir) if data_dir else None, Path(out))
+
+
+def load_dataset(name: str, data_dir: Path | str | None = None) -> "LetterData":
+    """One dataset ("az", "emnist-letters", "folder:PATH", …) as LetterData: x uint8 [N, 28, 28], y 0..25."""
+    from hcr.data.sources import load_datasets
+
+    return load_datasets([name], data_dir)
