@@ -21,6 +21,7 @@ from hcr.cli.data import (
     per_class_option,
     split_option,
 )
+from hcr.cli.tracking import track_option, tracking_uri_option
 from hcr.console import output
 
 # what TensorFlow's C++ side prints while it loads: absl's notice that it is not set up yet, then INFO/WARNING lines
@@ -130,20 +131,28 @@ def train(
         metavar="DIR",
         help="Where run folders are created (and where tuned-* models find their tuning run).",
     ),
+    track: bool = track_option(),
+    tracking_uri: str | None = tracking_uri_option(),
 ) -> None:
     """Train a model into a new run folder (config, history, best model, metrics); print val and test accuracy.
 
     Every setting is checked before TensorFlow loads (seconds) and before a run folder is made."""
     from hcr.errors import HcrError
+    from hcr.tracking import Tracker, tracked_run
+    from hcr.tracking import tracking_uri as resolve_tracking_uri
     from hcr.training.config import DataConfig, resolve_config
 
     if resume is not None:
         if model is not None:
             raise HcrError("--resume continues a run as it was configured; leave out --model and other settings")
+        # the embedded store sits beside the run folders
+        tracker = Tracker.connect(resolve_tracking_uri(track, tracking_uri, resume.parent), resume.parent)
         quiet_tensorflow()
         from hcr.training.fit import resume as resume_run
 
-        result = resume_run(resume)
+        with tracked_run(tracker, resume.name) as tracked:
+            result = resume_run(resume, callbacks=tracked.callbacks())
+            tracked.log_run_folder(result.run.path)
     else:
         if model is None:
             raise HcrError("say which model to train: --model NAME (see `hcr models`)")
@@ -157,10 +166,13 @@ def train(
             split=split.value, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed, capitals=capitals,
             canonical=canonical, case=case.value,
         )  # fmt: skip
+        tracker = Tracker.connect(resolve_tracking_uri(track, tracking_uri, runs_dir), runs_dir)
         quiet_tensorflow()
         from hcr.training.fit import train as train_run
 
-        result = train_run(config, data_config, runs_dir)
+        with tracked_run(tracker, model) as tracked:
+            result = train_run(config, data_config, runs_dir, callbacks=tracked.callbacks())
+            tracked.log_run_folder(result.run.path)
     output.print(f"run folder: {result.run.path}", highlight=False, soft_wrap=True)
     scores = [
         f"{name} accuracy {result.metrics[part]['accuracy']:.4f} (macro-F1 {result.metrics[part]['macro_f1']:.4f})"
