@@ -1,5 +1,5 @@
 """A real MLflow tracking server for the tracking tests: `mlflow server` on 127.0.0.1 at a free port, with its own
-SQLite store and artifact folder in a temporary directory, stopped after the module."""
+SQLite store and artifact folder in a temporary directory, stopped after the session."""
 
 import socket
 import subprocess
@@ -20,9 +20,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory) -> Iterator[str]:
-    """The URL of a running `mlflow server` that serves its own artifacts."""
+    """The URL of a running `mlflow server` that serves its own artifacts; one for the session, since it takes a
+    minute or more to start on two shared cores."""
     root = tmp_path_factory.mktemp("mlflow-server")
     port = free_port()
     command = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),

@@ -53,9 +53,11 @@ def assert_mirrors_run_folder(client, mlflow_run, run_dir: Path) -> None:
     assert json.loads(copied.read_text()) == metrics
 
 
-def _only_run(client):
+def _run_of(client, run_dir: Path):
+    """The one MLflow run that describes `run_dir` (the server is shared by the session's tests)."""
     experiment = client.get_experiment_by_name("hcr")
-    (mlflow_run,) = client.search_runs([experiment.experiment_id])
+    runs = client.search_runs([experiment.experiment_id])
+    (mlflow_run,) = [run for run in runs if run.data.tags.get("hcr.run_folder") == str(run_dir.resolve())]
     return mlflow_run
 
 
@@ -70,8 +72,8 @@ def test_where_tracking_goes(tmp_path, monkeypatch):
 def test_tracking_without_mlflow_says_how_to_install_it(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "mlflow", None)  # as if the extra were not installed
     with pytest.raises(MissingExtraError, match=r"pip install 'hcr\[track\]'"):
-        Tracker.connect(tracking_uri(True, None, tmp_path), tmp_path)
-    assert not Tracker.connect(None, tmp_path).active  # not asked for: no MLflow needed
+        Tracker.connect(tracking_uri(True, None, tmp_path))
+    assert not Tracker.connect(None).active  # not asked for: no MLflow needed
 
 
 @pytest.mark.slow
@@ -81,7 +83,7 @@ def test_train_logs_to_the_embedded_store_beside_the_runs(shared_data, tmp_path)
     runs = tmp_path / "runs"
     run_dir = _train(shared_data, runs, "--track")
     client = MlflowClient(f"sqlite:///{runs / 'mlflow.db'}")
-    mlflow_run = _only_run(client)
+    mlflow_run = _run_of(client, run_dir)
     assert_mirrors_run_folder(client, mlflow_run, run_dir)
     # the embedded store keeps its artifacts beside it, not in an mlruns/ of the working directory
     assert (runs / "mlartifacts" / mlflow_run.info.run_id / "artifacts" / "history.csv").is_file()
@@ -93,16 +95,17 @@ def test_train_logs_to_a_tracking_server(shared_data, tmp_path, mlflow_server):
 
     run_dir = _train(shared_data, tmp_path / "runs", env={"HCR_TRACKING_URI": mlflow_server})
     client = MlflowClient(mlflow_server)
-    assert_mirrors_run_folder(client, _only_run(client), run_dir)
+    assert_mirrors_run_folder(client, _run_of(client, run_dir), run_dir)
     assert not (tmp_path / "runs" / "mlflow.db").exists()  # the server is the store
 
 
 @pytest.mark.slow
 def test_a_tracking_server_that_is_down_gives_a_warning_and_training_goes_on(shared_data, tmp_path, caplog):
-    down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    port = free_port()  # nothing listens there
     with caplog.at_level(logging.WARNING, logger="hcr.tracking"):
-        run_dir = _train(shared_data, tmp_path / "runs", "--tracking-uri", down)
+        run_dir = _train(shared_data, tmp_path / "runs", "--tracking-uri", f"http://hcr:secret@127.0.0.1:{port}")
     assert (run_dir / "metrics.json").is_file()
     (warning,) = [r for r in caplog.records if r.name.startswith("hcr.tracking")]
-    assert f"MLflow tracking at {down} stopped" in warning.getMessage()
+    assert f"MLflow tracking at http://hcr:***@127.0.0.1:{port} stopped" in warning.getMessage()
     assert "training goes on" in warning.getMessage()
+    assert "secret" not in warning.getMessage()

@@ -146,7 +146,7 @@ def train(
         if model is not None:
             raise HcrError("--resume continues a run as it was configured; leave out --model and other settings")
         # the embedded store sits beside the run folders
-        tracker = Tracker.connect(resolve_tracking_uri(track, tracking_uri, resume.parent), resume.parent)
+        tracker = Tracker.connect(resolve_tracking_uri(track, tracking_uri, resume.parent))
         quiet_tensorflow()
         from hcr.training.fit import resume as resume_run
 
@@ -166,7 +166,7 @@ def train(
             split=split.value, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed, capitals=capitals,
             canonical=canonical, case=case.value,
         )  # fmt: skip
-        tracker = Tracker.connect(resolve_tracking_uri(track, tracking_uri, runs_dir), runs_dir)
+        tracker = Tracker.connect(resolve_tracking_uri(track, tracking_uri, runs_dir))
         quiet_tensorflow()
         from hcr.training.fit import train as train_run
 

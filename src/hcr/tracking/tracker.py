@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hcr.errors import MissingExtraError
+from hcr.runs import URL_PASSWORD
 
 if TYPE_CHECKING:
     import keras
@@ -57,6 +58,15 @@ def tracking_uri(track: bool, uri: str | None, store_dir: Path) -> str | None:
     return f"sqlite:///{(store_dir / STORE_NAME).resolve()}" if track else None
 
 
+def require_mlflow() -> None:
+    """Stop with how to install MLflow if it is missing: checked before a long search or comparison whose tracking
+    only starts once it is done."""
+    try:
+        import mlflow  # noqa: F401  (imported to see that it can be)
+    except ImportError:
+        raise MissingExtraError("track", "mlflow") from None
+
+
 @dataclass
 class Tracker:
     """One MLflow experiment at one tracking URI, or nothing (`client` None: tracking off, or failed).
@@ -69,15 +79,14 @@ class Tracker:
     experiment_id: str | None = None
 
     @classmethod
-    def connect(cls, uri: str | None, store_dir: Path, experiment: str = EXPERIMENT) -> "Tracker":
+    def connect(cls, uri: str | None, experiment: str = EXPERIMENT) -> "Tracker":
         """A tracker on `uri` (None: tracking off). A URI MLflow cannot reach gives a warning and a tracker that is
         off; a missing extra is an error, since tracking was asked for explicitly."""
         if uri is None:
             return cls()
-        try:
-            from mlflow import MlflowClient
-        except ImportError:
-            raise MissingExtraError("track", "mlflow") from None
+        require_mlflow()
+        from mlflow import MlflowClient
+
         for name, value in HTTP_SETTINGS.items():
             os.environ.setdefault(name, value)
         tracker = cls(uri)
@@ -86,9 +95,9 @@ class Tracker:
             found = client.get_experiment_by_name(experiment)
             if found is not None:
                 experiment_id = found.experiment_id
-            else:  # a local store keeps its artifacts beside it; a server decides where its own go
-                local = uri.startswith("sqlite:///") or "://" not in uri
-                artifacts = (store_dir / ARTIFACTS_NAME).resolve().as_uri() if local else None
+            else:  # an SQLite store keeps its artifacts beside it (MLflow's default: ./mlruns, wherever hcr runs)
+                database = Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
+                artifacts = (database.parent / ARTIFACTS_NAME).resolve().as_uri() if database else None
                 experiment_id = client.create_experiment(experiment, artifact_location=artifacts)
             tracker.client, tracker.experiment_id = client, experiment_id
         return tracker
@@ -103,10 +112,10 @@ class Tracker:
             yield
         except Exception as e:  # whatever MLflow, its store or the network raise: tracking must not end the run
             if self.client is not None or action == "connect":
-                reason = " ".join(str(e).split())[:300]
+                reason = URL_PASSWORD.sub(r"\1***@", " ".join(str(e).split()))[:300]  # MLflow's errors name the URL
                 log.warning(
                     "MLflow tracking at %s stopped (%s failed: %s: %s); training goes on, the run folder has it all",
-                    self.uri, action, type(e).__name__, reason,
+                    URL_PASSWORD.sub(r"\1***@", self.uri or ""), action, type(e).__name__, reason,
                 )  # fmt: skip
             self.client = None
 
@@ -181,6 +190,7 @@ class TrackedRun:
     tracker: Tracker
     run_id: str | None
     logged_epochs: set[int] = field(default_factory=set)
+    status: str = "FINISHED"  # how the run ends if its block ends normally (a failed Optuna trial: FAILED)
 
     def callbacks(self) -> list["keras.callbacks.Callback"]:
         """What `fit` needs to log each epoch live: the Keras callback while tracking, nothing otherwise."""
@@ -203,8 +213,8 @@ class TrackedRun:
 def tracked_run(
     tracker: Tracker, name: str, parent_id: str | None = None, tags: Mapping[str, str] | None = None
 ) -> Iterator[TrackedRun]:
-    """An MLflow run for the block: FINISHED if it ends normally, KILLED on Ctrl-C, FAILED on an error (which still
-    propagates: the tracking view follows what happened, it never decides it)."""
+    """An MLflow run for the block: `status` (FINISHED unless set) if it ends normally, KILLED on Ctrl-C, FAILED on
+    an error (which still propagates: the tracking view follows what happened, it never decides it)."""
     run = TrackedRun(tracker, tracker.start_run(name, parent_id, tags))
     try:
         yield run
@@ -214,7 +224,7 @@ def tracked_run(
     except BaseException:
         tracker.end_run(run.run_id, "FAILED")
         raise
-    tracker.end_run(run.run_id, "FINISHED")
+    tracker.end_run(run.run_id, run.status)
 
 
 def log_run_folder(tracker: Tracker, run_id: str | None, run_path: Path, skip_epochs: set[int] = frozenset()) -> None:
