@@ -8,6 +8,7 @@ from rich import box
 from rich.table import Table
 
 from hcr.cli.data import data_dir_option, dataset_option
+from hcr.cli.tracking import track_option, tracking_uri_option
 from hcr.cli.train import quiet_tensorflow
 from hcr.console import console, output
 
@@ -35,6 +36,8 @@ def compare(
     weights: Path | None = typer.Option(
         None, help="MobileNetV2 weights file (else $HCR_MOBILENET_WEIGHTS); without one those models are skipped."
     ),
+    track: bool = track_option(),
+    tracking_uri: str | None = tracking_uri_option(),
 ) -> None:
     """Train and evaluate every model on one split; write the leaderboard, report.html and the best model."""
     quiet_tensorflow()
@@ -44,11 +47,20 @@ def compare(
 
     from hcr.evaluation.compare import PRESETS, compare_models
     from hcr.evaluation.leaderboard import HEADERS, formatted
+    from hcr.tracking import Tracker, require_mlflow
+    from hcr.tracking import tracking_uri as resolve_tracking_uri
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # the tuning step prints a line per trial itself
     started = time.perf_counter()
     names = [name.strip() for name in models.split(",") if name.strip()] if models else []
+    uri = resolve_tracking_uri(track, tracking_uri, out)
+    if uri is not None:
+        require_mlflow()  # now, not after the work whose results it would log
     result = compare_models(PRESETS[preset.value], names, dataset, data_dir, out, weights)
+    if uri is not None:
+        from hcr.tracking.pipelines import log_comparison
+
+        log_comparison(Tracker.connect(uri), result)
 
     # the columns that fit 80 characters, under short names; leaderboard.md has them all
     shown = {"#": "#", "model": "model", "val acc": "val acc", "test acc": "test acc", "test macro-F1": "F1",

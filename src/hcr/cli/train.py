@@ -22,6 +22,7 @@ from hcr.cli.data import (
     per_class_option,
     split_option,
 )
+from hcr.cli.tracking import track_option, tracking_uri_option
 from hcr.console import output
 
 if TYPE_CHECKING:
@@ -142,19 +143,27 @@ def train(
         metavar="DIR",
         help="Where run folders are created (and where tuned-* models find their tuning run).",
     ),
+    track: bool = track_option(),
+    tracking_uri: str | None = tracking_uri_option(),
 ) -> None:
     """Train a model into a new run folder (config, history, best model, metrics); print val and test accuracy.
 
     Every setting is checked before TensorFlow loads (seconds) and before a run folder is made."""
     from hcr.errors import HcrError
+    from hcr.tracking import Tracker, tracked_run
+    from hcr.tracking import tracking_uri as resolve_tracking_uri
 
     if resume is not None:
         if model is not None or config_file is not None:
             raise HcrError("--resume continues a run as it was configured; leave out --model and other settings")
+        # the embedded store sits beside the run folders
+        tracker = Tracker.connect(resolve_tracking_uri(track, tracking_uri, resume.parent))
         quiet_tensorflow()
         from hcr.training.fit import resume as resume_run
 
-        result = resume_run(resume)
+        with tracked_run(tracker, resume.name) as tracked:
+            result = resume_run(resume, callbacks=tracked.callbacks())
+            tracked.log_run_folder(result.run.path)
     else:
         given = _given_options(ctx)
         cli_train = {key: value for key, value in {
@@ -168,10 +177,13 @@ def train(
             "case": case.value,
         }.items() if key in given}  # fmt: skip
         config, data_config = _resolved_settings(config_file, cli_train, cli_data, runs_dir)
+        tracker = Tracker.connect(resolve_tracking_uri(track, tracking_uri, runs_dir))
         quiet_tensorflow()
         from hcr.training.fit import train as train_run
 
-        result = train_run(config, data_config, runs_dir)
+        with tracked_run(tracker, config.model) as tracked:
+            result = train_run(config, data_config, runs_dir, callbacks=tracked.callbacks())
+            tracked.log_run_folder(result.run.path)
     output.print(f"run folder: {result.run.path}", highlight=False, soft_wrap=True)
     scores = [
         f"{name} accuracy {result.metrics[part]['accuracy']:.4f} (macro-F1 {result.metrics[part]['macro_f1']:.4f})"

@@ -14,6 +14,7 @@ from hcr.cli.data import (
     per_class_option,
     split_option,
 )
+from hcr.cli.tracking import track_option, tracking_uri_option
 from hcr.cli.train import quiet_tensorflow
 from hcr.console import output
 
@@ -81,8 +82,12 @@ def tune(
     weights: Path | None = typer.Option(
         None, metavar="FILE", help="Pretrained weights file (mobilenetv2).", rich_help_panel=TRAINING_PANEL
     ),
+    track: bool = track_option(),
+    tracking_uri: str | None = tracking_uri_option(),
 ) -> None:
     """Tune hyperparameters (TPE, median pruning); write trials.csv, best_params.json and plots; retrain the best."""
+    from hcr.tracking import Tracker, require_mlflow
+    from hcr.tracking import tracking_uri as resolve_tracking_uri
     from hcr.training.config import DataConfig
 
     data_config = DataConfig(
@@ -104,7 +109,15 @@ def tune(
         final_epochs=final_epochs, retrain=retrain, seed=seed, weights=str(weights) if weights else None,
         heartbeat_interval=heartbeat,
     )  # fmt: skip
+    uri = resolve_tracking_uri(track, tracking_uri, runs_dir)
+    if uri is not None:
+        require_mlflow()  # now, not after the work whose results it would log
     result = run_tune(config, data_config, runs_dir)
+    if uri is not None:
+        from hcr.tracking.pipelines import log_tuning
+
+        retrained = result.retrained.run.path if result.retrained else None
+        log_tuning(Tracker.connect(uri), result.tuning_dir, retrained)
 
     table = Table(title=f"Best trial #{result.best_trial}: val_acc {result.best_value:.4f}")
     table.add_column("parameter")

@@ -9,6 +9,7 @@ within VERIFY_TOLERANCE, or nothing is written. The low-confidence threshold is 
 """
 
 import hashlib
+import json
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +30,8 @@ from hcr.training.fit import load_run_data
 OPSET = 17  # supported by tf2onnx 1.17 and every ONNX Runtime since 1.14
 VERIFY_TOLERANCE = 1e-4  # max |p_keras - p_onnx| over every probability of every test image
 INPUT_NAME = "image"
+INPUT_CONVENTION = "hcr.inference.preprocess.to_letter_array, then to_model_input: ink bright on black"
+OUTPUT_CONVENTION = "softmax probabilities [N, 26] in the order of classes"
 THRESHOLD_METHOD = (
     "isotonic regression of correct-or-not on top-1 confidence over the validation split, each letter preprocessed "
     "as `hcr predict` preprocesses a file; the threshold is the lowest confidence at which a prediction is "
@@ -81,9 +84,9 @@ def export_onnx(run_dir: Path, out_dir: Path | None = None) -> Path:
             "shape": [None, 28, 28, 1],
             "dtype": "float32",
             "range": [0.0, 1.0],
-            "convention": "hcr.inference.preprocess.to_letter_array, then to_model_input: ink bright on black",
+            "convention": INPUT_CONVENTION,
         },
-        "output": "softmax probabilities [N, 26] in the order of classes",
+        "output": OUTPUT_CONVENTION,
         "preprocess_version": PREPROCESS_VERSION,
         "opset": OPSET,
         "low_confidence": calibrate_threshold(val_probabilities, data.y[split.val]),
@@ -102,9 +105,22 @@ def export_onnx(run_dir: Path, out_dir: Path | None = None) -> Path:
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "hcr_version": __version__,
     }
+    previous = read_sidecar(json_path)
+    if previous.get("source_run") == metadata["source_run"] and "litert" in previous:
+        metadata["litert"] = previous["litert"]  # the same run's LiteRT export (hcr.training.litert) is still there
     run.write_json(json_path, metadata)
     read_metadata(onnx_path)  # the pair just written must load: fail here, not in a user's `hcr predict`
     return onnx_path
+
+
+def read_sidecar(json_path: Path) -> dict[str, Any]:
+    """A model.json about to be rewritten, for what it says that should be kept; a missing or damaged one says
+    nothing."""
+    try:
+        found = json.loads(json_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def calibrate_threshold(probabilities: np.ndarray, y: np.ndarray) -> dict[str, Any]:

@@ -109,8 +109,9 @@ def train(
         return _fit_and_score(run, config, data, split, state=None, extra_callbacks=callbacks)
 
 
-def resume(run_path: Path) -> TrainResult:
-    """Continue an interrupted run from its last completed epoch, on exactly the data and split it started with.
+def resume(run_path: Path, *, callbacks: Sequence[keras.callbacks.Callback] = ()) -> TrainResult:
+    """Continue an interrupted run from its last completed epoch, on exactly the data and split it started with;
+    `callbacks` watch the epochs still to run.
 
     A finished run (every epoch done, or stopped early) is left as it is: resuming it reports its metrics."""
     run = RunDir.open(run_path)
@@ -122,7 +123,7 @@ def resume(run_path: Path) -> TrainResult:
             logger.info("run is complete (%d epochs done), nothing to resume: %s", state["epochs_done"], run.path)
             return TrainResult(run, run.read_json(run.metrics_path))
         data, split = load_run_data(run)
-        return _fit_and_score(run, config, data, split, state=state)
+        return _fit_and_score(run, config, data, split, state=state, extra_callbacks=callbacks)
 
 
 def is_complete(state: dict[str, Any], config: TrainConfig) -> bool:
