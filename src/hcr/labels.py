@@ -7,7 +7,9 @@ import string
 
 CLASSES: tuple[str, ...] = tuple(string.ascii_uppercase)
 NUM_CLASSES = len(CLASSES)
-NOT_A_LETTER = "not-a-letter"  # the 27th class of such a model, and the status of an image it wins on
+# the class a model trained with out-of-scope examples (--out-of-scope) answers for a digit, a scribble, two letters
+# or an empty box: index NUM_CLASSES, after the letters, in model.json's `classes`
+NOT_A_LETTER = "not-a-letter"
 
 
 def letter_of(index: int) -> str:

@@ -104,6 +104,21 @@ def train(
         "re-centred), so images people save read as well as the dataset's arrays.",
         rich_help_panel=DATA_PANEL,
     ),
+    rendered_copies: int = typer.Option(
+        0,
+        metavar="K",
+        help="Draw each training letter K times as a file people make (pencil photos, grey paper, shadows, JPEG, "
+        "small crops, box edges, ruled lines, specks) and add it as `hcr predict` reads it back; computed once, "
+        "cached. Validation and test stay as they are.",
+        rich_help_panel=DATA_PANEL,
+    ),
+    out_of_scope: float = typer.Option(
+        0.0,
+        metavar="SHARE",
+        help="Add a 27th class, not-a-letter: this share of the training set (e.g. 0.1) in digits 2–9 (EMNIST "
+        "ByClass), scribbles, two letters in one image and empty boxes. 0: a 26-letter model.",
+        rich_help_panel=DATA_PANEL,
+    ),
     epochs: int | None = typer.Option(
         None,
         metavar="N",
@@ -174,7 +189,7 @@ def train(
             "datasets": tuple(dataset), "data_dir": str(data_dir.resolve()) if data_dir else None,
             "per_class": per_class, "split": split.value, "val_fraction": val_fraction,
             "test_fraction": test_fraction, "seed": seed, "capitals": capitals, "canonical": canonical,
-            "case": case.value,
+            "case": case.value, "rendered_copies": rendered_copies, "out_of_scope": out_of_scope,
         }.items() if key in given}  # fmt: skip
         config, data_config = _resolved_settings(config_file, cli_train, cli_data, runs_dir)
         tracker = Tracker.connect(resolve_tracking_uri(track, tracking_uri, runs_dir))

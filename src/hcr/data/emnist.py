@@ -113,6 +113,21 @@ def load_emnist(files: EmnistFiles) -> LetterData:
     )
 
 
+def load_emnist_digits(files: EmnistFiles) -> tuple[np.ndarray, np.ndarray]:
+    """(uint8 [M, 28, 28] the digit images the letter loader skips, upright; int64 [M] each one's digit 0..9): real
+    handwriting that is no letter, for a model that must say so. Every split holding digits numbers them 0..9 first
+    (ByClass, Balanced, ByMerge's mapping `0 48` … `9 57`)."""
+    table = _class_table(files)
+    xs, digits = [], []
+    for images_path, labels_path in files.files.values():
+        x, labels = _read_csv_part(images_path) if labels_path is None else _read_idx_part(images_path, labels_path)
+        check_label_range(labels_path or images_path, labels, table.first, table.last)
+        digit = table.letter[labels - table.first] == DIGIT
+        xs.append(_upright(x[digit]))
+        digits.append(labels[digit] - table.first)
+    return np.concatenate(xs), np.concatenate(digits).astype(np.int64)
+
+
 def _class_table(files: EmnistFiles) -> ClassTable:
     split = files.split
     if files.mapping is None:

@@ -40,8 +40,11 @@ def render_model_card(facts: CardFacts) -> str:
         "",
         "Recognising one handwritten Latin letter A–Z in an image that holds that letter alone. The input is brought "
         "to hcr's convention first (`hcr.inference.preprocess`: ink bright on black, cropped to the ink, 28×28); "
-        "the output is 26 probabilities. `model.json` holds a low-confidence threshold calibrated on the validation "
-        "split: below it, a prediction is more likely wrong than right.",
+        "the output is one probability per class in `model.json` (26 letters, and `not-a-letter` for a model "
+        "trained with --out-of-scope). `model.json` holds a low-confidence threshold calibrated on held-out data "
+        "(validation letters as files and as degraded files, and inputs with no letter): below it, at most 3 % of "
+        "correct answers fall; `low_confidence` gives the share of errors it flags, and the run's "
+        "`evaluation/risk_coverage.png` the trade-off.",
         "",
         "## Data",
         "",
@@ -83,8 +86,9 @@ def render_model_card(facts: CardFacts) -> str:
         "writers, pens, scanners) will score lower: measure it with `hcr evaluate RUN --dataset folder:PATH`.",
         "- EMNIST Letters files upper and lower case under one letter, and a lowercase l looks like a capital I: "
         "I/L confusions are expected and are mostly not fixable from the image alone.",
-        "- Anything that is not a single letter (digits, punctuation, words, an empty or noisy crop) is still "
-        "forced into one of the 26 letters; use the confidence threshold to reject doubtful inputs.",
+        "- Anything that is not a single letter (digits, punctuation, words, an empty or noisy crop) is forced into "
+        "one of the 26 letters unless the model was trained with --out-of-scope (then it may answer `not-a-letter`; "
+        "a written 0 or 1 still reads as O or I); use the confidence threshold to reject doubtful inputs.",
     ]
     if small:
         lines.append(

@@ -119,3 +119,21 @@ def misclassified_figure(x: np.ndarray, y_true: np.ndarray, y_prob: np.ndarray, 
         ax.set_title(f"{CLASSES[y_true[i]]} → {CLASSES[y_pred[i]]}  {confidence[i]:.0%}", fontsize=9)
     fig.suptitle(f"{title}: true → predicted, confidence ({len(picks)} of {len(wrong)} mistakes)")
     return fig
+
+
+def risk_coverage_figure(curves: dict[str, tuple[np.ndarray, np.ndarray, float, float]], title: str):
+    """Risk–coverage curves (hcr.evaluation.flagging): per named set, (coverage [N], error rate [N], and the point
+    the chosen threshold gives): how far the error rate of the answers kept falls as more answers are flagged."""
+    fig = _figure(7, 4.5)
+    ax = fig.add_subplot()
+    for name, (coverage, risk, point_coverage, point_risk) in curves.items():
+        (line,) = ax.plot(coverage, risk * 100, label=f"{name} (n={len(coverage):,})")
+        ax.plot(point_coverage, point_risk * 100, "o", color=line.get_color())
+    ax.set_xlabel("coverage (share of answers not flagged)")
+    ax.set_ylabel("error rate among answers not flagged (%)")
+    ax.set_title(title, fontsize=10)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig

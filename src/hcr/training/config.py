@@ -122,6 +122,8 @@ DATA_RULES: dict[str, Rule] = {
     "capitals": BOOLEAN,
     "case": ((lambda value: value in CASE_MODES), " or ".join(CASE_MODES)),
     "canonical": BOOLEAN,
+    "rendered_copies": at_least(0),
+    "out_of_scope": between(0, 1, high_open=True),
 }
 
 
@@ -139,6 +141,11 @@ class DataConfig:
     # every image preprocessed as `hcr predict` preprocesses a file (hcr.inference.preprocess.to_letter_arrays):
     # the model learns the letters exactly as it will be shown them, pen width and box included
     canonical: bool = False
+    # per training image, this many copies drawn as files people make and read back as `hcr predict` reads them
+    # (hcr.data.rendered); validation and test stay as they are
+    rendered_copies: int = 0
+    # examples of a 27th class, not-a-letter (hcr.data.out_of_scope), as a share of the training split's size
+    out_of_scope: float = 0.0
 
     def __post_init__(self) -> None:
         check_settings(self, DATA_RULES)

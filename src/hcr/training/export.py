@@ -5,7 +5,8 @@ hcr export runs/20261124-032627-regularized-cnn --out dist
 
 The export is checked, not trusted: ONNX Runtime must reproduce Keras's probabilities on the run's whole test split
 within VERIFY_TOLERANCE, or nothing is written. The low-confidence threshold is calibrated on the validation split
-(never test), so `hcr predict` can flag doubtful letters on evidence rather than on a guessed number.
+(never test), on letters and on hard inputs (degraded files, inputs with no letter), so `hcr predict` can flag
+doubtful answers on evidence rather than on a guessed number; its rates and risk–coverage curve are written too.
 """
 
 import hashlib
@@ -21,22 +22,29 @@ import numpy as np
 from hcr import __version__
 from hcr.atomic import atomic_path
 from hcr.errors import HcrError
+from hcr.evaluation.flagging import CORRECT_FLAG_BUDGET, ERRORS_FLAGGED_TARGET, calibrate
 from hcr.inference.predictor import Predictor, read_metadata, run_session
-from hcr.inference.preprocess import PREPROCESS_VERSION, to_letter_arrays, to_model_input
-from hcr.labels import CLASSES
+from hcr.inference.preprocess import PREPROCESS_VERSION, to_model_input
 from hcr.runs import RunDir
 from hcr.training.fit import load_run_data
+from hcr.training.hard_examples import held_out_examples, model_classes
 
 OPSET = 17  # supported by tf2onnx 1.17 and every ONNX Runtime since 1.14
 VERIFY_TOLERANCE = 1e-4  # max |p_keras - p_onnx| over every probability of every test image
 INPUT_NAME = "image"
 INPUT_CONVENTION = "hcr.inference.preprocess.to_letter_array, then to_model_input: ink bright on black"
-OUTPUT_CONVENTION = "softmax probabilities [N, 26] in the order of classes"
 THRESHOLD_METHOD = (
-    "isotonic regression of correct-or-not on top-1 confidence over the validation split, each letter preprocessed "
-    "as `hcr predict` preprocesses a file; the threshold is the lowest confidence at which a prediction is "
-    "estimated right at least as often as wrong (P(correct) >= 0.5)"
+    "the highest top-1 confidence below which at most 3 % of correct answers fall, on held-out data pooled: the "
+    "validation letters preprocessed as `hcr predict` preprocesses a file, the same letters drawn once as degraded "
+    "files (hcr.data.rendered) and read back, and not-a-letter inputs never trained on (hcr.data.out_of_scope)"
 )
+EVALUATION_DIR = "evaluation"  # the run's figures folder, as `hcr evaluate` names it
+RISK_COVERAGE_FIGURE = "risk_coverage.png"
+
+
+def output_convention(n_classes: int) -> str:
+    """What model.json says the model's output is."""
+    return f"softmax probabilities [N, {n_classes}] in the order of classes"
 
 
 def export_onnx(run_dir: Path, out_dir: Path | None = None) -> Path:
@@ -53,6 +61,7 @@ def export_onnx(run_dir: Path, out_dir: Path | None = None) -> Path:
     # (a --canonical run's own arrays are already that, and preprocessing them again would not be what predict sees)
     data, split = load_run_data(run, as_loaded=True)
     x = data.x  # uint8 [N, 28, 28]
+    classes = model_classes(run.read_config().data)
     model = run.load_model(run.best_model_path)
 
     with atomic_path(onnx_path) as tmp_path:
@@ -73,12 +82,13 @@ def export_onnx(run_dir: Path, out_dir: Path | None = None) -> Path:
         diff = float(np.abs(keras_probabilities - run_session(session, x_checked)).max())
         if not diff <= VERIFY_TOLERANCE:  # written so that NaN fails too
             raise HcrError(f"{run_dir}: the ONNX model differs from Keras by {diff:.2g} (> {VERIFY_TOLERANCE:g})")
-        val_probabilities = run_session(session, to_letter_arrays(x[split.val]))
+        held_out = held_out_examples(x[split.val], data.y[split.val], "val", run.read_config().data)
+        held_out_probabilities = {name: (run_session(session, xs), ys) for name, (xs, ys) in held_out.items()}
         onnx_bytes = tmp_path.read_bytes()
 
     metadata = {
         "model": saved["train"]["model"],
-        "classes": list(CLASSES),
+        "classes": list(classes),
         "input": {
             "name": INPUT_NAME,
             "shape": [None, 28, 28, 1],
@@ -86,10 +96,10 @@ def export_onnx(run_dir: Path, out_dir: Path | None = None) -> Path:
             "range": [0.0, 1.0],
             "convention": INPUT_CONVENTION,
         },
-        "output": OUTPUT_CONVENTION,
+        "output": output_convention(len(classes)),
         "preprocess_version": PREPROCESS_VERSION,
         "opset": OPSET,
-        "low_confidence": calibrate_threshold(val_probabilities, data.y[split.val]),
+        "low_confidence": calibrate_threshold(held_out_probabilities, run.path / EVALUATION_DIR / RISK_COVERAGE_FIGURE),
         "verification": {
             "split": checked_part,
             "n": len(x_checked),
@@ -123,29 +133,26 @@ def read_sidecar(json_path: Path) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
-def calibrate_threshold(probabilities: np.ndarray, y: np.ndarray) -> dict[str, Any]:
-    """The confidence below which a prediction is more likely wrong than right, measured on held-out data.
-
-    A plain "wrong more often than not" rule needs no target chosen by taste, and isotonic regression makes the
-    estimate monotone in confidence, so the threshold is one well-defined crossing even where errors are sparse.
-    If even the least confident validation predictions are mostly right, the threshold is the lowest confidence
-    seen: only images less certain than anything validated are flagged."""
-    from sklearn.isotonic import IsotonicRegression
-
-    confidence = probabilities.max(axis=1)
-    correct = (probabilities.argmax(axis=1) == y).astype(np.float64)
-    estimate = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True).fit(confidence, correct).predict(confidence)
-    sure = estimate >= 0.5
-    threshold = float(confidence[sure].min()) if sure.any() else 1.0
-    flagged = confidence < threshold
+def calibrate_threshold(
+    held_out: dict[str, tuple[np.ndarray, np.ndarray]], figure_path: Path | None = None
+) -> dict[str, Any]:
+    """The confidence below which `hcr predict` flags an answer, chosen on held-out sets (name → (probabilities,
+    labels)) to flag at most 3 % of correct answers (issue 17), with the share of errors it flags on each set and
+    pooled; the risk–coverage curves go to `figure_path`. Held-out hard inputs are in the pool because on clean
+    letters alone a model makes too few errors, of the wrong kind, to place a threshold for the files people bring."""
+    calibrated = calibrate(held_out, figure_path)
+    pooled = calibrated["pooled"]
     return {
-        "threshold": threshold,
+        "threshold": calibrated["threshold"],
         "method": THRESHOLD_METHOD,
         "split": "val",
-        "n": len(y),
-        "flagged_fraction": float(flagged.mean()),
-        "accuracy_flagged": float(correct[flagged].mean()) if flagged.any() else None,
-        "accuracy_kept": float(correct[~flagged].mean()) if (~flagged).any() else None,
+        "n": pooled["n"],
+        "flagged_fraction": pooled["flagged"],
+        "errors_flagged": pooled["errors_flagged"],
+        "correct_flagged": pooled["correct_flagged"],
+        "targets": {"errors_flagged_at_least": ERRORS_FLAGGED_TARGET, "correct_flagged_at_most": CORRECT_FLAG_BUDGET},
+        "sets": calibrated["sets"],
+        "figure": str(figure_path) if figure_path is not None else None,
     }
 
 

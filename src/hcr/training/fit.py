@@ -32,6 +32,7 @@ from hcr.training.callbacks import (
 from hcr.training.config import DataConfig, TrainConfig
 from hcr.training.config import resolve_config as resolve_config  # where callers have always found it
 from hcr.training.config_file import CONFIG_FILE_NAME, write_config_file
+from hcr.training.hard_examples import model_classes, training_additions
 from hcr.training.transfer import extract_features, warm_up_head
 
 logger = logging.getLogger(__name__)
@@ -166,8 +167,12 @@ def _fit_and_score(
     x = to_model_input(data.x)  # [N, 28, 28, 1] float32 in 0..1
     x_train, y_train = x[split.train], data.y[split.train]
     x_val, y_val = x[split.val], data.y[split.val]
+    data_config = run.read_config().data
+    x_extra, y_extra = training_additions(data, split, data_config)  # rendered copies, not-a-letter examples
+    if len(y_extra):
+        x_train, y_train = np.concatenate([x_train, to_model_input(x_extra)]), np.concatenate([y_train, y_extra])
 
-    model, trained = _start_or_restore(run, config, entry, state)
+    model, trained = _start_or_restore(run, config, entry, state, len(model_classes(data_config)))
     if entry.transfer == "features":  # only the head trains: on the frozen backbone's features, computed once
         x_train = extract_features(model.get_layer("backbone"), x_train, "training")
         x_val = extract_features(model.get_layer("backbone"), x_val, "validation")
@@ -229,21 +234,21 @@ def _fit_and_score(
 
 
 def _start_or_restore(
-    run: RunDir, config: TrainConfig, entry: ModelEntry, state: dict[str, Any] | None
+    run: RunDir, config: TrainConfig, entry: ModelEntry, state: dict[str, Any] | None, num_classes: int
 ) -> tuple[keras.Model, keras.Model]:
     """(whole model, the part that trains): a new model, or the last checkpoint with its optimizer state.
 
     For head-only transfer the checkpoint holds just the head; it is put back on a freshly built backbone."""
     hparams = {**config.hparams, **({"weights": config.weights} if entry.needs_weights else {})}
     if state is None:
-        model = create_model(config.model, **hparams)
+        model = create_model(config.model, num_classes=num_classes, **hparams)
         return model, (model.get_layer("head") if entry.transfer == "features" else model)
     last = run.load_model(run.state_path.parent / state["last_model"])
     if entry.transfer != "features":
         return last, last
     from hcr.models.mobilenet import compose
 
-    fresh = create_model(config.model, **hparams)
+    fresh = create_model(config.model, num_classes=num_classes, **hparams)
     return compose(fresh.get_layer("backbone"), last, fresh.name), last
 
 

@@ -21,17 +21,17 @@ import numpy as np
 from hcr.atomic import atomic_path, write_text_atomic
 from hcr.errors import HcrError, MissingExtraError
 from hcr.inference.preprocess import PREPROCESS_VERSION, to_model_input
-from hcr.labels import CLASSES
 from hcr.runs import RunDir
 from hcr.training.export import (
     INPUT_CONVENTION,
     INPUT_NAME,
-    OUTPUT_CONVENTION,
     VERIFY_TOLERANCE,
     _inference_graph,
+    output_convention,
     read_sidecar,
 )
 from hcr.training.fit import load_run_data
+from hcr.training.hard_examples import model_classes
 
 TFLITE_NAME = "model.tflite"
 INT8_NAME = "model-int8.tflite"
@@ -161,7 +161,7 @@ def _record(run: RunDir, out_dir: Path, facts: dict[str, Any]) -> None:
         saved = run.read_config().saved
         metadata = {
             "model": saved["train"]["model"],
-            "classes": list(CLASSES),
+            "classes": list(model_classes(run.read_config().data)),
             "input": {
                 "name": INPUT_NAME,
                 "shape": [None, 28, 28, 1],
@@ -169,7 +169,7 @@ def _record(run: RunDir, out_dir: Path, facts: dict[str, Any]) -> None:
                 "range": [0.0, 1.0],
                 "convention": INPUT_CONVENTION,
             },
-            "output": OUTPUT_CONVENTION,
+            "output": output_convention(len(model_classes(run.read_config().data))),
             "preprocess_version": PREPROCESS_VERSION,
             "source_run": source,
             "train": saved["train"],
