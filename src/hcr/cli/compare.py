@@ -42,8 +42,8 @@ def compare(
 
     import optuna
 
-    from hcr.evaluation.compare import PRESETS, compare_models
     from hcr.evaluation.leaderboard import HEADERS, formatted
+    from hcr.pipelines.compare import PRESETS, compare_models
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # the tuning step prints a line per trial itself
     started = time.perf_counter()

@@ -135,7 +135,8 @@ def train(
 
     Every setting is checked before TensorFlow loads (seconds) and before a run folder is made."""
     from hcr.errors import HcrError
-    from hcr.training.config import DataConfig, resolve_config
+    from hcr.pipelines.tune_retrain import resolve_config
+    from hcr.training.config import DataConfig
 
     if resume is not None:
         if model is not None:

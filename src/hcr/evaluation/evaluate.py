@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from hcr.data import load_datasets
+from hcr.data.prepare import load_run_data
 from hcr.errors import HcrError
 from hcr.evaluation.metrics import normalize_rows, score_predictions
 from hcr.evaluation.plots import (
@@ -99,8 +100,6 @@ def _evaluation_data(
             "n": len(data),
         }
         return data.x, data.y, info
-    from hcr.training.fit import load_run_data  # Keras comes with it; the model needs it next anyway
-
     data, split = load_run_data(run, data_dir)
     info = {
         "description": f"its test split ({len(split.test):,} images)",

@@ -6,9 +6,8 @@ model and exit 0. Nothing here imports Keras, so a bad setting is refused in a m
 """
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
-from pathlib import Path
 from typing import Any
 
 from hcr.data.case import CASE_MODES
@@ -141,21 +140,18 @@ class DataConfig:
         return asdict(self)
 
 
-def resolve_config(
-    model: str, *, runs_dir: Path = Path("runs"), tuned_params: Path | None = None, **overrides: Any
-) -> TrainConfig:
-    """Defaults, then the model's recipe, then (tuned-* models) a study's best settings, then the user's settings;
-    pretrained weights resolved to a file. A tuned model's settings come from `tuned_params` (a best_params.json),
-    else from the newest tuning run in `runs_dir`. Needs no Keras: the whole config is checked before any is loaded."""
+def resolve_config(model: str, *, tuned: Mapping[str, Any] | None = None, **overrides: Any) -> TrainConfig:
+    """Defaults, then the model's recipe, then (tuned-* models) the `tuned` settings a study found, then the user's
+    settings; pretrained weights resolved to a file. Needs no Keras: the whole config is checked before any is
+    loaded. Finding a study's settings on disk is hcr.pipelines.tune_retrain's job, which calls this."""
     from hcr.models import get_model_entry
 
     entry = get_model_entry(model)
     config = TrainConfig(model=model).with_overrides(**entry.recipe)
     if entry.tuned_from:
-        from hcr.training.tuned import find_best_params, tuned_settings
-
-        best_params = tuned_params or find_best_params(model, entry.tuned_from, runs_dir)
-        config = config.with_overrides(**tuned_settings(model, best_params))
+        if tuned is None:
+            raise HcrError(f"{model} takes its settings from a study: resolve it with hcr.pipelines.tune_retrain")
+        config = config.with_overrides(**tuned)
     config = config.with_overrides(**overrides)
     if entry.transfer == "features" and config.augment:
         raise HcrError(

@@ -19,12 +19,12 @@ import numpy as np
 
 from hcr import __version__
 from hcr.atomic import atomic_path
+from hcr.data.prepare import load_run_data
 from hcr.errors import HcrError
 from hcr.inference.predictor import Predictor, read_metadata, run_session
 from hcr.inference.preprocess import PREPROCESS_VERSION, to_letter_arrays, to_model_input
 from hcr.labels import CLASSES
 from hcr.runs import RunDir
-from hcr.training.fit import load_run_data
 
 OPSET = 17  # supported by tf2onnx 1.17 and every ONNX Runtime since 1.14
 VERIFY_TOLERANCE = 1e-4  # max |p_keras - p_onnx| over every probability of every test image
