@@ -37,10 +37,18 @@ def test_evaluate_own_test_split_agrees_with_training(tiny_run):
     saved = json.loads((result.out_dir / "evaluation.json").read_text())
     assert saved == json.loads(json.dumps(result.summary))
     trained = json.loads((tiny_run / "metrics.json").read_text())["test"]
-    # the training loop scored the same checkpoint on the same split through model.predict: the same numbers
+    # the training loop scored the same checkpoint on the same split through the same scorer: the same numbers
     assert saved["n"] == trained["n"] == 78
     assert saved["accuracy"] == pytest.approx(trained["accuracy"])
     assert saved["macro"]["f1"] == pytest.approx(trained["macro_f1"])
+    # issue 12: both report accuracy and macro-F1 per source and per case, over every test image
+    assert len(saved["per_source"]) > 1  # the default data is every dataset in ../shared/data
+    for grouping in ("per_source", "per_case"):
+        assert saved[grouping].keys() == trained[grouping].keys()
+        assert sum(scores["n"] for scores in saved[grouping].values()) == saved["n"]
+        for group, scores in saved[grouping].items():
+            assert scores["accuracy"] == pytest.approx(trained[grouping][group]["accuracy"])
+            assert scores["macro_f1"] == pytest.approx(trained[grouping][group]["macro_f1"])
     matrix = np.array(saved["confusion_matrix"])
     assert matrix.sum() == saved["n"]
     assert np.trace(matrix) / saved["n"] == pytest.approx(saved["accuracy"])

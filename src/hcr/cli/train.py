@@ -135,6 +135,7 @@ def train(
 
     Every setting is checked before TensorFlow loads (seconds) and before a run folder is made."""
     from hcr.errors import HcrError
+    from hcr.evaluation.formatting import accuracy_per_group
     from hcr.pipelines.tune_retrain import resolve_config
     from hcr.training.config import DataConfig
 
@@ -169,3 +170,6 @@ def train(
         if part in result.metrics
     ]
     output.print(" · ".join(scores), highlight=False, soft_wrap=True)
+    part = "test" if "test" in result.metrics else "val"
+    for what, value in accuracy_per_group(result.metrics[part]).items():
+        output.print(f"{part} {what}: {value}", highlight=False, soft_wrap=True)

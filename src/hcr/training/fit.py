@@ -35,6 +35,7 @@ from hcr.training.callbacks import (
     StopOnNonFiniteLoss,
 )
 from hcr.training.config import DataConfig, TrainConfig
+from hcr.training.predict import RunModel
 from hcr.training.transfer import warm_up_head
 
 logger = logging.getLogger(__name__)
@@ -161,7 +162,7 @@ def fit(
         finally:
             progress.close()  # also when a callback stopped the fit with an error
     train_seconds = time.perf_counter() - started
-    metrics = _score(run, x, data.y, split)
+    metrics = _score(run, data, split)
     epochs_run = len(history) - initial_epoch
     metrics |= {
         "epochs_done": len(history),
@@ -206,22 +207,17 @@ def _training_input(x: np.ndarray, y: np.ndarray, config: TrainConfig) -> tuple[
     return (dataset,), {"shuffle": False}  # the pipeline shuffles itself
 
 
-def _score(run: RunDir, x: np.ndarray, y: np.ndarray, split: Split) -> dict[str, Any]:
-    """Accuracy and macro-F1 of the best checkpoint on validation and test (when the split has a test part)."""
-    from sklearn.metrics import accuracy_score
+def _score(run: RunDir, data: LetterData, split: Split) -> dict[str, Any]:
+    """The best checkpoint scored on validation and test (when the split has a test part) by hcr evaluate's scorer:
+    accuracy and macro-F1, overall, per source and per case."""
+    from hcr.evaluation.metrics import groups_of, headline, score_predictions
 
-    from hcr.evaluation.metrics import macro_f1  # the one definition, shared with hcr evaluate
-
-    model = run.load_model(run.best_model_path)
+    model = RunModel(run.path)
     scores = {}
     for part in ("val", "test"):
         indices = getattr(split, part)
         if not len(indices):
             continue
-        predicted = model.predict(x[indices], batch_size=512, verbose=0).argmax(axis=1)
-        scores[part] = {
-            "accuracy": float(accuracy_score(y[indices], predicted)),
-            "macro_f1": macro_f1(y[indices], predicted),
-            "n": len(indices),
-        }
+        held_out = data.take(indices)
+        scores[part] = headline(score_predictions(held_out.y, model.predict_proba(held_out.x), groups_of(held_out)))
     return scores
