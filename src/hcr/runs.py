@@ -13,6 +13,7 @@ read through this class too, so a missing, truncated or foreign file is reported
 import contextlib
 import csv
 import fcntl
+import io
 import json
 import os
 import platform
@@ -168,6 +169,15 @@ class RunDir:
         if [row["epoch"] for row in kept] != list(range(1, epochs_done + 1)):
             raise DataError(self.history_path, f"does not hold one row for each of the {epochs_done} epochs done")
         return kept
+
+    def write_history(self, rows: list[dict[str, float]]) -> None:
+        """history.csv, one row per epoch, every metric a column: what read_history reads back."""
+        columns = list(dict.fromkeys(key for row in rows for key in row))
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+        write_text_atomic(self.history_path, buffer.getvalue())
 
     def load_split(self) -> "Split":
         from hcr.data.splits import Split

@@ -21,7 +21,7 @@ from rich.logging import RichHandler
 from rich.markup import escape
 
 from hcr import __version__
-from hcr.cli import compare, data, evaluate, predict, read, serve, train, tune
+from hcr.cli import compare, data, evaluate, export, predict, read, serve, train, tune
 from hcr.console import console, output
 from hcr.errors import HcrError
 
@@ -37,7 +37,7 @@ app.command()(train.models)
 app.command()(tune.tune)
 app.command()(evaluate.evaluate)
 app.command()(compare.compare)
-app.command()(predict.export)
+app.command()(export.export)
 app.command()(predict.predict)
 app.command()(read.read)
 app.command()(serve.serve)

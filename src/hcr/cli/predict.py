@@ -1,4 +1,4 @@
-"""`hcr export` (a run → model.onnx + model.json) and `hcr predict` (images → letters, without TensorFlow)."""
+"""`hcr predict`: images → letters, without TensorFlow."""
 
 import csv
 import json
@@ -18,30 +18,6 @@ if TYPE_CHECKING:
 
 MODEL_HELP = "A model.onnx from `hcr export` (or its folder). Default: the model shipped with hcr."
 FAILED = ("error", "blank")  # statuses that count as a failed file for the exit code
-
-
-def export(
-    run_dir: Path = typer.Argument(..., help="Run folder made by `hcr train`."),
-    out: Path | None = typer.Option(None, help="Folder for model.onnx and model.json. Default: the run folder."),
-) -> None:
-    """Export a run's best model to ONNX, checked against Keras on the test split, with a calibrated threshold."""
-    from hcr.cli.train import quiet_tensorflow
-
-    quiet_tensorflow()
-    from hcr.training.export import export_onnx
-
-    onnx_path = export_onnx(run_dir, out)
-    metadata = json.loads(onnx_path.with_name("model.json").read_text())
-    check, low = metadata["verification"], metadata["low_confidence"]
-    output.print(
-        f"wrote {onnx_path} ({metadata['onnx_bytes'] / 1e6:.2f} MB) and model.json", highlight=False, soft_wrap=True
-    )
-    output.print(
-        f"ONNX Runtime vs Keras on {check['n']:,} {check['split']} images: max |Δp| {check['max_abs_diff']:.2g} · "
-        f"low-confidence below {low['threshold']:.3f} (flags {low['flagged_fraction']:.1%} of validation)",
-        highlight=False,
-        soft_wrap=True,
-    )
 
 
 def predict(

@@ -22,6 +22,7 @@ from hcr.cli.data import (
     split_option,
 )
 from hcr.console import output
+from hcr.holdout import TEST_FRACTION, VAL_FRACTION
 
 # what TensorFlow's C++ side prints while it loads: absl's notice that it is not set up yet, then INFO/WARNING lines
 # (the oneDNN notice, CPU features) in glog format, "I0000 00:00:1796017159.172874    4051 port.cc:153] …"
@@ -76,8 +77,10 @@ def train(
     seed: int = typer.Option(
         0, help="Seed for the subset, the split, initial weights and augmentation.", rich_help_panel=DATA_PANEL
     ),
-    val_fraction: float = fraction_option(0.15, "Share of the images held out to pick the best epoch."),
-    test_fraction: float = fraction_option(0.15, "Share held out for the final test; 0 trains on all the rest."),
+    val_fraction: float = fraction_option(VAL_FRACTION, "Share of the images held out to pick the best epoch."),
+    test_fraction: float = fraction_option(
+        TEST_FRACTION, "Share held out for the final test; 0 trains on all the rest."
+    ),
     capitals: bool = typer.Option(
         False,
         "--capitals",

@@ -13,6 +13,7 @@ from typing import Any
 from hcr.data.case import CASE_MODES
 from hcr.data.splits import MAX_SEED, METHODS, check_fractions
 from hcr.errors import HcrError
+from hcr.holdout import TEST_FRACTION, VAL_FRACTION
 
 Rule = tuple[Callable[[Any], bool], str]  # (is the value acceptable, what is accepted, for the message)
 
@@ -123,8 +124,8 @@ class DataConfig:
     data_dir: str | None = None
     per_class: int | None = None
     split: str = "stratified"
-    val_fraction: float = 0.15
-    test_fraction: float = 0.15  # 0: no test part, for a final model trained on everything
+    val_fraction: float = VAL_FRACTION
+    test_fraction: float = TEST_FRACTION  # 0: no test part, for a final model trained on everything
     seed: int = 0
     capitals: bool = False  # EMNIST's lower-case-l bars labelled I (hcr.data.capitals), for block-capital readers
     case: str = "fold"  # hcr.data.case: "fold" (either case) or "upper" (capitals only); picks images before the split
