@@ -1,5 +1,5 @@
 """Hyperparameter search (Optuna): search spaces per model, studies shared by any number of workers, and the
-best settings retrained as tuned-cnn / tuned-mobilenetv2.
+best settings become tuned-cnn / tuned-mobilenetv2 (retrained by hcr.pipelines.tune_retrain).
 
 hcr tune --space cnn --trials 30
 """
