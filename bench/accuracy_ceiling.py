@@ -27,11 +27,12 @@ import numpy as np
 
 from hcr.data.capitals import bar_mask
 from hcr.data.emnist import NAME as EMNIST
+from hcr.data.prepare import load_run_data
 from hcr.evaluation.metrics import score_predictions
 from hcr.labels import index_of
 from hcr.runs import RunDir
-from hcr.training.config import DataConfig
-from hcr.training.fit import load_run_data, resolve_config, train
+from hcr.training.config import DataConfig, resolve_config
+from hcr.training.fit import train
 from hcr.training.predict import RunModel
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

@@ -39,7 +39,7 @@ def main() -> None:
     args = parser.parse_args()
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from hcr.training.fit import load_run_data  # Keras comes in here, only to rebuild the run's data
+    from hcr.data.prepare import load_run_data  # the run's data rebuilt, without Keras
 
     predictor = Predictor(args.model)
     # the letters as the datasets store them, even for a model trained on them preprocessed (--canonical)

@@ -50,7 +50,7 @@ def main() -> None:
     args = parser.parse_args()
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from hcr.training.fit import load_run_data  # Keras comes in here, only to rebuild the run's data
+    from hcr.data.prepare import load_run_data  # the run's data rebuilt, without Keras
 
     predictor = Predictor(args.model)
     data, split = load_run_data(RunDir.open(Path(predictor.metadata_["source_run"])), as_loaded=True)

@@ -48,8 +48,8 @@ def unseen_letters(model_json: dict, data_dir: Path, case: int) -> tuple[np.ndar
     model never trained on; empty when there are none."""
     run_path = Path(model_json.get("source_run", ""))
     if model_json["data"]["test_fraction"] > 0 and (run_path / "split.npz").is_file():
+        from hcr.data.prepare import load_run_data  # only for a run's split
         from hcr.runs import RunDir
-        from hcr.training.fit import load_run_data  # Keras comes with it: only for a run's split
 
         data, split = load_run_data(RunDir.open(run_path), data_dir, as_loaded=True)
         test = data.take(split.test)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from hcr.training.config import DataConfig
-from hcr.training.fit import resolve_config, train
+from hcr.training.config import DataConfig, resolve_config
+from hcr.training.fit import train
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 TARGETS = {"baseline-cnn": 0.90, "regularized-cnn": 0.95, "mobilenetv2-finetune": 0.94}

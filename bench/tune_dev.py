@@ -19,8 +19,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import optuna
 
+from hcr.pipelines.tune_retrain import tune_then_retrain
 from hcr.training.config import DataConfig
-from hcr.tuning import TuneConfig, get_space, tune
+from hcr.tuning import TuneConfig, get_space
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 REGULARIZED_TEST_ACCURACY = 0.932  # README, "Training": regularized-cnn on the dev protocol (run 20261124-032627)
@@ -45,13 +46,13 @@ def main() -> None:
     if args.reference_run:
         reference = json.loads((args.reference_run / "metrics.json").read_text())["test"]["accuracy"]
     config = TuneConfig("cnn", n_trials=args.trials, timeout=args.timeout, storage=args.storage,
-                        study_name=args.study, epochs=args.epochs, final_epochs=args.final_epochs)  # fmt: skip
+                        study_name=args.study, epochs=args.epochs)  # fmt: skip
     data_config = DataConfig(data_dir=str(SHARED / "data"), per_class=args.per_class)
     started = time.perf_counter()
-    result = tune(config, data_config, args.runs_dir)
+    outcome = tune_then_retrain(config, data_config, args.runs_dir, final_epochs=args.final_epochs)
     wall = time.perf_counter() - started
 
-    metrics = result.retrained.metrics
+    result, metrics = outcome.tuning, outcome.retrained.metrics
     row = {
         "search": {
             "trials_requested": args.trials,
@@ -69,7 +70,7 @@ def main() -> None:
             "test_macro_f1": metrics["test"]["macro_f1"],
             "epochs": metrics["epochs_done"],
             "train_s": metrics["train_seconds_this_session"],
-            "run": str(result.retrained.run.path),
+            "run": str(outcome.retrained.run.path),
         },
         "regularized_cnn_test_accuracy": reference,
         "tuning_dir": str(result.tuning_dir),

@@ -53,9 +53,9 @@ def onnx_model_dir(shared_data, tmp_path_factory) -> Path:
     """A folder holding model.onnx + model.json: a tiny real baseline-cnn (30 images per letter, 1 epoch), exported.
 
     Good enough to exercise prediction end to end (it reads well above chance), not to judge accuracy."""
-    from hcr.training.config import DataConfig
+    from hcr.training.config import DataConfig, resolve_config
     from hcr.training.export import export_onnx
-    from hcr.training.fit import resolve_config, train
+    from hcr.training.fit import train
 
     root = tmp_path_factory.mktemp("onnx-model")
     data_config = DataConfig(data_dir=str(shared_data), per_class=30)
@@ -72,8 +72,8 @@ def interrupted_run(shared_data, tmp_path_factory) -> Path:
     copies of it (copytree), never the folder itself."""
     import keras
 
-    from hcr.training.config import DataConfig
-    from hcr.training.fit import resolve_config, train
+    from hcr.training.config import DataConfig, resolve_config
+    from hcr.training.fit import train
 
     class Interrupt(keras.callbacks.Callback):
         def on_epoch_end(self, epoch: int, logs=None) -> None:

@@ -110,7 +110,7 @@ def test_tune_prints_its_result_on_stdout(shared_data, tmp_path):
 
     from hcr.cli import app
 
-    outcome = CliRunner().invoke(app, ["tune", "--model", "cnn", "--trials", "1", "--epochs", "1", "--no-retrain",
+    outcome = CliRunner().invoke(app, ["tune", "--space", "cnn", "--trials", "1", "--epochs", "1", "--no-retrain",
                                        "--data-dir", str(shared_data), "--per-class", "10",
                                        "--runs-dir", str(tmp_path)])  # fmt: skip
     assert outcome.exit_code == 0, outcome.output
@@ -124,7 +124,7 @@ def test_compare_prints_its_leaderboard_on_stdout(shared_data, tmp_path, monkeyp
     from typer.testing import CliRunner
 
     from hcr.cli import app
-    from hcr.evaluation.compare import PRESETS, Preset
+    from hcr.pipelines.compare import PRESETS, Preset
 
     monkeypatch.setitem(PRESETS, "quick", Preset("tiny", per_class=10, epoch_scale=0.0, min_epochs=1))
     outcome = CliRunner().invoke(app, ["compare", "--models", "baseline-cnn", "--data-dir", str(shared_data),

@@ -8,8 +8,8 @@ import sys
 def test_cli_data_and_inference_import_without_tensorflow():
     code = (
         "import sys, hcr.cli, hcr.data, hcr.inference.preprocess, hcr.inference.predictor, hcr.serving.app\n"
-        "import hcr.evaluation.compare, hcr.evaluation.evaluate, hcr.evaluation.metrics, hcr.evaluation.plots\n"
-        "import hcr.evaluation.report\n"
+        "import hcr.pipelines.compare, hcr.pipelines.tune_retrain, hcr.data.prepare\n"
+        "import hcr.evaluation.evaluate, hcr.evaluation.metrics, hcr.evaluation.plots, hcr.evaluation.report\n"
         "import hcr.inference.reading\n"
         "import hcr.models, hcr.runs, hcr.training.config\n"
         "heavy = sorted(m for m in ('tensorflow', 'keras') if m in sys.modules)\n"
@@ -18,3 +18,14 @@ def test_cli_data_and_inference_import_without_tensorflow():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
+
+
+def test_importing_the_cli_changes_no_environment_variable():
+    """Process-wide settings belong to the `hcr` command (cli.main), not to whoever imports hcr.cli."""
+    code = (
+        "import os\nbefore = dict(os.environ)\nimport hcr.cli\n"
+        "print(sorted(set(os.environ.items()) ^ set(before.items())))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -22,8 +22,8 @@ from hcr.inference.preprocess import open_image
 
 if TYPE_CHECKING:
     from hcr.data.dataset import LetterData
-    from hcr.evaluation.compare import Comparison
     from hcr.inference.reading import LineReading
+    from hcr.pipelines.compare import Comparison
     from hcr.training.fit import TrainResult
 
 ImageLike = Image.Image | str | Path | np.ndarray  # one image; a list of them, or an [N, H, W] array, is a batch
@@ -132,7 +132,8 @@ def train(
     `settings` are any other fields of TrainConfig or DataConfig (learning_rate=…, per_class=…, seed=…)."""
     from dataclasses import fields
 
-    from hcr.training.config import DataConfig, TrainConfig, resolve_config
+    from hcr.pipelines.tune_retrain import resolve_config
+    from hcr.training.config import DataConfig, TrainConfig
 
     data_fields = {f.name for f in fields(DataConfig)} - {"datasets", "data_dir"}
     train_fields = {f.name for f in fields(TrainConfig)} - {"model", "epochs"}
@@ -185,7 +186,7 @@ def compare(
 ) -> "Comparison":
     """Train and evaluate several models on one split, as `hcr compare` does: the leaderboard, the report and the
     best model exported (`.best_model_path`). `preset` is one of "quick", "seed", "full"."""
-    from hcr.evaluation.compare import PRESETS, compare_models
+    from hcr.pipelines.compare import PRESETS, compare_models
 
     if preset not in PRESETS:
         raise HcrError(f"unknown preset '{preset}': use {', '.join(PRESETS)}")

@@ -2,14 +2,11 @@
 
 import contextlib
 import os
+import secrets
 import signal
-import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-
-_UMASK = os.umask(0)
-os.umask(_UMASK)  # reading the umask means setting it; put it back at once
 
 
 @contextlib.contextmanager
@@ -19,15 +16,25 @@ def atomic_path(final_path: Path) -> Iterator[Path]:
     The temporary name keeps the final suffix so libraries that pick a format from the suffix still work.
     """
     final_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=final_path.parent, prefix=f".{final_path.name}.", suffix=final_path.suffix)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path = _new_file_beside(final_path)
     try:
         yield tmp_path
-        tmp_path.chmod(0o666 & ~_UMASK)  # mkstemp makes it private; the result is an ordinary file
         tmp_path.replace(final_path)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def _new_file_beside(final_path: Path) -> Path:
+    """An empty file with a fresh hidden name beside `final_path`, made as open() makes files: mode 0o666 less the
+    process's umask, which the kernel applies. (mkstemp makes it private, and widening it afterwards meant reading
+    the umask, which can only be done by setting it: at import, racing any thread that creates a file meanwhile.)"""
+    while True:
+        tmp_path = final_path.parent / f".{final_path.name}.{secrets.token_hex(4)}{final_path.suffix}"
+        try:
+            os.close(os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:  # another writer's temporary file; draw another name
+            continue
+        return tmp_path
 
 
 def write_text_atomic(path: Path, text: str) -> None:

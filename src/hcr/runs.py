@@ -3,6 +3,8 @@
     runs/<utc-stamp>-<model>/
         config.json  env.json  command.txt  split.npz  history.csv  metrics.json  run.lock
         checkpoints/best.keras  checkpoints/last-NNNN.keras  checkpoints/state.json
+    runs/<utc-stamp>-tune-<search>/   (hcr tune)
+        tuning.json  study.db  trials/  trials.csv  best_params.json  *.png
 Every file is written atomically (temporary name, then rename), so a crash never leaves half a file. Every file is
 read through this class too, so a missing, truncated or foreign file is reported as bad input naming the file
 (DataError, exit 2), whichever command reads it, instead of a format library's exception (exit 1).
@@ -11,6 +13,7 @@ read through this class too, so a missing, truncated or foreign file is reported
 import contextlib
 import csv
 import fcntl
+import io
 import json
 import os
 import platform
@@ -43,6 +46,16 @@ CHECKPOINT_NAME = re.compile(r"last-\d{4}\.keras")
 FORMAT_ERRORS = (ValueError, TypeError, KeyError, EOFError, zipfile.BadZipFile, UnicodeDecodeError, csv.Error)
 
 
+# in a tuning folder: what was searched on which data (hcr.tuning.study), the best settings found (hcr.tuning.outputs)
+TUNING_NAME = "tuning.json"
+BEST_PARAMS_NAME = "best_params.json"
+
+
+def tuning_run_name(search: str) -> str:
+    """The name part of a tuning folder, runs/<utc-stamp>-tune-<search>/ (make_stamped_dir adds the stamp)."""
+    return f"tune-{search}"
+
+
 def make_stamped_dir(runs_dir: Path, name: str) -> Path:
     """A new folder runs_dir/<utc-stamp>-<name>[-<n>]; safe when several processes start in the same second."""
     runs_dir.mkdir(parents=True, exist_ok=True)
@@ -55,6 +68,17 @@ def make_stamped_dir(runs_dir: Path, name: str) -> Path:
         except FileExistsError:
             suffix += 1
             path = runs_dir / f"{stamp}-{name}-{suffix}"
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """One of hcr's own JSON files (a run's, a tuning or comparison folder's), written atomically."""
+    write_text_atomic(path, json.dumps(obj, indent=2, default=str) + "\n")
+
+
+def read_json(path: Path) -> Any:
+    """One of hcr's own JSON files; a missing or damaged one is bad input naming it (DataError)."""
+    with _reading(path, "JSON file"):
+        return json.loads(path.read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True)
@@ -95,12 +119,9 @@ class RunDir:
     last_model_path = property(lambda self: self.path / "checkpoints" / "last.keras")
     state_path = property(lambda self: self.path / "checkpoints" / "state.json")
 
-    def write_json(self, path: Path, obj: Any) -> None:
-        write_text_atomic(path, json.dumps(obj, indent=2, default=str) + "\n")
-
-    def read_json(self, path: Path) -> Any:
-        with _reading(path, "JSON file"):
-            return json.loads(path.read_text(encoding="utf-8"))
+    # any JSON file of the run (module functions below: tuning and comparison folders use them too)
+    write_json = staticmethod(write_json)
+    read_json = staticmethod(read_json)
 
     def read_config(self) -> RunConfig:
         saved = self.read_json(self.config_path)
@@ -149,6 +170,15 @@ class RunDir:
         if [row["epoch"] for row in kept] != list(range(1, epochs_done + 1)):
             raise DataError(self.history_path, f"does not hold one row for each of the {epochs_done} epochs done")
         return kept
+
+    def write_history(self, rows: list[dict[str, float]]) -> None:
+        """history.csv, one row per epoch, every metric a column: what read_history reads back."""
+        columns = list(dict.fromkeys(key for row in rows for key in row))
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+        write_text_atomic(self.history_path, buffer.getvalue())
 
     def load_split(self) -> "Split":
         from hcr.data.splits import Split

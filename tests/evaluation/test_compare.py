@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from hcr.errors import HcrError
-from hcr.evaluation.compare import PRESETS, STATE_FILE, Preset, compare_models
+from hcr.pipelines.compare import PRESETS, STATE_FILE, Preset, compare_models
 from tests.evaluation.pages import embedded_files, parse_images
 
 TINY = Preset("tiny", per_class=20, epoch_scale=0.0, min_epochs=1)  # 1 epoch on 20 images per letter

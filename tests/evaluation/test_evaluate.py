@@ -19,8 +19,8 @@ FIGURES = {"confusion_matrix.png", "confusion_matrix_normalized.png", "learning_
 @pytest.fixture(scope="module")
 def tiny_run(shared_data, tmp_path_factory) -> Path:
     """baseline-cnn trained for 1 epoch on 20 real images per letter (78 test images): poor, but real."""
-    from hcr.training.config import DataConfig
-    from hcr.training.fit import resolve_config, train
+    from hcr.training.config import DataConfig, resolve_config
+    from hcr.training.fit import train
 
     root = tmp_path_factory.mktemp("tiny-run")
     with pytest.MonkeyPatch.context() as patch:  # module-scoped: the per-test parse cache is not set up yet
@@ -37,10 +37,18 @@ def test_evaluate_own_test_split_agrees_with_training(tiny_run):
     saved = json.loads((result.out_dir / "evaluation.json").read_text())
     assert saved == json.loads(json.dumps(result.summary))
     trained = json.loads((tiny_run / "metrics.json").read_text())["test"]
-    # the training loop scored the same checkpoint on the same split through model.predict: the same numbers
+    # the training loop scored the same checkpoint on the same split through the same scorer: the same numbers
     assert saved["n"] == trained["n"] == 78
     assert saved["accuracy"] == pytest.approx(trained["accuracy"])
     assert saved["macro"]["f1"] == pytest.approx(trained["macro_f1"])
+    # issue 12: both report accuracy and macro-F1 per source and per case, over every test image
+    assert len(saved["per_source"]) > 1  # the default data is every dataset in ../shared/data
+    for grouping in ("per_source", "per_case"):
+        assert saved[grouping].keys() == trained[grouping].keys()
+        assert sum(scores["n"] for scores in saved[grouping].values()) == saved["n"]
+        for group, scores in saved[grouping].items():
+            assert scores["accuracy"] == pytest.approx(trained[grouping][group]["accuracy"])
+            assert scores["macro_f1"] == pytest.approx(trained[grouping][group]["macro_f1"])
     matrix = np.array(saved["confusion_matrix"])
     assert matrix.sum() == saved["n"]
     assert np.trace(matrix) / saved["n"] == pytest.approx(saved["accuracy"])
@@ -59,8 +67,8 @@ def test_macro_f1_is_one_figure_when_letters_are_missing_from_the_test_split(sha
     """EMNIST's official test part in the dev data holds no T–Z. A model that predicts one of them still must not
     have its macro-F1 averaged over letters the test cannot contain in one place and not in the other: the training
     loop's metrics.json and `hcr evaluate` (which the leaderboard uses) once gave 0.71 and 0.93 for the same run."""
-    from hcr.training.config import DataConfig
-    from hcr.training.fit import resolve_config, train
+    from hcr.training.config import DataConfig, resolve_config
+    from hcr.training.fit import train
 
     monkeypatch.setenv("HCR_CACHE_DIR", str(tmp_path / "parse-cache"))
     data = DataConfig(datasets=("emnist-letters",), data_dir=str(shared_data), split="official")  # 1,000 to train

@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
-from hcr.evaluation.metrics import confused_pairs, normalize_rows, score_predictions
+from hcr.data import load_datasets
+from hcr.data.case import CASE_NAMES
+from hcr.evaluation.metrics import confused_pairs, groups_of, headline, macro_f1, normalize_rows, score_predictions
 from hcr.evaluation.speed import measure_speed
 from hcr.labels import NUM_CLASSES, index_of
 
@@ -104,3 +106,33 @@ def test_speed_times_batches_and_single_images():
     assert speed["single_image_calls"] == 5
     assert speed["batch_images_per_second"] > 0
     assert speed["single_image_ms"] > 0
+
+
+def test_scores_per_source_and_per_case_on_real_letters(shared_data):
+    """Issue 12: accuracy and macro-F1 per source and per case. On 600 real letters from two sources (EMNIST Letters
+    and ByClass, whose images say their case), a classifier right on every EMNIST Letters image and wrong on every
+    ByClass one must score 1 and 0 per source, and per case what each case's share of EMNIST Letters images says."""
+    data = load_datasets(["emnist-letters", "emnist-byclass"], shared_data)
+    data = data.take(np.sort(np.random.default_rng(0).choice(len(data), 600, replace=False)))
+    from_letters = data.source == data.sources.index("emnist-letters")
+    y_pred = np.where(from_letters, data.y, (data.y + 1) % NUM_CLASSES)
+    scores = score_predictions(data.y, _probabilities(list(y_pred)), groups_of(data))
+
+    per_source = scores["per_source"]
+    assert set(per_source) == {"emnist-letters", "emnist-byclass"}
+    assert per_source["emnist-letters"] == {"accuracy": 1.0, "macro_f1": 1.0, "n": int(from_letters.sum())}
+    assert per_source["emnist-byclass"]["accuracy"] == per_source["emnist-byclass"]["macro_f1"] == 0.0
+    assert per_source["emnist-byclass"]["n"] == 600 - from_letters.sum()
+
+    per_case = scores["per_case"]
+    assert {"upper", "lower"} <= set(per_case) <= set(CASE_NAMES)  # ByClass says the case of every image
+    for name, case_scores in per_case.items():
+        members = data.case == CASE_NAMES.index(name)
+        assert case_scores["n"] == members.sum()
+        assert case_scores["accuracy"] == pytest.approx(from_letters[members].mean())
+        assert case_scores["macro_f1"] == pytest.approx(macro_f1(data.y[members], y_pred[members]))
+
+    # a run's metrics.json keeps this part of the same result (hcr.training.fit scores through score_predictions)
+    kept = headline(scores)
+    assert kept == {"accuracy": scores["accuracy"], "macro_f1": scores["macro"]["f1"], "n": 600,
+                    "per_source": per_source, "per_case": per_case}  # fmt: skip

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hcr.cli import app
-from hcr.evaluation.compare import Preset, compare_models
+from hcr.pipelines.compare import Preset, compare_models
 from hcr.tracking import Tracker
 from hcr.tracking.pipelines import log_comparison
 

@@ -24,7 +24,7 @@ def test_settings_are_checked():
 
 
 def test_only_the_training_split_is_rendered(shared_data, monkeypatch):
-    from hcr.training.fit import prepare_data
+    from hcr.data.prepare import prepare_data
 
     data_config = DataConfig(
         datasets=DATASETS, data_dir=str(shared_data), per_class=10, case="upper", rendered_copies=2, out_of_scope=0.2
@@ -52,8 +52,9 @@ def test_only_the_training_split_is_rendered(shared_data, monkeypatch):
 @pytest.mark.slow
 def test_a_run_with_rendered_copies_and_out_of_scope_trains_and_exports_27_classes(shared_data, tmp_path):
     from hcr.inference.predictor import Predictor
+    from hcr.training.config import resolve_config
     from hcr.training.export import export_onnx
-    from hcr.training.fit import resolve_config, train
+    from hcr.training.fit import train
 
     data_config = DataConfig(
         datasets=DATASETS, data_dir=str(shared_data), per_class=10, case="upper", rendered_copies=1, out_of_scope=0.1

@@ -10,17 +10,17 @@ import pytest
 from typer.testing import CliRunner
 
 from hcr.cli import app
+from hcr.data.prepare import load_run_data
 from hcr.errors import MissingExtraError
 from hcr.inference.preprocess import to_model_input
 from hcr.runs import RunDir
-from hcr.training.fit import load_run_data
 
 
 @pytest.fixture(scope="module")
 def tiny_run(shared_data, tmp_path_factory) -> Path:
     """baseline-cnn on 30 images per letter, 1 epoch: a real model, quick to train."""
-    from hcr.training.config import DataConfig
-    from hcr.training.fit import resolve_config, train
+    from hcr.training.config import DataConfig, resolve_config
+    from hcr.training.fit import train
 
     root = tmp_path_factory.mktemp("litert-run")
     with pytest.MonkeyPatch.context() as patch:  # module-scoped: the per-test parse cache is not set up yet

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from hcr.errors import HcrError
-from hcr.training.config import DataConfig, TrainConfig
-from hcr.training.fit import resolve_config
+from hcr.training.config import DataConfig, TrainConfig, resolve_config
 
 
 def _hcr(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -142,7 +141,7 @@ def test_tune_and_compare_refuse_bad_settings_before_any_folder_exists(shared_da
     from hcr.cli import app
 
     runner = CliRunner()
-    tune = runner.invoke(app, ["tune", "--model", "cnn", "--trials", "1", "--data-dir", str(shared_data),
+    tune = runner.invoke(app, ["tune", "--space", "cnn", "--trials", "1", "--data-dir", str(shared_data),
                                "--seed", "-1", "--runs-dir", str(tmp_path / "runs")])  # fmt: skip
     assert isinstance(tune.exception, HcrError), tune.output
     assert "seed" in str(tune.exception)

@@ -14,11 +14,12 @@ import pytest
 import hcr
 from hcr.data import balanced_subset, load_datasets
 from hcr.data.capitals import with_capital_labels
+from hcr.data.prepare import load_run_data
 from hcr.inference.preprocess import to_letter_arrays, to_model_input
 from hcr.models.augment import RandomPenWidth, build_augmenter
 from hcr.runs import RunDir
-from hcr.training.config import DataConfig
-from hcr.training.fit import _training_input, load_run_data, resolve_config, train
+from hcr.training.config import DataConfig, resolve_config
+from hcr.training.fit import _training_input, train
 
 
 def test_train_writes_a_complete_run_folder(shared_data, tmp_path):

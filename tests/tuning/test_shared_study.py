@@ -17,7 +17,7 @@ HEARTBEAT_S = 1  # a killed worker's trial is stale after 2 s
 
 
 def start_worker(shared_data: Path, url: str, n_trials: int, folder: Path) -> subprocess.Popen:
-    command = [sys.executable, "-m", "hcr", "tune", "--model", "cnn", "--trials", str(n_trials), "--epochs", "1",
+    command = [sys.executable, "-m", "hcr", "tune", "--space", "cnn", "--trials", str(n_trials), "--epochs", "1",
                "--storage", url, "--study", "shared", "--no-retrain", "--heartbeat", str(HEARTBEAT_S),
                "--data-dir", str(shared_data), "--per-class", str(PER_CLASS),
                "--runs-dir", str(folder / "runs")]  # fmt: skip

@@ -13,8 +13,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from hcr.errors import HcrError
+from hcr.pipelines.tune_retrain import resolve_config, tune_then_retrain
 from hcr.training.config import DataConfig
-from hcr.training.fit import resolve_config
 from hcr.tuning import TuneConfig, get_space, tune
 from hcr.tuning.study import Objective, SurplusTrialError, claim_study, open_study
 from tests.realdata import MOBILENET_WEIGHTS
@@ -25,7 +25,8 @@ PER_CLASS = 15  # 390 images: 273 train, 59 validation, 58 test
 @pytest.mark.slow
 def test_three_trial_sqlite_study_writes_its_outputs_and_retrains_the_best(shared_data, tmp_path):
     data_config = DataConfig(data_dir=str(shared_data), per_class=PER_CLASS)
-    result = tune(TuneConfig("cnn", n_trials=3, epochs=2, final_epochs=1), data_config, tmp_path)
+    outcome = tune_then_retrain(TuneConfig("cnn", n_trials=3, epochs=2), data_config, tmp_path, final_epochs=1)
+    result, retrained_run = outcome.tuning, outcome.retrained
 
     folder = result.tuning_dir
     assert folder.parent == tmp_path
@@ -63,8 +64,8 @@ def test_three_trial_sqlite_study_writes_its_outputs_and_retrains_the_best(share
     trial_numbers = {json.loads((run / "config.json").read_text())["train"]["tuning"]["trial"] for run in trial_runs}
     assert trial_numbers == {0, 1, 2}
 
-    retrained = json.loads(result.retrained.run.config_path.read_text())
-    assert result.retrained.run.path.parent == tmp_path
+    retrained = json.loads(retrained_run.run.config_path.read_text())
+    assert retrained_run.run.path.parent == tmp_path
     assert retrained["train"]["model"] == "tuned-cnn"
     assert retrained["train"]["tuning"]["study"] == result.study_name == folder.name
     assert retrained["train"]["tuning"]["trial"] == result.best_trial
@@ -72,7 +73,9 @@ def test_three_trial_sqlite_study_writes_its_outputs_and_retrains_the_best(share
     assert settings["hparams"].items() <= retrained["train"]["hparams"].items()  # and the builder's other defaults
     assert retrained["train"]["learning_rate"] == settings["learning_rate"]
     assert retrained["train"]["epochs"] == 1
-    assert 0 <= result.retrained.metrics["test"]["accuracy"] <= 1
+    assert 0 <= retrained_run.metrics["test"]["accuracy"] <= 1
+    tuning_record = json.loads((folder / "tuning.json").read_text())
+    assert tuning_record["result"]["retrained_run"] == str(retrained_run.run.path)
 
     study = optuna.load_study(study_name=result.study_name, storage=result.storage)
     assert [trial.state for trial in study.trials] == [optuna.trial.TrialState.COMPLETE] * 3
@@ -96,7 +99,7 @@ def test_tuned_model_before_any_tuning_run_is_a_clear_error(model, search, tmp_p
     command = [sys.executable, "-m", "hcr", "train", "--model", model, "--runs-dir", str(tmp_path)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2, result.stderr
-    assert f"takes its settings from a finished `hcr tune --model {search}` run" in result.stderr
+    assert f"takes its settings from a finished `hcr tune --space {search}` run" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -106,9 +109,10 @@ def test_an_unknown_search_or_unreachable_storage_is_a_one_line_error(shared_dat
             "--data-dir", str(shared_data), "--per-class", str(PER_CLASS)]  # fmt: skip
     unknown = subprocess.run([*base, "--model", "resnet"], capture_output=True, text=True, timeout=120)
     assert unknown.returncode == 2
+    assert "--model is deprecated for hcr tune; use --space" in unknown.stderr  # the old name still works
     assert "unknown search space 'resnet'; available: cnn, mobilenetv2" in unknown.stderr
     url = "postgresql://hcr:pw@127.0.0.1:1/nowhere"  # nothing listens on port 1
-    refused = subprocess.run([*base, "--model", "cnn", "--storage", url], capture_output=True, text=True, timeout=120)
+    refused = subprocess.run([*base, "--space", "cnn", "--storage", url], capture_output=True, text=True, timeout=120)
     assert refused.returncode == 2
     assert "cannot open the study storage postgresql://hcr:***@127.0.0.1:1/nowhere: connection" in refused.stderr
     assert "Traceback" not in unknown.stderr + refused.stderr
@@ -182,9 +186,8 @@ def test_mobilenetv2_search_gives_tuned_mobilenetv2_its_settings(shared_data, tm
     """One real MobileNetV2 trial (its sampled settings build and train); the retrain is left out to keep the test
     short: tuned-mobilenetv2 is the same builder the trial just trained, so resolving its config is what's left."""
     weights = str(MOBILENET_WEIGHTS)
-    config = TuneConfig("mobilenetv2", n_trials=1, epochs=1, retrain=False, weights=weights)
+    config = TuneConfig("mobilenetv2", n_trials=1, epochs=1, weights=weights)
     result = tune(config, DataConfig(data_dir=str(shared_data), per_class=8), tmp_path)
-    assert result.retrained is None
     assert result.counts["COMPLETE"] == 1
     best = json.loads((result.tuning_dir / "best_params.json").read_text())
     assert best["settings"]["hparams"]["input_side"] in (64, 96, 128)

@@ -12,16 +12,12 @@ import logging
 import os
 import sys
 
-# Before numpy loads: OpenBLAS starting a thread per core costs ~0.1 s of CPU at every start, and no command needs
-# BLAS threads (models run in ONNX Runtime or TensorFlow, each with its own thread pools).
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
 import typer
 from rich.logging import RichHandler
 from rich.markup import escape
 
 from hcr import __version__
-from hcr.cli import compare, data, evaluate, predict, read, serve, train, tune
+from hcr.cli import compare, data, evaluate, export, predict, read, serve, train, tune
 from hcr.console import console, output
 from hcr.errors import HcrError
 
@@ -37,7 +33,7 @@ app.command()(train.models)
 app.command()(tune.tune)
 app.command()(evaluate.evaluate)
 app.command()(compare.compare)
-app.command()(predict.export)
+app.command()(export.export)
 app.command()(predict.predict)
 app.command()(read.read)
 app.command()(serve.serve)
@@ -57,6 +53,12 @@ def _root(
 
 
 def main() -> None:
+    """The `hcr` command: the process-wide settings a command run needs (never made at import, where they would
+    reach into whatever process imports hcr.cli, a test runner or a notebook), then the app."""
+    # Before numpy loads (nothing hcr.cli imports at module level loads it): OpenBLAS starting a thread per core costs
+    # ~0.1 s of CPU at every start, and no command needs BLAS threads (models run in ONNX Runtime or TensorFlow, each
+    # with its own thread pools).
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     handler = RichHandler(console=console, show_time=False, show_path=False, markup=False)
     logging.basicConfig(level=logging.WARNING, format="%(message)s", handlers=[handler])
     logging.getLogger("hcr").setLevel(logging.INFO)

@@ -45,8 +45,8 @@ def compare(
 
     import optuna
 
-    from hcr.evaluation.compare import PRESETS, compare_models
     from hcr.evaluation.leaderboard import HEADERS, formatted
+    from hcr.pipelines.compare import PRESETS, compare_models
     from hcr.tracking import Tracker, require_mlflow
     from hcr.tracking import tracking_uri as resolve_tracking_uri
 

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from hcr.console import output
+from hcr.holdout import TEST_FRACTION, VAL_FRACTION
 from hcr.labels import CLASSES
 
 log = logging.getLogger(__name__)
@@ -90,8 +91,10 @@ def inspect(
     per_class: int | None = per_class_option("Take"),
     case: CaseMode = case_option(),
     split: SplitMethod = split_option(),
-    val_fraction: float = fraction_option(0.15, "Share of the images for validation."),
-    test_fraction: float = fraction_option(0.15, "Share for test (stratified split, and sources without one)."),
+    val_fraction: float = fraction_option(VAL_FRACTION, "Share of the images for validation."),
+    test_fraction: float = fraction_option(
+        TEST_FRACTION, "Share for test (stratified split, and sources without one)."
+    ),
     seed: int = typer.Option(0, help="Seed for the subset and the split.", rich_help_panel=DATA_PANEL),
     out: Path = typer.Option(Path("out/inspect"), metavar="DIR", help="Folder for the figures, split and summary."),
 ) -> None:

@@ -37,16 +37,17 @@ def evaluate(
 
 
 def summary_table(summary: dict) -> Table:
-    """One compact table: the headline scores, size, speed and the letters most often mistaken."""
+    """One compact table: the headline scores, per source and case, size, speed and the letters most often mistaken."""
+    from hcr.evaluation.formatting import accuracy_per_group, prf
+
     table = Table(title=f"{summary['model']} on {summary['data']['description']}", show_header=False)
     table.add_column("metric", style="bold")
     table.add_column("value")
     table.add_row("accuracy", f"{summary['accuracy']:.2%} of {summary['n']:,} images")
     for average in ("macro", "weighted"):
-        scores = summary[average]
-        table.add_row(
-            f"{average} P / R / F1", f"{scores['precision']:.3f} / {scores['recall']:.3f} / {scores['f1']:.3f}"
-        )
+        table.add_row(f"{average} P / R / F1", prf(summary[average]))
+    for what, value in accuracy_per_group(summary).items():
+        table.add_row(what, value)
     worst = sorted(summary["per_letter"].items(), key=lambda item: item[1]["f1"])[:3]
     table.add_row("weakest letters (F1)", ", ".join(f"{letter} {scores['f1']:.2f}" for letter, scores in worst))
     pairs = summary["confused_pairs"][:5]

@@ -24,6 +24,7 @@ from hcr.cli.data import (
 )
 from hcr.cli.tracking import track_option, tracking_uri_option
 from hcr.console import output
+from hcr.holdout import TEST_FRACTION, VAL_FRACTION
 
 if TYPE_CHECKING:
     from hcr.training.config import DataConfig, TrainConfig
@@ -89,8 +90,10 @@ def train(
     seed: int = typer.Option(
         0, help="Seed for the subset, the split, initial weights and augmentation.", rich_help_panel=DATA_PANEL
     ),
-    val_fraction: float = fraction_option(0.15, "Share of the images held out to pick the best epoch."),
-    test_fraction: float = fraction_option(0.15, "Share held out for the final test; 0 trains on all the rest."),
+    val_fraction: float = fraction_option(VAL_FRACTION, "Share of the images held out to pick the best epoch."),
+    test_fraction: float = fraction_option(
+        TEST_FRACTION, "Share held out for the final test; 0 trains on all the rest."
+    ),
     capitals: bool = typer.Option(
         False,
         "--capitals",
@@ -165,6 +168,7 @@ def train(
 
     Every setting is checked before TensorFlow loads (seconds) and before a run folder is made."""
     from hcr.errors import HcrError
+    from hcr.evaluation.formatting import accuracy_per_group
     from hcr.tracking import Tracker, tracked_run
     from hcr.tracking import tracking_uri as resolve_tracking_uri
 
@@ -206,6 +210,9 @@ def train(
         if part in result.metrics
     ]
     output.print(" · ".join(scores), highlight=False, soft_wrap=True)
+    part = "test" if "test" in result.metrics else "val"
+    for what, value in accuracy_per_group(result.metrics[part]).items():
+        output.print(f"{part} {what}: {value}", highlight=False, soft_wrap=True)
 
 
 # `hcr train` options → the settings they set (seed sets both the training's and the split's)
@@ -229,7 +236,8 @@ def _resolved_settings(
     """Defaults, then the model's recipe, then the settings file, then the options given: every value checked, and
     a refused one named with the file and section it came from."""
     from hcr.errors import HcrError
-    from hcr.training.config import DataConfig, resolve_config
+    from hcr.pipelines.tune_retrain import resolve_config
+    from hcr.training.config import DataConfig
     from hcr.training.config_file import checked_in, read_config_file
 
     from_file: dict[str, dict[str, Any]] = {"train": {}, "data": {}}

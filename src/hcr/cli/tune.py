@@ -1,4 +1,7 @@
-"""`hcr tune`: search a model's hyperparameters with Optuna, then retrain the best settings as a normal run."""
+"""`hcr tune`: search a space of hyperparameters with Optuna, then retrain the best settings as a normal run.
+
+`--space` names a search space, not a model (`cnn` trains regularized-cnn and gives tuned-cnn); it was called
+`--model`, which still works, hidden and with a warning, so scripts written against it keep running."""
 
 from pathlib import Path
 
@@ -16,18 +19,20 @@ from hcr.cli.data import (
 )
 from hcr.cli.tracking import track_option, tracking_uri_option
 from hcr.cli.train import quiet_tensorflow
-from hcr.console import output
+from hcr.console import console, output
+from hcr.errors import HcrError
 
 STUDY_PANEL = "Study (several machines)"
 
 
 def tune(
-    model: str = typer.Option(
-        ...,
+    space: str | None = typer.Option(
+        None,
         metavar="SPACE",
         help="Search space: cnn (trains regularized-cnn, gives tuned-cnn) or mobilenetv2 (trains "
         "mobilenetv2-finetune, gives tuned-mobilenetv2).",
     ),
+    model: str | None = typer.Option(None, metavar="SPACE", hidden=True, help="Deprecated name of --space."),
     trials: int = typer.Option(
         ..., metavar="N", help="Finished trials (complete or pruned) the study should hold, every worker's counted."
     ),
@@ -90,6 +95,8 @@ def tune(
     from hcr.tracking import tracking_uri as resolve_tracking_uri
     from hcr.training.config import DataConfig
 
+    search = _search_space(space, model)
+
     data_config = DataConfig(
         datasets=tuple(dataset),
         data_dir=str(data_dir.resolve()) if data_dir else None,
@@ -100,24 +107,23 @@ def tune(
     quiet_tensorflow()
     import optuna
 
+    from hcr.pipelines.tune_retrain import tune_then_retrain
     from hcr.tuning import TuneConfig
-    from hcr.tuning import tune as run_tune
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # hcr prints a line per trial itself
     config = TuneConfig(
-        search=model, n_trials=trials, timeout=timeout, storage=storage, study_name=study, epochs=epochs,
-        final_epochs=final_epochs, retrain=retrain, seed=seed, weights=str(weights) if weights else None,
-        heartbeat_interval=heartbeat,
+        search=search, n_trials=trials, timeout=timeout, storage=storage, study_name=study, epochs=epochs, seed=seed,
+        weights=str(weights) if weights else None, heartbeat_interval=heartbeat,
     )  # fmt: skip
     uri = resolve_tracking_uri(track, tracking_uri, runs_dir)
     if uri is not None:
         require_mlflow()  # now, not after the work whose results it would log
-    result = run_tune(config, data_config, runs_dir)
+    outcome = tune_then_retrain(config, data_config, runs_dir, retrain=retrain, final_epochs=final_epochs)
+    result, retrained = outcome.tuning, outcome.retrained
     if uri is not None:
         from hcr.tracking.pipelines import log_tuning
 
-        retrained = result.retrained.run.path if result.retrained else None
-        log_tuning(Tracker.connect(uri), result.tuning_dir, retrained)
+        log_tuning(Tracker.connect(uri), result.tuning_dir, retrained.run.path if retrained else None)
 
     table = Table(title=f"Best trial #{result.best_trial}: val_acc {result.best_value:.4f}")
     table.add_column("parameter")
@@ -128,11 +134,23 @@ def tune(
     counts = ", ".join(f"{count} {state.lower()}" for state, count in result.counts.items() if count)
     output.print(f"study {result.study_name} ({result.storage}): {counts}", highlight=False, soft_wrap=True)
     output.print(f"tuning folder: {result.tuning_dir}", highlight=False, soft_wrap=True)
-    if result.retrained:
-        val, test = result.retrained.metrics["val"], result.retrained.metrics["test"]
-        output.print(f"retrained run folder: {result.retrained.run.path}", highlight=False, soft_wrap=True)
+    if retrained:
+        val, test = retrained.metrics["val"], retrained.metrics["test"]
+        output.print(f"retrained run folder: {retrained.run.path}", highlight=False, soft_wrap=True)
         output.print(
             f"validation accuracy {val['accuracy']:.4f} (macro-F1 {val['macro_f1']:.4f}) · "
             f"test accuracy {test['accuracy']:.4f} (macro-F1 {test['macro_f1']:.4f})",
             highlight=False,
         )
+
+
+def _search_space(space: str | None, model: str | None) -> str:
+    """--space, or the deprecated --model it replaced (with a warning on stderr)."""
+    if space is not None and model is not None:
+        raise HcrError("--model is the old name of --space: give only --space")
+    if model is not None:
+        console.print("[yellow]warning:[/] --model is deprecated for hcr tune; use --space", highlight=False)
+        return model
+    if space is None:
+        raise HcrError("say which search space to tune: --space cnn or --space mobilenetv2")
+    return space

@@ -13,6 +13,7 @@ import numpy as np
 
 from hcr.data.dataset import LetterData
 from hcr.errors import HcrError, MissingExtraError
+from hcr.holdout import TEST_FRACTION, VAL_FRACTION
 
 STRATIFIED = "stratified"
 OFFICIAL = "official"
@@ -59,7 +60,11 @@ def data_fingerprint(data: LetterData) -> str:
 
 
 def make_split(
-    data: LetterData, method: str = STRATIFIED, val_fraction: float = 0.15, test_fraction: float = 0.15, seed: int = 0
+    data: LetterData,
+    method: str = STRATIFIED,
+    val_fraction: float = VAL_FRACTION,
+    test_fraction: float = TEST_FRACTION,
+    seed: int = 0,
 ) -> Split:
     """Split `data`. `official` keeps each source's own test split (val is carved from its train part) and
     splits sources without one (Kaggle A–Z, image folders) by letter with `test_fraction`."""

@@ -17,9 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from hcr.data import load_datasets
+from hcr.data import LetterData, load_datasets
+from hcr.data.prepare import load_run_data
 from hcr.errors import HcrError
-from hcr.evaluation.metrics import normalize_rows, score_predictions
+from hcr.evaluation.metrics import groups_of, normalize_rows, score_predictions
 from hcr.evaluation.plots import (
     confusion_figure,
     learning_curves_figure,
@@ -54,7 +55,8 @@ def evaluate_run(run_path: Path, datasets: Sequence[str] = (), data_dir: Path | 
     run = RunDir.open(run_path)
     config = run.read_config()
     model_name = config.train.model
-    x, y, data_info = _evaluation_data(run, config, datasets, data_dir)
+    data, data_info = _evaluation_data(run, config, datasets, data_dir)
+    x, y = data.x, data.y
     if len(y) == 0:
         raise HcrError(f"{run_path}: nothing to evaluate on (no images)")
 
@@ -62,7 +64,7 @@ def evaluate_run(run_path: Path, datasets: Sequence[str] = (), data_dir: Path | 
 
     model = RunModel(run.path)
     y_prob = model.predict_proba(x)  # [N, 26]
-    scores = score_predictions(y, y_prob)
+    scores = score_predictions(y, y_prob, groups_of(data))  # as a run's metrics.json is scored
     summary = {
         "run": str(run.path),
         "model": model_name,
@@ -80,8 +82,8 @@ def evaluate_run(run_path: Path, datasets: Sequence[str] = (), data_dir: Path | 
 
 def _evaluation_data(
     run: RunDir, config: RunConfig, datasets: Sequence[str], data_dir: Path | str | None
-) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """(x uint8 [N, 28, 28], y [N], a description): every image of `datasets`, else the run's own test split."""
+) -> tuple[LetterData, dict[str, Any]]:
+    """(the letters, a description): every image of `datasets`, else the run's own test split."""
     if datasets:
         data = load_datasets(datasets, data_dir if data_dir is not None else config.data.data_dir)
         seen = sorted(set(data.sources) & set(config.sources))
@@ -98,9 +100,7 @@ def _evaluation_data(
             "overlaps_training_sources": seen,
             "n": len(data),
         }
-        return data.x, data.y, info
-    from hcr.training.fit import load_run_data  # Keras comes with it; the model needs it next anyway
-
+        return data, info
     data, split = load_run_data(run, data_dir)
     info = {
         "description": f"its test split ({len(split.test):,} images)",
@@ -108,7 +108,7 @@ def _evaluation_data(
         "sources": list(data.sources),
         "n": len(split.test),
     }
-    return data.x[split.test], data.y[split.test], info
+    return data.take(split.test), info
 
 
 def _write_figures(

@@ -1,21 +1,33 @@
-"""Scores of a classifier from its predicted probabilities: what `hcr evaluate` reports and `hcr compare` ranks.
+"""Scores of a classifier from its predicted probabilities: the one scorer behind a run's metrics.json, what
+`hcr evaluate` reports and what `hcr compare` ranks.
 
-Everything here works on plain arrays (`y_true` int [N] in 0..25, `y_prob` float [N, 26]), so it is the same for a
-Keras model, an ONNX model or a table of someone else's predictions.
+Everything here works on plain arrays (`y_true` int [N] in 0..25, `y_prob` float [N, 26], and per image the name of
+its group: its source, its case), so it is the same for a Keras model, an ONNX model or a table of someone else's
+predictions. Scores per source and per case say what one average hides: a model can read Kaggle's clean capitals
+and EMNIST's lower case very differently.
 """
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hcr.data.case import CASE_NAMES
 from hcr.errors import MissingExtraError
 from hcr.labels import CLASSES, NUM_CLASSES
+
+if TYPE_CHECKING:
+    from hcr.data.dataset import LetterData
 
 N_CONFUSED_PAIRS = 10
 
 
-def score_predictions(y_true: np.ndarray, y_prob: np.ndarray) -> dict[str, Any]:
-    """Accuracy, macro and weighted precision/recall/F1, the per-letter report and the most confused pairs.
+def score_predictions(
+    y_true: np.ndarray, y_prob: np.ndarray, groups: Mapping[str, np.ndarray] | None = None
+) -> dict[str, Any]:
+    """Accuracy, macro and weighted precision/recall/F1, the per-letter report and the most confused pairs; and for
+    each of `groups` (name → the group of every image, e.g. groups_of(data)) accuracy and macro-F1 per group, under
+    "per_<name>".
 
     Averages run over the letters present in `y_true`: a dataset without T–Z (EMNIST's official test subset in
     the dev data) is not penalised for letters it cannot contain; a prediction of such a letter still counts as
@@ -47,6 +59,26 @@ def score_predictions(y_true: np.ndarray, y_prob: np.ndarray) -> dict[str, Any]:
         },
         "confused_pairs": confused_pairs(matrix),
         "confusion_matrix": matrix.tolist(),
+        **{f"per_{name}": _per_group(y_true, y_pred, labels) for name, labels in (groups or {}).items()},
+    }
+
+
+def groups_of(data: "LetterData") -> dict[str, np.ndarray]:
+    """The groups every image of `data` belongs to: its source (a dataset's name) and its case (upper, lower, or
+    unknown where the source does not say)."""
+    return {
+        "source": np.asarray(data.sources, dtype=object)[data.source],
+        "case": np.asarray(CASE_NAMES, dtype=object)[data.case],
+    }
+
+
+def headline(scores: dict[str, Any]) -> dict[str, Any]:
+    """The part of score_predictions' result a run's metrics.json keeps for each of its splits."""
+    return {
+        "accuracy": scores["accuracy"],
+        "macro_f1": scores["macro"]["f1"],
+        "n": scores["n"],
+        **{key: value for key, value in scores.items() if key.startswith("per_") and key != "per_letter"},
     }
 
 
@@ -59,6 +91,20 @@ def macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     except ImportError:
         raise MissingExtraError("train", "scikit-learn") from None
     return float(f1_score(y_true, y_pred, labels=np.unique(y_true), average="macro", zero_division=0))
+
+
+def _per_group(y_true: np.ndarray, y_pred: np.ndarray, labels: np.ndarray) -> dict[str, dict[str, Any]]:
+    """{group: accuracy, macro-F1 (over the letters the group holds) and image count}, groups in sorted order."""
+    labels = np.asarray(labels)
+    scores = {}
+    for group in sorted(set(labels.tolist())):
+        members = labels == group
+        scores[str(group)] = {
+            "accuracy": float(np.mean(y_true[members] == y_pred[members])),
+            "macro_f1": macro_f1(y_true[members], y_pred[members]),
+            "n": int(members.sum()),
+        }
+    return scores
 
 
 def confusion(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:

@@ -7,6 +7,8 @@ A deployed model travels with the facts needed to judge it (Mitchell et al., "Mo
 from dataclasses import dataclass
 from typing import Any
 
+from hcr.evaluation.formatting import accuracy_per_group, prf
+
 SMALL_SUPPORT = 50  # letters with fewer test images than this get a wide-uncertainty warning
 
 
@@ -71,8 +73,9 @@ def render_model_card(facts: CardFacts) -> str:
         "|---|---:|",
         f"| validation accuracy | {facts.metrics['val']['accuracy']:.2%} |",
         f"| test accuracy | {ev['accuracy']:.2%} |",
-        f"| macro precision / recall / F1 | {_prf(ev['macro'])} |",
-        f"| weighted precision / recall / F1 | {_prf(ev['weighted'])} |",
+        f"| macro precision / recall / F1 | {prf(ev['macro'])} |",
+        f"| weighted precision / recall / F1 | {prf(ev['weighted'])} |",
+        *(f"| {what} | {value} |" for what, value in accuracy_per_group(ev).items()),
         f"| parameters | {ev['size']['parameters']:,} |",
         f"| inference (this machine) | {ev['speed']['batch_images_per_second']:,.0f} images/s in batches, "
         f"{ev['speed']['single_image_ms']:.1f} ms per single image |",
@@ -104,7 +107,3 @@ def render_model_card(facts: CardFacts) -> str:
         "",
     ]
     return "\n".join(lines)
-
-
-def _prf(scores: dict[str, float]) -> str:
-    return f"{scores['precision']:.3f} / {scores['recall']:.3f} / {scores['f1']:.3f}"

@@ -19,6 +19,7 @@ from typing import Any
 
 from hcr import __version__
 from hcr.atomic import write_text_atomic
+from hcr.evaluation.formatting import accuracy_per_group, prf
 
 FIGURE_CAPTIONS = {
     "learning_curves.png": "Learning curves: accuracy and loss per epoch, training against validation.",
@@ -90,8 +91,9 @@ def _model_section(section: ModelSection) -> str:
     summary = section.evaluation
     facts = {
         "test accuracy": f"{summary['accuracy']:.2%} of {summary['n']:,} images",
-        "macro precision / recall / F1": _prf(summary["macro"]),
-        "weighted precision / recall / F1": _prf(summary["weighted"]),
+        "macro precision / recall / F1": prf(summary["macro"]),
+        "weighted precision / recall / F1": prf(summary["weighted"]),
+        **accuracy_per_group(summary),
         "most confused (true → predicted)": ", ".join(
             f"{p['true']} → {p['predicted']} ({p['count']})" for p in summary["confused_pairs"][:6]
         )
@@ -159,10 +161,6 @@ def _figure(path: Path) -> str:
         f'<figure><img src="{data_uri(path)}" alt="{_e(caption)}" loading="lazy">'
         f"<figcaption>{_e(caption)}</figcaption></figure>\n"
     )
-
-
-def _prf(scores: dict[str, float]) -> str:
-    return f"{scores['precision']:.3f} / {scores['recall']:.3f} / {scores['f1']:.3f}"
 
 
 def _anchor(name: str) -> str:

@@ -34,7 +34,8 @@ class ModelEntry:
     # Transfer models are a `backbone` and a `head`. "features": only the head trains, on the frozen backbone's
     # features computed once. "warm-head": the head is first fitted that way, then the whole model trains.
     transfer: str | None = None
-    # Tuned models: the `hcr tune --model` search whose best settings become this model's defaults (hcr.training.tuned)
+    # Tuned models: the `hcr tune --space` search whose best settings become this model's defaults
+    # (hcr.pipelines.tune_retrain)
     tuned_from: str | None = None
 
     def builder_defaults(self) -> dict[str, Any]:
@@ -110,14 +111,14 @@ ZOO = (
         "regularized-cnn at half the width (16/32/64 filters): 3.5× faster to run, for serving and batches.",
         {**REGULARIZED_RECIPE, "pen_width": 0.5},
     ),
-    # The same builder, with the defaults a study found best: `hcr tune --model cnn` writes them to its
-    # best_params.json, and resolving a training config for tuned-cnn applies them (hcr.training.tuned). The recipe
-    # is regularized-cnn's with more epochs: the settings a study picked have earned a full retrain, and early
+    # The same builder, with the defaults a study found best: `hcr tune --space cnn` writes them to its
+    # best_params.json, and resolving a training config for tuned-cnn applies them (hcr.pipelines.tune_retrain). The
+    # recipe is regularized-cnn's with more epochs: the settings a study picked have earned a full retrain, and early
     # stopping ends it when it stalls.
     ModelEntry(
         "tuned-cnn",
         "hcr.models.cnn:regularized_cnn",
-        "regularized-cnn with the settings `hcr tune --model cnn` found best (tune first).",
+        "regularized-cnn with the settings `hcr tune --space cnn` found best (tune first).",
         {"epochs": 30, "batch_size": 128, "learning_rate": 2e-3, "augment": True, "early_stopping_patience": 6},
         tuned_from="cnn",
     ),
@@ -137,11 +138,11 @@ ZOO = (
         needs_weights=True,
         transfer="warm-head",
     ),
-    # The same builder and recipe, with the defaults `hcr tune --model mobilenetv2` found best (as tuned-cnn).
+    # The same builder and recipe, with the defaults `hcr tune --space mobilenetv2` found best (as tuned-cnn).
     ModelEntry(
         "tuned-mobilenetv2",
         "hcr.models.mobilenet:mobilenetv2_finetune",
-        "mobilenetv2-finetune with the settings `hcr tune --model mobilenetv2` found best (tune first).",
+        "mobilenetv2-finetune with the settings `hcr tune --space mobilenetv2` found best (tune first).",
         FINETUNE_RECIPE,
         needs_weights=True,
         transfer="warm-head",

@@ -17,7 +17,7 @@ from hcr.runs import RunDir
 from hcr.tracking.tracker import Tracker, flatten, tracked_run
 
 if TYPE_CHECKING:
-    from hcr.evaluation.compare import Comparison
+    from hcr.pipelines.compare import Comparison
 
 # Optuna's trial states (trials.csv's `state`) as MLflow run statuses; trials still running are not logged
 TRIAL_STATUS = {"COMPLETE": "FINISHED", "PRUNED": "FINISHED", "FAIL": "FAILED"}

@@ -1,16 +1,13 @@
 """Callbacks that make a run resumable, safe and visible: atomic checkpoints, history, a stop on a diverging loss,
 and a Rich progress bar."""
 
-import csv
-import io
 import math
-from pathlib import Path
 from typing import Any
 
 import keras
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from hcr.atomic import atomic_path, write_text_atomic
+from hcr.atomic import atomic_path
 from hcr.console import console
 from hcr.errors import HcrError
 from hcr.runs import RunDir
@@ -113,7 +110,7 @@ class RunCheckpoint(keras.callbacks.Callback):
             # resuming a finished run must not train on: early stopping's own counters do not say it fired
             "complete": epoch + 1 >= self.epochs or bool(self.model.stop_training),
         }
-        write_history(self.run.history_path, self.history)  # before the state: resuming reads as many rows as it says
+        self.run.write_history(self.history)  # before the state: resuming reads as many rows as it says
         self.run.write_json(self.run.state_path, state)
         # every other checkpoint file is stale now: the previous epoch's, and what a killed run left behind (a
         # last-*.keras saved but never recorded in the state, a half-written temporary file)
@@ -166,15 +163,6 @@ class RichProgress(keras.callbacks.Callback):
     def close(self) -> None:
         """Take the bars off the screen (safe to call again, and needed when the fit ends with an error)."""
         self.progress.stop()
-
-
-def write_history(path: Path, rows: list[dict[str, float]]) -> None:
-    columns = list(dict.fromkeys(key for row in rows for key in row))
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns)
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text_atomic(path, buffer.getvalue())
 
 
 def _plain(value: Any) -> Any:

@@ -6,14 +6,14 @@ model and exit 0. Nothing here imports Keras, so a bad setting is refused in a m
 """
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
-from pathlib import Path
 from typing import Any
 
 from hcr.data.case import CASE_MODES
 from hcr.data.splits import MAX_SEED, METHODS, check_fractions
 from hcr.errors import HcrError
+from hcr.holdout import TEST_FRACTION, VAL_FRACTION
 
 Rule = tuple[Callable[[Any], bool], str]  # (is the value acceptable, what is accepted, for the message)
 
@@ -133,8 +133,8 @@ class DataConfig:
     data_dir: str | None = None
     per_class: int | None = None
     split: str = "stratified"
-    val_fraction: float = 0.15
-    test_fraction: float = 0.15  # 0: no test part, for a final model trained on everything
+    val_fraction: float = VAL_FRACTION
+    test_fraction: float = TEST_FRACTION  # 0: no test part, for a final model trained on everything
     seed: int = 0
     capitals: bool = False  # EMNIST's lower-case-l bars labelled I (hcr.data.capitals), for block-capital readers
     case: str = "fold"  # hcr.data.case: "fold" (either case) or "upper" (capitals only); picks images before the split
@@ -155,21 +155,18 @@ class DataConfig:
         return asdict(self)
 
 
-def resolve_config(
-    model: str, *, runs_dir: Path = Path("runs"), tuned_params: Path | None = None, **overrides: Any
-) -> TrainConfig:
-    """Defaults, then the model's recipe, then (tuned-* models) a study's best settings, then the user's settings;
-    pretrained weights resolved to a file. A tuned model's settings come from `tuned_params` (a best_params.json),
-    else from the newest tuning run in `runs_dir`. Needs no Keras: the whole config is checked before any is loaded."""
+def resolve_config(model: str, *, tuned: Mapping[str, Any] | None = None, **overrides: Any) -> TrainConfig:
+    """Defaults, then the model's recipe, then (tuned-* models) the `tuned` settings a study found, then the user's
+    settings; pretrained weights resolved to a file. Needs no Keras: the whole config is checked before any is
+    loaded. Finding a study's settings on disk is hcr.pipelines.tune_retrain's job, which calls this."""
     from hcr.models import get_model_entry
 
     entry = get_model_entry(model)
     config = TrainConfig(model=model).with_overrides(**entry.recipe)
     if entry.tuned_from:
-        from hcr.training.tuned import find_best_params, tuned_settings
-
-        best_params = tuned_params or find_best_params(model, entry.tuned_from, runs_dir)
-        config = config.with_overrides(**tuned_settings(model, best_params))
+        if tuned is None:
+            raise HcrError(f"{model} takes its settings from a study: resolve it with hcr.pipelines.tune_retrain")
+        config = config.with_overrides(**tuned)
     config = config.with_overrides(**overrides)
     config = replace(config, hparams=entry.resolved_hparams(config.hparams))  # saved whole with the run
     if entry.transfer == "features" and config.augment:

@@ -21,13 +21,14 @@ import numpy as np
 
 from hcr import __version__
 from hcr.atomic import atomic_path
+from hcr.data.prepare import load_run_data
 from hcr.errors import HcrError
 from hcr.evaluation.flagging import CORRECT_FLAG_BUDGET, ERRORS_FLAGGED_TARGET, calibrate
 from hcr.inference.predictor import Predictor, read_metadata, run_session
-from hcr.inference.preprocess import PREPROCESS_VERSION, to_model_input
+from hcr.inference.preprocess import PREPROCESS_VERSION
 from hcr.runs import RunDir
-from hcr.training.fit import load_run_data
 from hcr.training.hard_examples import held_out_examples, model_classes
+from hcr.training.predict import RunModel
 
 OPSET = 17  # supported by tf2onnx 1.17 and every ONNX Runtime since 1.14
 VERIFY_TOLERANCE = 1e-4  # max |p_keras - p_onnx| over every probability of every test image
@@ -52,8 +53,7 @@ def export_onnx(run_dir: Path, out_dir: Path | None = None) -> Path:
 
     Returns the path of model.onnx. Raises HcrError if the ONNX model does not match Keras within tolerance."""
     run = RunDir.open(run_dir)
-    if not run.best_model_path.is_file():
-        raise HcrError(f"{run_dir}: no trained model (checkpoints/best.keras is missing)")
+    keras_model = RunModel(run.path)  # refuses a run without a trained model
     saved = run.read_config().saved
     out_dir = out_dir or run.path
     onnx_path, json_path = out_dir / "model.onnx", out_dir / "model.json"
@@ -62,12 +62,11 @@ def export_onnx(run_dir: Path, out_dir: Path | None = None) -> Path:
     data, split = load_run_data(run, as_loaded=True)
     x = data.x  # uint8 [N, 28, 28]
     classes = model_classes(run.read_config().data)
-    model = run.load_model(run.best_model_path)
 
     with atomic_path(onnx_path) as tmp_path:
         with warnings.catch_warnings():  # tf2onnx probes the removed np.object; harmless, and not ours to fix
             warnings.filterwarnings("ignore", "In the future `np.object`", FutureWarning)
-            _inference_graph(model).export(
+            _inference_graph(keras_model.model_).export(
                 str(tmp_path),
                 format="onnx",
                 verbose=False,
@@ -78,7 +77,7 @@ def export_onnx(run_dir: Path, out_dir: Path | None = None) -> Path:
         # a final model trained with no test part (--test-fraction 0) is checked on its validation part
         checked_part = "test" if len(split.test) else "val"
         x_checked = x[getattr(split, checked_part)]
-        keras_probabilities = model.predict(to_model_input(x_checked), batch_size=512, verbose=0)
+        keras_probabilities = keras_model.predict_proba(x_checked)
         diff = float(np.abs(keras_probabilities - run_session(session, x_checked)).max())
         if not diff <= VERIFY_TOLERANCE:  # written so that NaN fails too
             raise HcrError(f"{run_dir}: the ONNX model differs from Keras by {diff:.2g} (> {VERIFY_TOLERANCE:g})")

@@ -1,25 +1,30 @@
-"""The one training loop: data → split → model → fit with checkpoints → best model scored on val and test.
+"""The one training loop: letters in memory and their split → model → fit with checkpoints → best model scored.
 
 hcr train --model regularized-cnn --data-dir ../shared/data
 hcr train --resume runs/20261124-101500-regularized-cnn
+
+`fit` is the loop itself and reads no dataset: it takes the letters and split it is given (hcr.data.prepare makes
+them from a data config) and a run folder to checkpoint into. `train` and `resume` are the thin loaders around it
+that make or reopen the run folder.
 """
 
 import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import keras
 import numpy as np
 
-from hcr.data import LetterData, load_datasets, make_split
-from hcr.data.splits import Split, data_fingerprint
+from hcr.data import LetterData
+from hcr.data.prepare import load_run_data, prepare_data
+from hcr.data.splits import Split
 from hcr.errors import HcrError
 from hcr.inference.preprocess import to_model_input
-from hcr.models import ModelEntry, create_model, get_model_entry
+from hcr.models import ModelEntry, create_model, get_model_entry, transfer
 from hcr.models.augment import build_augmenter
 from hcr.runs import RunDir
 from hcr.training.callbacks import (
@@ -30,10 +35,10 @@ from hcr.training.callbacks import (
     StopOnNonFiniteLoss,
 )
 from hcr.training.config import DataConfig, TrainConfig
-from hcr.training.config import resolve_config as resolve_config  # where callers have always found it
 from hcr.training.config_file import CONFIG_FILE_NAME, write_config_file
 from hcr.training.hard_examples import model_classes, training_additions
-from hcr.training.transfer import extract_features, warm_up_head
+from hcr.training.predict import RunModel
+from hcr.training.transfer import warm_up_head
 
 logger = logging.getLogger(__name__)
 
@@ -42,45 +47,6 @@ logger = logging.getLogger(__name__)
 class TrainResult:
     run: RunDir
     metrics: dict[str, Any]
-
-
-def prepare_data(data_config: DataConfig) -> tuple[LetterData, Split]:
-    """The images and labels a run trains on, and their split."""
-    data = _selected_images(data_config)
-    split = make_split(data, data_config.split, data_config.val_fraction, data_config.test_fraction, data_config.seed)
-    return _as_trained(data, data_config), split
-
-
-def _selected_images(data_config: DataConfig) -> LetterData:
-    """The datasets as loaded, the cases asked for (a balanced subset of them, if asked): what a split indexes and
-    fingerprints."""
-    from hcr.data import balanced_subset, select_case
-
-    data = load_datasets(data_config.datasets, data_config.data_dir)
-    if data.duplicates_removed:
-        logger.info("removed %d images that several datasets hold", data.duplicates_removed)
-    data, dropped = select_case(data, data_config.case)
-    if dropped:
-        logger.info("case %s: dropped %s", data_config.case, ", ".join(f"{n} {what}" for what, n in dropped.items()))
-    if data_config.per_class:
-        indices, _ = balanced_subset(data.y, data_config.per_class, data_config.seed)
-        data = data.take(indices)
-    return data
-
-
-def _as_trained(data: LetterData, data_config: DataConfig) -> LetterData:
-    """The same images relabelled or preprocessed as the config asks, after splitting: the split stays the one made
-    on the images as loaded, whichever options a run adds."""
-    if data_config.capitals:  # on the images as loaded: bars are measured on the datasets' own strokes
-        from hcr.data.capitals import with_capital_labels
-
-        data, n_relabelled = with_capital_labels(data)
-        logger.info("capitals: %d EMNIST lower-case-l bars labelled I", n_relabelled)
-    if data_config.canonical:
-        from hcr.inference.preprocess import to_letter_arrays
-
-        data = replace(data, x=to_letter_arrays(data.x))
-    return data
 
 
 def train(
@@ -107,7 +73,7 @@ def train(
         write_config_file(run.path / CONFIG_FILE_NAME, config, data_config)  # `hcr train --config` reads it back
         run.write_provenance()
         split.save(run.split_path)
-        return _fit_and_score(run, config, data, split, state=None, extra_callbacks=callbacks)
+        return fit(config, data, split, run, callbacks=callbacks)
 
 
 def resume(run_path: Path, *, callbacks: Sequence[keras.callbacks.Callback] = ()) -> TrainResult:
@@ -124,7 +90,7 @@ def resume(run_path: Path, *, callbacks: Sequence[keras.callbacks.Callback] = ()
             logger.info("run is complete (%d epochs done), nothing to resume: %s", state["epochs_done"], run.path)
             return TrainResult(run, run.read_json(run.metrics_path))
         data, split = load_run_data(run)
-        return _fit_and_score(run, config, data, split, state=state, extra_callbacks=callbacks)
+        return fit(config, data, split, run, state=state, callbacks=callbacks)
 
 
 def is_complete(state: dict[str, Any], config: TrainConfig) -> bool:
@@ -133,35 +99,18 @@ def is_complete(state: dict[str, Any], config: TrainConfig) -> bool:
     return bool(state.get("complete")) or state["epochs_done"] >= config.epochs
 
 
-def load_run_data(
-    run: RunDir, data_dir: Path | str | None = None, *, as_loaded: bool = False
-) -> tuple[LetterData, Split]:
-    """The run's data rebuilt from its config (from another folder holding the same files, if given) and its
-    saved split — refused if the images are not exactly those the split was made for. With `as_loaded`, the
-    images stay as the datasets store them even if the run trained on them preprocessed (--canonical)."""
-    data_config = run.read_config().data
-    if data_dir is not None:
-        data_config = replace(data_config, data_dir=str(Path(data_dir).resolve()))
-    data = _selected_images(data_config)
-    stored = run.load_split()
-    if stored.data_fingerprint != data_fingerprint(data):
-        raise HcrError(
-            f"{run.path}: the data in {data_config.data_dir} is not what the run was trained on (its fingerprint "
-            "changed), so the run's split no longer applies; point --data-dir at the original data"
-        )
-    return _as_trained(data, replace(data_config, canonical=data_config.canonical and not as_loaded)), stored
-
-
-def _fit_and_score(
-    run: RunDir,
+def fit(
     config: TrainConfig,
     data: LetterData,
     split: Split,
-    state: dict[str, Any] | None,
-    extra_callbacks: Sequence[keras.callbacks.Callback] = (),
+    run: RunDir,
+    *,
+    state: dict[str, Any] | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> TrainResult:
-    """Train from scratch (no `state`) or from the checkpoint `state` names, unless training had ended; then score
-    the best checkpoint and write metrics.json."""
+    """Train `config.model` on the letters `data` as `split` divides them, checkpointing into `run`: from scratch
+    (no `state`) or from the checkpoint `state` names, unless training had ended; then score the best checkpoint
+    and write metrics.json. The run folder must already hold its config and split (`train` writes them)."""
     keras.utils.set_random_seed(config.seed)
     entry = get_model_entry(config.model)
     x = to_model_input(data.x)  # [N, 28, 28, 1] float32 in 0..1
@@ -174,8 +123,8 @@ def _fit_and_score(
 
     model, trained = _start_or_restore(run, config, entry, state, len(model_classes(data_config)))
     if entry.transfer == "features":  # only the head trains: on the frozen backbone's features, computed once
-        x_train = extract_features(model.get_layer("backbone"), x_train, "training")
-        x_val = extract_features(model.get_layer("backbone"), x_val, "validation")
+        x_train = transfer.extract_features(model, x_train, "training")
+        x_val = transfer.extract_features(model, x_val, "validation")
     elif entry.transfer == "warm-head" and state is None:
         warm_up_head(model, x_train, y_train, x_val, y_val, config.seed)
     if state is None:
@@ -197,13 +146,13 @@ def _fit_and_score(
         restored=restored.get("ResumableReduceLROnPlateau"),
     )  # fmt: skip
     progress = RichProgress(config.epochs, math.ceil(len(x_train) / config.batch_size), initial_epoch)
-    callbacks = [
+    watching = [
         StopOnNonFiniteLoss(config.learning_rate),  # first: a broken batch stops before anything is saved
         early_stopping,  # before the checkpoint, which records whether it stopped the run
         reduce_lr,
         RunCheckpoint(run, history, best, [early_stopping, reduce_lr], config.epochs, whole_model=model),
         progress,
-        *extra_callbacks,
+        *callbacks,
     ]
     started = time.perf_counter()
     if state is None or not is_complete(state, config):
@@ -215,13 +164,13 @@ def _fit_and_score(
                 validation_data=(x_val, y_val),
                 epochs=config.epochs,
                 initial_epoch=initial_epoch,
-                callbacks=callbacks,
+                callbacks=watching,
                 verbose=0,
             )
         finally:
             progress.close()  # also when a callback stopped the fit with an error
     train_seconds = time.perf_counter() - started
-    metrics = _score(run, x, data.y, split)
+    metrics = _score(run, data, split)
     epochs_run = len(history) - initial_epoch
     metrics |= {
         "epochs_done": len(history),
@@ -242,14 +191,11 @@ def _start_or_restore(
     hparams = {**config.hparams, **({"weights": config.weights} if entry.needs_weights else {})}
     if state is None:
         model = create_model(config.model, num_classes=num_classes, **hparams)
-        return model, (model.get_layer("head") if entry.transfer == "features" else model)
+        return model, (transfer.head(model) if entry.transfer == "features" else model)
     last = run.load_model(run.state_path.parent / state["last_model"])
     if entry.transfer != "features":
         return last, last
-    from hcr.models.mobilenet import compose
-
-    fresh = create_model(config.model, num_classes=num_classes, **hparams)
-    return compose(fresh.get_layer("backbone"), last, fresh.name), last
+    return transfer.with_head(create_model(config.model, num_classes=num_classes, **hparams), last), last
 
 
 def _training_input(x: np.ndarray, y: np.ndarray, config: TrainConfig) -> tuple[tuple, dict[str, Any]]:
@@ -269,22 +215,17 @@ def _training_input(x: np.ndarray, y: np.ndarray, config: TrainConfig) -> tuple[
     return (dataset,), {"shuffle": False}  # the pipeline shuffles itself
 
 
-def _score(run: RunDir, x: np.ndarray, y: np.ndarray, split: Split) -> dict[str, Any]:
-    """Accuracy and macro-F1 of the best checkpoint on validation and test (when the split has a test part)."""
-    from sklearn.metrics import accuracy_score
+def _score(run: RunDir, data: LetterData, split: Split) -> dict[str, Any]:
+    """The best checkpoint scored on validation and test (when the split has a test part) by hcr evaluate's scorer:
+    accuracy and macro-F1, overall, per source and per case."""
+    from hcr.evaluation.metrics import groups_of, headline, score_predictions
 
-    from hcr.evaluation.metrics import macro_f1  # the one definition, shared with hcr evaluate
-
-    model = run.load_model(run.best_model_path)
+    model = RunModel(run.path)
     scores = {}
     for part in ("val", "test"):
         indices = getattr(split, part)
         if not len(indices):
             continue
-        predicted = model.predict(x[indices], batch_size=512, verbose=0).argmax(axis=1)
-        scores[part] = {
-            "accuracy": float(accuracy_score(y[indices], predicted)),
-            "macro_f1": macro_f1(y[indices], predicted),
-            "n": len(indices),
-        }
+        held_out = data.take(indices)
+        scores[part] = headline(score_predictions(held_out.y, model.predict_proba(held_out.x), groups_of(held_out)))
     return scores

@@ -19,6 +19,7 @@ import keras
 import numpy as np
 
 from hcr.atomic import atomic_path, write_text_atomic
+from hcr.data.prepare import load_run_data
 from hcr.errors import HcrError, MissingExtraError
 from hcr.inference.preprocess import PREPROCESS_VERSION, to_model_input
 from hcr.runs import RunDir
@@ -30,7 +31,6 @@ from hcr.training.export import (
     output_convention,
     read_sidecar,
 )
-from hcr.training.fit import load_run_data
 from hcr.training.hard_examples import model_classes
 
 TFLITE_NAME = "model.tflite"

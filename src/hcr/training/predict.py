@@ -1,4 +1,5 @@
-"""A run's best Keras checkpoint as a plain `predict(x) -> probabilities` function, for evaluation.
+"""A run's best Keras checkpoint as a plain `predict(x) -> probabilities` function: the one way hcr gets a Keras
+model's probabilities (a run's own scores, hcr evaluate, the export's check against ONNX).
 
 hcr evaluate runs/20261124-032627-regularized-cnn
 

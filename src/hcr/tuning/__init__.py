@@ -1,7 +1,7 @@
 """Hyperparameter search (Optuna): search spaces per model, studies shared by any number of workers, and the
-best settings retrained as tuned-cnn / tuned-mobilenetv2.
+best settings become tuned-cnn / tuned-mobilenetv2 (retrained by hcr.pipelines.tune_retrain).
 
-hcr tune --model cnn --trials 30
+hcr tune --space cnn --trials 30
 """
 
 from hcr.tuning.spaces import SPACES, SearchSpace, get_space

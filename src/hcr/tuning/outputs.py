@@ -14,8 +14,8 @@ from optuna.trial import FrozenTrial, TrialState
 
 from hcr.atomic import atomic_path, write_text_atomic
 from hcr.errors import MissingExtraError
+from hcr.runs import BEST_PARAMS_NAME
 from hcr.training.config import DataConfig
-from hcr.training.tuned import BEST_PARAMS_NAME
 from hcr.tuning.spaces import SearchSpace
 
 TRIALS_NAME = "trials.csv"
@@ -33,7 +33,7 @@ def write_trials_table(study: optuna.Study, tuning_dir: Path) -> Path:
 def write_best_params(
     tuning_dir: Path, space: SearchSpace, best: FrozenTrial, study_name: str, storage: str, data_config: DataConfig
 ) -> Path:
-    """The best trial's parameters, and the training settings they mean (what hcr.training.tuned reads)."""
+    """The best trial's parameters, and the training settings they mean (what hcr.pipelines.tune_retrain reads)."""
     settings = space.suggest(optuna.trial.FixedTrial(best.params))  # the same mapping the trial itself went through
     record: dict[str, Any] = {
         "model": space.tuned_model,

@@ -1,4 +1,4 @@
-"""Search spaces of `hcr tune --model NAME`: what a trial may change, expressed as training settings.
+"""Search spaces of `hcr tune --space NAME`: what a trial may change, expressed as training settings.
 
 A space samples TrainConfig fields, with the model builder's keyword arguments under "hparams", for a base model
 of the zoo; each trial trains that model with them. The best trial's settings become the defaults of the tuned

@@ -1,12 +1,12 @@
 """Hyperparameter search with Optuna: TPE proposes settings, a median pruner stops hopeless trials early, and every
 trial is an ordinary training run (hcr.training.fit.train), so tuning adds no second training loop.
 
-    hcr tune --model cnn --trials 30
-    hcr tune --model cnn --trials 30 --storage postgresql://hcr@db-host/hcr --study letters   # on each machine
+    hcr tune --space cnn --trials 30
+    hcr tune --space cnn --trials 30 --storage postgresql://hcr@db-host/hcr --study letters   # on each machine
 
-A tuning folder runs/<utc>-tune-<model>/ holds tuning.json (what was searched, on which data), study.db (the
+A tuning folder runs/<utc>-tune-<space>/ holds tuning.json (what was searched, on which data), study.db (the
 default storage), trials/ (each trial's run folder, without checkpoints), trials.csv, best_params.json and the
-plots. After the search the best settings are retrained as a normal run of tuned-<model> in the runs folder.
+plots. Retraining the best settings as a normal run of tuned-<model> is hcr.pipelines.tune_retrain's job.
 
 Several workers share a study through its storage. Together they finish exactly the requested number of trials
 (COMPLETE + PRUNED, counted across workers), and each trial sends heartbeats: when a worker dies mid-trial its
@@ -27,8 +27,9 @@ import keras
 import optuna
 from optuna.trial import TrialState
 
+from hcr.data.prepare import prepare_data
 from hcr.errors import HcrError
-from hcr.runs import RunDir, make_stamped_dir
+from hcr.runs import TUNING_NAME, RunDir, make_stamped_dir, read_json, tuning_run_name, write_json
 from hcr.training.callbacks import TrainingDivergedError
 from hcr.training.config import (
     NON_NEGATIVE,
@@ -40,8 +41,7 @@ from hcr.training.config import (
     optional,
     resolve_config,
 )
-from hcr.training.fit import TrainResult, prepare_data, train
-from hcr.training.tuned import tuning_run_name
+from hcr.training.fit import train
 from hcr.tuning.outputs import write_best_params, write_plots, write_trials_table
 from hcr.tuning.progress import FINISHED, TrialProgress, best_trial, count_trials
 from hcr.tuning.pruning import PruneOnValAccuracy
@@ -52,7 +52,6 @@ N_STARTUP_TRIALS = 5  # random trials before TPE models the results; also finish
 N_WARMUP_EPOCHS = 2  # epochs every trial gets before it can be pruned: the first ones rank settings poorly
 SCHEMA_ATTEMPTS = 4  # tries at creating Optuna's tables in a new database (several workers may start together)
 STUDY_ATTR = "hcr"  # the study's user attribute that records what it searches, on which data
-TUNING_NAME = "tuning.json"
 
 
 @dataclass(frozen=True)
@@ -63,8 +62,6 @@ class TuneConfig:
     storage: str | None = None  # an Optuna storage URL; None: study.db in the tuning folder
     study_name: str | None = None  # None: the tuning folder's name (a new study)
     epochs: int | None = None  # each trial's maximum epochs; None: the search space's
-    final_epochs: int | None = None  # the retrain's maximum epochs; None: the tuned model's recipe
-    retrain: bool = True  # retrain the best settings as a normal run after the search
     seed: int = 0  # the trials' training seed, and the sampler's when this worker creates the study
     weights: str | None = None  # pretrained weights file (MobileNetV2)
     heartbeat_interval: int = HEARTBEAT_INTERVAL_S
@@ -77,7 +74,6 @@ TUNE_RULES: dict[str, Rule] = {
     "n_trials": at_least(1),
     "timeout": optional(NON_NEGATIVE),
     "epochs": optional(at_least(1)),
-    "final_epochs": optional(at_least(1)),
     "seed": SEED,
     "heartbeat_interval": at_least(1),
 }
@@ -93,7 +89,6 @@ class TuneResult:
     best_value: float  # validation accuracy
     best_params: dict[str, Any]
     outputs: list[Path] = field(default_factory=list)
-    retrained: TrainResult | None = None
 
 
 class SurplusTrialError(Exception):
@@ -101,7 +96,7 @@ class SurplusTrialError(Exception):
 
 
 def tune(config: TuneConfig, data_config: DataConfig, runs_dir: Path) -> TuneResult:
-    """Search, write the tuning folder's outputs, and (config.retrain) retrain the best settings as a normal run."""
+    """Search, and write the tuning folder's outputs (best_params.json among them)."""
     space = get_space(config.search)
     trial_epochs = config.epochs or space.trial_epochs
     study, tuning_dir, shown_url = start_study(config, space, trial_epochs, data_config, runs_dir)
@@ -118,19 +113,16 @@ def tune(config: TuneConfig, data_config: DataConfig, runs_dir: Path) -> TuneRes
         raise HcrError(f"study {study.study_name} has no complete trial yet ({states}); see {outputs[0]}")
     best_params_path = write_best_params(tuning_dir, space, best, study.study_name, shown_url, data_config)
     outputs += [best_params_path, *write_plots(study, tuning_dir)]
-    retrained = None
-    if config.retrain:
-        keras.utils.clear_session()
-        final = resolve_config(space.tuned_model, tuned_params=best_params_path, epochs=config.final_epochs,
-                               seed=config.seed, weights=config.weights)  # fmt: skip
-        retrained = train(final, data_config, runs_dir)
-    folder = RunDir(tuning_dir)
-    record = folder.read_json(tuning_dir / TUNING_NAME)
-    record["result"] = {"counts": counts, "best_trial": best.number, "best_val_accuracy": best.value,
-                        "retrained_run": str(retrained.run.path) if retrained else None}  # fmt: skip
-    folder.write_json(tuning_dir / TUNING_NAME, record)
+    record = read_json(tuning_dir / TUNING_NAME)
+    record["result"] = {
+        "counts": counts,
+        "best_trial": best.number,
+        "best_val_accuracy": best.value,
+        "retrained_run": None,
+    }  # fmt: skip  (hcr.pipelines.tune_retrain fills it in)
+    write_json(tuning_dir / TUNING_NAME, record)
     return TuneResult(tuning_dir, study.study_name, shown_url, counts, best.number, best.value, best.params,
-                      outputs, retrained)  # fmt: skip
+                      outputs)  # fmt: skip
 
 
 def start_study(
@@ -157,14 +149,13 @@ def start_study(
         shutil.rmtree(tuning_dir)  # nothing was searched: leave no tuning folder behind
         raise
     shown_url = hide_password(url)
-    folder = RunDir(tuning_dir)
     record = {
         "tune": {**asdict(config), "storage": shown_url},
         "data": data_config.to_dict(),
         "study": study.study_name,
     }
-    folder.write_json(tuning_dir / TUNING_NAME, record)
-    folder.write_provenance()
+    write_json(tuning_dir / TUNING_NAME, record)
+    RunDir(tuning_dir).write_provenance()
     return study, tuning_dir, shown_url
 
 

@@ -1,0 +1,83 @@
+"""The letters a run trains on, made from its data config: the datasets loaded, the cases asked for, a balanced
+subset, the split, then the relabelling and preprocessing the config asks for; and the same data rebuilt for a
+finished run (evaluate, export, benchmarks), checked against the fingerprint its split was saved with.
+
+    hcr train --model regularized-cnn --case upper --canonical     # prepare_data
+    hcr evaluate runs/20261124-032627-regularized-cnn              # load_run_data
+
+The training loop (hcr.training.fit) takes the result in memory and never reads a dataset itself.
+"""
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hcr.data.case import select_case
+from hcr.data.dataset import LetterData
+from hcr.data.sources import load_datasets
+from hcr.data.splits import Split, data_fingerprint, make_split
+from hcr.data.subset import balanced_subset
+from hcr.errors import HcrError
+
+if TYPE_CHECKING:
+    from hcr.runs import RunDir
+    from hcr.training.config import DataConfig
+
+logger = logging.getLogger(__name__)
+
+
+def prepare_data(data_config: "DataConfig") -> tuple[LetterData, Split]:
+    """The images and labels a run trains on, and their split."""
+    data = selected_images(data_config)
+    split = make_split(data, data_config.split, data_config.val_fraction, data_config.test_fraction, data_config.seed)
+    return as_trained(data, data_config), split
+
+
+def selected_images(data_config: "DataConfig") -> LetterData:
+    """The datasets as loaded, the cases asked for (a balanced subset of them, if asked): what a split indexes and
+    fingerprints."""
+    data = load_datasets(data_config.datasets, data_config.data_dir)
+    if data.duplicates_removed:
+        logger.info("removed %d images that several datasets hold", data.duplicates_removed)
+    data, dropped = select_case(data, data_config.case)
+    if dropped:
+        logger.info("case %s: dropped %s", data_config.case, ", ".join(f"{n} {what}" for what, n in dropped.items()))
+    if data_config.per_class:
+        indices, _ = balanced_subset(data.y, data_config.per_class, data_config.seed)
+        data = data.take(indices)
+    return data
+
+
+def as_trained(data: LetterData, data_config: "DataConfig") -> LetterData:
+    """The same images relabelled or preprocessed as the config asks, after splitting: the split stays the one made
+    on the images as loaded, whichever options a run adds."""
+    if data_config.capitals:  # on the images as loaded: bars are measured on the datasets' own strokes
+        from hcr.data.capitals import with_capital_labels
+
+        data, n_relabelled = with_capital_labels(data)
+        logger.info("capitals: %d EMNIST lower-case-l bars labelled I", n_relabelled)
+    if data_config.canonical:
+        from hcr.inference.preprocess import to_letter_arrays
+
+        data = replace(data, x=to_letter_arrays(data.x))
+    return data
+
+
+def load_run_data(
+    run: "RunDir", data_dir: Path | str | None = None, *, as_loaded: bool = False
+) -> tuple[LetterData, Split]:
+    """The run's data rebuilt from its config (from another folder holding the same files, if given) and its
+    saved split — refused if the images are not exactly those the split was made for. With `as_loaded`, the
+    images stay as the datasets store them even if the run trained on them preprocessed (--canonical)."""
+    data_config = run.read_config().data
+    if data_dir is not None:
+        data_config = replace(data_config, data_dir=str(Path(data_dir).resolve()))
+    data = selected_images(data_config)
+    stored = run.load_split()
+    if stored.data_fingerprint != data_fingerprint(data):
+        raise HcrError(
+            f"{run.path}: the data in {data_config.data_dir} is not what the run was trained on (its fingerprint "
+            "changed), so the run's split no longer applies; point --data-dir at the original data"
+        )
+    return as_trained(data, replace(data_config, canonical=data_config.canonical and not as_loaded)), stored

@@ -1,0 +1,38 @@
+"""The interface of a transfer model (ModelEntry.transfer set): a pretrained `backbone` and a trainable `head`, and
+the backbone's features computed once.
+
+Training uses these instead of reaching into a model's layers, so how a transfer model is put together
+(hcr.models.mobilenet: two nested Keras models named "backbone" and "head") stays the model module's business.
+Running a frozen MobileNetV2 over every image at every epoch would cost minutes per epoch on 2 cores; its output
+never changes, so a head can train on cached features in seconds instead.
+"""
+
+import keras
+import numpy as np
+
+from hcr.console import console
+from hcr.models.mobilenet import compose
+
+FEATURE_BATCH = 256
+
+
+def backbone(model: keras.Model) -> keras.Model:
+    """The pretrained part: letters [N, 28, 28, 1] → features [N, n_features]."""
+    return model.get_layer("backbone")
+
+
+def head(model: keras.Model) -> keras.Model:
+    """The part that classifies features: [N, n_features] → probabilities [N, 26]."""
+    return model.get_layer("head")
+
+
+def with_head(model: keras.Model, new_head: keras.Model) -> keras.Model:
+    """`model`'s backbone under `new_head` (a head trained on its own, e.g. restored from a checkpoint)."""
+    return compose(backbone(model), new_head, model.name)
+
+
+def extract_features(model: keras.Model, x: np.ndarray, what: str) -> np.ndarray:
+    """float32 [N, n_features]: the frozen backbone's output for every image `x` [N, 28, 28, 1], in batches."""
+    part = backbone(model)
+    with console.status(f"Computing {part.output_shape[-1]} backbone features for {len(x):,} {what} images…"):
+        return part.predict(x, batch_size=FEATURE_BATCH, verbose=0)

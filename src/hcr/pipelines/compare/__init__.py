@@ -1,0 +1,113 @@
+"""Train and evaluate the whole model zoo on one split, rank it, and export the best model with its card.
+
+hcr compare --preset quick --data-dir ../shared/data                  # → out/compare/
+hcr compare --models baseline-cnn,regularized-cnn --out out/cnns
+
+    out/compare/
+        compare_state.json          settings and progress: an interrupted comparison resumes from here (state.py)
+        eda/*.png                   the data, before any model (report.py)
+        tuning/<stamp>-tune-<space>/  the Optuna study behind each tuned-* model (model_step.py, hcr.tuning)
+        runs/<stamp>-<model>/       one run folder per model (hcr.training.fit), with evaluation/ inside
+        leaderboard.csv  leaderboard.md  report.html
+        best/model.onnx  best/model.json  best/MODEL_CARD.md    (best.py)
+
+A model whose run folder holds metrics.json is finished and never retrained; one with a checkpoint but no
+metrics.json was interrupted and is resumed from its last epoch. A tuned model is searched for first, within the
+preset's budget, and only once: a finished study (its best_params.json) is reused, an interrupted one is joined.
+"""
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from hcr.console import console
+from hcr.errors import HcrError
+from hcr.evaluation.leaderboard import LeaderboardRow, rank, write_leaderboard
+from hcr.evaluation.report import write_report
+from hcr.pipelines.compare.best import export_best
+from hcr.pipelines.compare.model_step import Setup, evaluation_of, leaderboard_row, plan, run_model
+from hcr.pipelines.compare.presets import PRESETS, ZOO, Preset, default_models
+from hcr.pipelines.compare.report import data_overview, report_content
+from hcr.pipelines.compare.state import STATE_FILE, CompareState
+from hcr.training.config import DataConfig
+
+__all__ = ["PRESETS", "STATE_FILE", "ZOO", "Comparison", "Preset", "compare_models"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    out_dir: Path
+    leaderboard: list[LeaderboardRow]  # best first
+    skipped: dict[str, str]  # model → why it is not compared
+    best_model_path: Path  # the exported model.onnx
+    model_card_path: Path
+    report_path: Path
+    leaderboard_paths: tuple[Path, Path]  # csv, md
+
+
+def compare_models(
+    preset: Preset,
+    models: Sequence[str] = (),
+    datasets: Sequence[str] = (),
+    data_dir: Path | None = None,
+    out_dir: Path = Path("out/compare"),
+    weights: Path | None = None,
+) -> Comparison:
+    """Train (or resume, or reuse) and evaluate every model on one split, then write the leaderboard, the report
+    and the best model by validation accuracy, exported to ONNX with its model card."""
+    data_config = DataConfig(
+        datasets=tuple(datasets), data_dir=str(Path(data_dir).resolve()) if data_dir else None,
+        per_class=preset.per_class,
+    )  # fmt: skip
+    setup = Setup(preset, data_config, out_dir.resolve(), str(weights) if weights else None)
+    state = CompareState.open(setup.out_dir, preset, data_config)
+    plans, skipped = plan(setup, list(models) or default_models())
+    for name, why in skipped.items():
+        log.warning("skipping %s: %s", name, why)
+    if not plans:
+        raise HcrError("nothing to compare: " + "; ".join(f"{name}: {why}" for name, why in skipped.items()))
+    state.save()  # the output folder is made only now, once the request is known to be sound
+
+    eda_figures, data_facts = data_overview(data_config, setup.out_dir / "eda")
+    runs: dict[str, Path] = {}
+    with _progress() as progress:
+        task = progress.add_task("models", total=len(plans))
+        for place, (name, config) in enumerate(plans.items(), start=1):
+            log.info("model %d/%d: %s", place, len(plans), name)
+            progress.update(task, description=f"{name}: training")
+            try:
+                runs[name] = run_model(setup, state, name, config)
+                progress.update(task, description=f"{name}: evaluating")
+                evaluation_of(runs[name])
+            except HcrError as e:
+                skipped[name] = str(e)
+                runs.pop(name, None)
+                log.warning("skipping %s: %s", name, e)
+            progress.advance(task)
+        progress.update(task, description="models")
+    if not runs:
+        raise HcrError("no model could be trained: " + "; ".join(f"{name}: {why}" for name, why in skipped.items()))
+
+    rows = rank([leaderboard_row(state, name, path) for name, path in runs.items()])
+    leaderboard_paths = write_leaderboard(rows, setup.out_dir, notes=skipped)
+    best_model_path, card_path = export_best(rows[0], len(rows), setup.out_dir / "best")
+    content = report_content(rows, runs, skipped, data_facts, eda_figures, setup, state, best_model_path, card_path)
+    report_path = write_report(content, setup.out_dir / "report.html")
+    return Comparison(setup.out_dir, rows, skipped, best_model_path, card_path, report_path, leaderboard_paths)
+
+
+def _progress() -> Progress:
+    """One bar across the models; each model's own training bars appear beneath it while it trains."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not console.is_terminal,
+    )

@@ -1,0 +1,62 @@
+"""A comparison's state file, compare_state.json: its settings, and per model its run folder and the time spent
+training and tuning it, saved after every step so that an interrupted comparison resumes where it stopped."""
+
+import json
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from hcr.errors import HcrError
+from hcr.pipelines.compare.presets import Preset
+from hcr.runs import RunDir, read_json, write_json
+from hcr.training.config import DataConfig
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = "compare_state.json"
+
+
+@dataclass(frozen=True)
+class CompareState:
+    out_dir: Path
+    saved: dict[str, Any]  # {"settings": ..., "models": {model: record}}
+
+    @classmethod
+    def open(cls, out_dir: Path, preset: Preset, data_config: DataConfig) -> "CompareState":
+        """The comparison in `out_dir` if it has the same settings (to resume it), else a new one; a comparison with
+        other settings is refused rather than mixed with this one."""
+        settings = json.loads(json.dumps({"preset": asdict(preset), "data": data_config.to_dict()}))
+        path = out_dir / STATE_FILE
+        if not path.is_file():
+            return cls(out_dir, {"settings": settings, "models": {}})
+        saved = read_json(path)  # a damaged state file is bad input naming it
+        if saved["settings"] != settings:
+            found = saved["settings"]
+            raise HcrError(
+                f"{out_dir} holds a comparison with other settings ({found['preset']['name']} preset, data "
+                f"{found['data']}); use another --out, or the same settings to resume it"
+            )
+        log.info("resuming the comparison in %s", out_dir)
+        return cls(out_dir, saved)
+
+    def record(self, name: str) -> dict[str, Any]:
+        """The model's own record (run folder, train_seconds, tuning), made empty on first use."""
+        return self.saved["models"].setdefault(name, {})
+
+    def save(self) -> None:
+        write_json(self.out_dir / STATE_FILE, self.saved)
+
+
+def existing_runs(runs_dir: Path, name: str) -> tuple[Path | None, Path | None]:
+    """(the newest finished run of `name`, the newest interrupted one with a checkpoint) in `runs_dir`."""
+    finished = interrupted = None
+    for path in sorted(runs_dir.glob("*")) if runs_dir.is_dir() else []:
+        run = RunDir(path)
+        if not run.config_path.is_file() or run.read_json(run.config_path)["train"]["model"] != name:
+            continue
+        if run.metrics_path.is_file():
+            finished = path
+        elif run.state_path.is_file():
+            interrupted = path
+    return finished, interrupted
