@@ -17,9 +17,10 @@ ENTRY_POINTS = ("hcr.__main__",)  # `python -m hcr` is the CLI itself
 RULES = (
     (lambda layer: layer in ("inference", "serving"), (*HEAVY, "hcr.training", "hcr.tuning", "hcr.pipelines"),
      "predicting and serving run on ONNX Runtime alone, without TensorFlow or anything that trains"),
-    (lambda layer: layer not in ("cli", "pipelines"), ("hcr.pipelines", "hcr.cli"),
+    (lambda layer: layer not in ("cli", "api", "pipelines"), ("hcr.pipelines", "hcr.cli"),
      "pipelines compose the layers below them, which never reach up to them or to the CLI"),
-    (lambda layer: layer == "pipelines", ("hcr.cli",), "the CLI calls pipelines, not the other way round"),
+    (lambda layer: layer in ("pipelines", "api"), ("hcr.cli",),
+     "the CLI and the Python API (hcr.api) are the two front doors: each calls pipelines, neither the other"),
 )  # fmt: skip
 
 

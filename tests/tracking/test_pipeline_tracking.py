@@ -66,7 +66,9 @@ def test_compare_logs_one_parent_with_a_child_per_model_to_a_server(shared_data,
 
     comparison = compare_models(TINY, ["baseline-cnn", "regularized-cnn"], data_dir=shared_data,
                                 out_dir=tmp_path / "compare")  # fmt: skip
-    parent_id = log_comparison(Tracker.connect(mlflow_server), comparison)
+    parent_id = log_comparison(
+        Tracker.connect(mlflow_server), comparison.out_dir, comparison.leaderboard, comparison.skipped
+    )
     client = MlflowClient(mlflow_server)
     logged = _runs_by_name(client, under=parent_id)
     parent = logged[f"compare {comparison.out_dir.name}"]

@@ -60,7 +60,7 @@ def compare(
     if uri is not None:
         from hcr.tracking.pipelines import log_comparison
 
-        log_comparison(Tracker.connect(uri), result)
+        log_comparison(Tracker.connect(uri), result.out_dir, result.leaderboard, result.skipped)
 
     # the columns that fit 80 characters, under short names; leaderboard.md has them all
     shown = {"#": "#", "model": "model", "val acc": "val acc", "test acc": "test acc", "test macro-F1": "F1",

@@ -10,6 +10,7 @@ the same view. Only `hcr train` sends epochs live.
 """
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,7 @@ from hcr.runs import RunDir
 from hcr.tracking.tracker import Tracker, flatten, tracked_run
 
 if TYPE_CHECKING:
-    from hcr.pipelines.compare import Comparison
+    from hcr.evaluation.leaderboard import LeaderboardRow
 
 # Optuna's trial states (trials.csv's `state`) as MLflow run statuses; trials still running are not logged
 TRIAL_STATUS = {"COMPLETE": "FINISHED", "PRUNED": "FINISHED", "FAIL": "FAILED"}
@@ -58,17 +59,19 @@ def log_tuning(
     return study.run_id
 
 
-def log_comparison(tracker: Tracker, comparison: "Comparison") -> str | None:
+def log_comparison(
+    tracker: Tracker, out_dir: Path, leaderboard: "Sequence[LeaderboardRow]", skipped: dict[str, str]
+) -> str | None:
     """The comparison as a parent run (its preset and data settings, the best model's scores, the leaderboard, report
     and exported best model) with a child run per model (its run folder with its evaluation figures, its place and
-    leaderboard figures, and under a tuned model the study behind it). Returns the parent's MLflow run id."""
-    out_dir = comparison.out_dir
+    leaderboard figures, and under a tuned model the study behind it). Returns the parent's MLflow run id. Takes the
+    comparison's folder and rows rather than the pipeline's result: tracking sits below the pipelines it records."""
     state = RunDir(out_dir).read_json(out_dir / "compare_state.json")
-    best = comparison.leaderboard[0]
+    best = leaderboard[0]
     with tracked_run(tracker, f"compare {out_dir.name}", tags={"hcr.compare_folder": str(out_dir)}) as parent:
         tracker.log_params(parent.run_id, flatten(state["settings"]))
-        skipped = {f"skipped.{name}": why for name, why in comparison.skipped.items()}
-        tracker.log_params(parent.run_id, {"models": [row.model for row in comparison.leaderboard], **skipped})
+        skipped = {f"skipped.{name}": why for name, why in skipped.items()}
+        tracker.log_params(parent.run_id, {"models": [row.model for row in leaderboard], **skipped})
         tracker.set_tags(parent.run_id, {"hcr.best_model": best.model})
         tracker.log_metrics(parent.run_id, {"best.val_accuracy": best.val_accuracy,
                                             "best.test_accuracy": best.test_accuracy,
@@ -76,7 +79,7 @@ def log_comparison(tracker: Tracker, comparison: "Comparison") -> str | None:
         for name in COMPARE_FILES:
             if (out_dir / name).exists():
                 tracker.log_artifact(parent.run_id, out_dir / name)
-        for place, row in enumerate(comparison.leaderboard, start=1):
+        for place, row in enumerate(leaderboard, start=1):
             with tracked_run(tracker, row.model, parent.run_id) as child:
                 child.log_run_folder(Path(row.run))
                 tracker.log_metrics(child.run_id, {
