@@ -103,6 +103,13 @@ def train(
         help="Batch size. Default: the model's recipe (see `hcr models`), else 64.",
         rich_help_panel=TRAINING_PANEL,
     ),
+    max_steps_per_epoch: int | None = typer.Option(
+        None,
+        metavar="N",
+        help="At most N batches an epoch, so that epochs over a huge pool end (each goes on where the last stopped). "
+        "Default: the whole train part.",
+        rich_help_panel=TRAINING_PANEL,
+    ),
     learning_rate: float | None = typer.Option(
         None,
         metavar="LR",
@@ -148,7 +155,8 @@ def train(
         if model is None:
             raise HcrError("say which model to train: --model NAME (see `hcr models`)")
         config = resolve_config(
-            model, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, augment=augment, seed=seed,
+            model, epochs=epochs, batch_size=batch_size, max_steps_per_epoch=max_steps_per_epoch,
+            learning_rate=learning_rate, augment=augment, seed=seed,
             pen_width=pen_width,
             weights=str(weights) if weights else None, runs_dir=runs_dir,
         )  # fmt: skip

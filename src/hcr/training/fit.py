@@ -20,7 +20,6 @@ from hcr.data.splits import Split, data_fingerprint
 from hcr.errors import HcrError
 from hcr.inference.preprocess import to_model_input
 from hcr.models import ModelEntry, create_model, get_model_entry
-from hcr.models.augment import build_augmenter
 from hcr.runs import RunDir
 from hcr.training.callbacks import (
     ResumableEarlyStopping,
@@ -31,6 +30,7 @@ from hcr.training.callbacks import (
 )
 from hcr.training.config import DataConfig, TrainConfig
 from hcr.training.config import resolve_config as resolve_config  # where callers have always found it
+from hcr.training.inputs import scoring_batches, steps_per_epoch, training_batches
 from hcr.training.transfer import extract_features, warm_up_head
 
 logger = logging.getLogger(__name__)
@@ -160,16 +160,17 @@ def _fit_and_score(
     the best checkpoint and write metrics.json."""
     keras.utils.set_random_seed(config.seed)
     entry = get_model_entry(config.model)
-    x = to_model_input(data.x)  # [N, 28, 28, 1] float32 in 0..1
-    x_train, y_train = x[split.train], data.y[split.train]
-    x_val, y_val = x[split.val], data.y[split.val]
-
     model, trained = _start_or_restore(run, config, entry, state)
+    features = None
     if entry.transfer == "features":  # only the head trains: on the frozen backbone's features, computed once
-        x_train = extract_features(model.get_layer("backbone"), x_train, "training")
-        x_val = extract_features(model.get_layer("backbone"), x_val, "validation")
+        features = tuple(
+            extract_features(model.get_layer("backbone"), to_model_input(data.x[getattr(split, part)]), what)
+            for part, what in (("train", "training"), ("val", "validation"))
+        )
     elif entry.transfer == "warm-head" and state is None:
-        warm_up_head(model, x_train, y_train, x_val, y_val, config.seed)
+        x_train, x_val = to_model_input(data.x[split.train]), to_model_input(data.x[split.val])
+        warm_up_head(model, x_train, data.y[split.train], x_val, data.y[split.val], config.seed)
+        del x_train, x_val  # float32 copies for the head's warm-up only; training itself reads the uint8 pool
     if state is None:
         trained.compile(
             optimizer=keras.optimizers.Adam(config.learning_rate),
@@ -188,7 +189,8 @@ def _fit_and_score(
         monitor="val_loss", factor=0.5, patience=config.reduce_lr_patience, min_lr=1e-6,
         restored=restored.get("ResumableReduceLROnPlateau"),
     )  # fmt: skip
-    progress = RichProgress(config.epochs, math.ceil(len(x_train) / config.batch_size), initial_epoch)
+    steps = steps_per_epoch(len(split.train), config)
+    progress = RichProgress(config.epochs, steps, initial_epoch)
     callbacks = [
         StopOnNonFiniteLoss(config.learning_rate),  # first: a broken batch stops before anything is saved
         early_stopping,  # before the checkpoint, which records whether it stopped the run
@@ -199,12 +201,11 @@ def _fit_and_score(
     ]
     started = time.perf_counter()
     if state is None or not is_complete(state, config):
-        inputs, fit_options = _training_input(x_train, y_train, config)
+        inputs, fit_options = _training_input(data, split, config, features)
         try:
             trained.fit(
                 *inputs,
                 **fit_options,
-                validation_data=(x_val, y_val),
                 epochs=config.epochs,
                 initial_epoch=initial_epoch,
                 callbacks=callbacks,
@@ -213,13 +214,14 @@ def _fit_and_score(
         finally:
             progress.close()  # also when a callback stopped the fit with an error
     train_seconds = time.perf_counter() - started
-    metrics = _score(run, x, data.y, split)
+    metrics = _score(run, data, split)
     epochs_run = len(history) - initial_epoch
+    images_per_epoch = min(len(split.train), steps * config.batch_size)
     metrics |= {
         "epochs_done": len(history),
         "best_epoch": int(max(history, key=lambda r: r.get("val_accuracy", 0))["epoch"]) if history else None,
         "train_seconds_this_session": round(train_seconds, 2),
-        "images_per_second": round(epochs_run * len(x_train) / train_seconds, 1) if epochs_run else None,
+        "images_per_second": round(epochs_run * images_per_epoch / train_seconds, 1) if epochs_run else None,
     }
     run.write_json(run.metrics_path, metrics)
     return TrainResult(run, metrics)
@@ -244,24 +246,22 @@ def _start_or_restore(
     return compose(fresh.get_layer("backbone"), last, fresh.name), last
 
 
-def _training_input(x: np.ndarray, y: np.ndarray, config: TrainConfig) -> tuple[tuple, dict[str, Any]]:
-    """Arrays straight into fit (as fast as bare Keras), or a tf.data pipeline that augments on the fly."""
-    if not config.augment:
-        return (x, y), {"batch_size": config.batch_size, "shuffle": True}
-    import tensorflow as tf
-
-    augmenter = build_augmenter(config.rotation_degrees, config.shift, config.zoom, config.seed, config.pen_width)
-    dataset = (
-        tf.data.Dataset.from_tensor_slices((x, y))
-        .shuffle(len(x), seed=config.seed, reshuffle_each_iteration=True)
-        .batch(config.batch_size)
-        .map(lambda images, labels: (augmenter(images, training=True), labels))  # sequential: deterministic
-        .prefetch(tf.data.AUTOTUNE)
-    )
-    return (dataset,), {"shuffle": False}  # the pipeline shuffles itself
+def _training_input(
+    data: LetterData, split: Split, config: TrainConfig, features: tuple[np.ndarray, np.ndarray] | None
+) -> tuple[tuple, dict[str, Any]]:
+    """What fit takes: batches made float32 one at a time from the uint8 pool (training.inputs), or, for a head
+    trained on frozen features, those feature arrays; `steps_per_epoch` caps an epoch over a huge pool."""
+    steps = steps_per_epoch(len(split.train), config)
+    if features is not None:
+        features_train, features_val = features
+        options = {"batch_size": config.batch_size, "shuffle": True, "steps_per_epoch": steps}
+        return (features_train, data.y[split.train]), options | {"validation_data": (features_val, data.y[split.val])}
+    batches = training_batches(data.x, data.y, split.train, config)
+    validation = scoring_batches(data.x, data.y, split.val)
+    return (batches,), {"steps_per_epoch": steps, "validation_data": validation, "shuffle": False}  # shuffled already
 
 
-def _score(run: RunDir, x: np.ndarray, y: np.ndarray, split: Split) -> dict[str, Any]:
+def _score(run: RunDir, data: LetterData, split: Split) -> dict[str, Any]:
     """Accuracy and macro-F1 of the best checkpoint on validation and test (when the split has a test part)."""
     from sklearn.metrics import accuracy_score
 
@@ -273,10 +273,10 @@ def _score(run: RunDir, x: np.ndarray, y: np.ndarray, split: Split) -> dict[str,
         indices = getattr(split, part)
         if not len(indices):
             continue
-        predicted = model.predict(x[indices], batch_size=512, verbose=0).argmax(axis=1)
+        predicted = model.predict(scoring_batches(data.x, data.y, indices), verbose=0).argmax(axis=1)
         scores[part] = {
-            "accuracy": float(accuracy_score(y[indices], predicted)),
-            "macro_f1": macro_f1(y[indices], predicted),
+            "accuracy": float(accuracy_score(data.y[indices], predicted)),
+            "macro_f1": macro_f1(data.y[indices], predicted),
             "n": len(indices),
         }
     return scores
