@@ -74,11 +74,12 @@ def throughput(model_name: str, epochs: int, data_dir: Path) -> dict[str, dict[s
     from hcr.models.augment import build_augmenter
     from hcr.training.config import DataConfig, TrainConfig
     from hcr.training.fit import prepare_data
-    from hcr.training.inputs import steps_per_epoch, training_batches
+    from hcr.training.inputs import ImagePool, steps_per_epoch
 
     data, split = prepare_data(DataConfig(data_dir=str(data_dir)))
     x_train = to_model_input(data.x[split.train])  # the reference's float32 arrays, made once, outside the timing
     y_train = data.y[split.train]
+    pool = ImagePool(data.x, data.y)
     results = {}
     for augment in (False, True):
         config = TrainConfig(model=model_name, augment=augment, seed=0)
@@ -100,7 +101,7 @@ def throughput(model_name: str, epochs: int, data_dir: Path) -> dict[str, dict[s
             model.fit(dataset, epochs=epoch + 1, initial_epoch=epoch, callbacks=[timer], verbose=0)
 
         def hcr(model, timer, epoch, config=config, steps=steps):
-            batches = training_batches(data.x, data.y, split.train, config)
+            batches = pool.training_batches(split.train, config)
             model.fit(batches, steps_per_epoch=steps, epochs=epoch + 1, initial_epoch=epoch, callbacks=[timer],
                       verbose=0)  # fmt: skip
 

@@ -14,7 +14,7 @@ from hcr.errors import HcrError
 from hcr.inference.preprocess import to_model_input
 from hcr.training.config import DataConfig, TrainConfig
 from hcr.training.fit import resolve_config, train
-from hcr.training.inputs import scoring_batches, steps_per_epoch, training_batches
+from hcr.training.inputs import ImagePool, steps_per_epoch
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def test_a_training_pass_is_to_model_input_of_every_uint8_image_once(letters):
     x, y = letters
     indices = np.arange(0, len(y), 2)  # a part of the pool, as a split's train part is
     config = TrainConfig(model="baseline-cnn", batch_size=32)
-    batches = list(training_batches(x, y, indices, config).take(steps_per_epoch(len(indices), config)))
+    batches = list(ImagePool(x, y).training_batches(indices, config).take(steps_per_epoch(len(indices), config)))
     images = np.concatenate([b.numpy() for b, _ in batches])
     labels = np.concatenate([t.numpy() for _, t in batches])
     assert images.dtype == np.float32
@@ -47,7 +47,7 @@ def test_a_training_pass_is_to_model_input_of_every_uint8_image_once(letters):
 def test_scoring_batches_keep_the_order_and_the_exact_floats(letters):
     x, y = letters
     indices = np.arange(len(y))[::-3]
-    batches = list(scoring_batches(x, y, indices, batch_size=100))
+    batches = list(ImagePool(x, y).scoring_batches(indices, batch_size=100))
     np.testing.assert_array_equal(np.concatenate([b.numpy() for b, _ in batches]), to_model_input(x[indices]))
     np.testing.assert_array_equal(np.concatenate([t.numpy() for _, t in batches]), y[indices])
 
@@ -60,7 +60,7 @@ def test_a_capped_epoch_goes_on_where_the_last_one_stopped(letters):
     config = TrainConfig(model="baseline-cnn", batch_size=8, max_steps_per_epoch=2)
     assert steps_per_epoch(len(indices), config) == 2
     assert steps_per_epoch(len(indices), TrainConfig(model="baseline-cnn", batch_size=8)) == 5
-    seen = np.concatenate([b.numpy() for b, _ in training_batches(x, y, indices, config).take(5)])
+    seen = np.concatenate([b.numpy() for b, _ in ImagePool(x, y).training_batches(indices, config).take(5)])
     assert _rows(seen, np.zeros(len(seen))) == _rows(to_model_input(x[indices]), np.zeros(len(indices)))
 
 

@@ -17,7 +17,7 @@ from hcr.models.augment import RandomPenWidth, build_augmenter
 from hcr.runs import RunDir
 from hcr.training.config import DataConfig
 from hcr.training.fit import load_run_data, resolve_config, train
-from hcr.training.inputs import steps_per_epoch, training_batches
+from hcr.training.inputs import ImagePool, steps_per_epoch
 
 
 def test_train_writes_a_complete_run_folder(shared_data, tmp_path):
@@ -56,7 +56,8 @@ def test_augmentation_changes_images_but_keeps_their_labels():
     picks = [np.flatnonzero(data.y == label)[0] for label in range(26)]
     x, y = to_model_input(data.x[picks]), data.y[picks]
     config = resolve_config("regularized-cnn", batch_size=8, rotation_degrees=6, shift=0.04, zoom=0.06)
-    dataset = training_batches(data.x, data.y, np.array(picks), config).take(steps_per_epoch(len(picks), config))
+    dataset = ImagePool(data.x, data.y).training_batches(np.array(picks), config)
+    dataset = dataset.take(steps_per_epoch(len(picks), config))
     images, labels = map(np.concatenate, zip(*[(b.numpy(), t.numpy()) for b, t in dataset], strict=True))
     assert sorted(labels.tolist()) == sorted(y.tolist())
     matched = 0

@@ -30,7 +30,7 @@ from hcr.training.callbacks import (
 )
 from hcr.training.config import DataConfig, TrainConfig
 from hcr.training.config import resolve_config as resolve_config  # where callers have always found it
-from hcr.training.inputs import scoring_batches, steps_per_epoch, training_batches
+from hcr.training.inputs import ImagePool, steps_per_epoch
 from hcr.training.transfer import extract_features, warm_up_head
 
 logger = logging.getLogger(__name__)
@@ -160,6 +160,7 @@ def _fit_and_score(
     the best checkpoint and write metrics.json."""
     keras.utils.set_random_seed(config.seed)
     entry = get_model_entry(config.model)
+    pool = ImagePool(data.x, data.y)  # uint8, converted to float32 a batch at a time for training and scoring
     model, trained = _start_or_restore(run, config, entry, state)
     features = None
     if entry.transfer == "features":  # only the head trains: on the frozen backbone's features, computed once
@@ -201,7 +202,7 @@ def _fit_and_score(
     ]
     started = time.perf_counter()
     if state is None or not is_complete(state, config):
-        inputs, fit_options = _training_input(data, split, config, features)
+        inputs, fit_options = _training_input(pool, data.y, split, config, features)
         try:
             trained.fit(
                 *inputs,
@@ -214,7 +215,7 @@ def _fit_and_score(
         finally:
             progress.close()  # also when a callback stopped the fit with an error
     train_seconds = time.perf_counter() - started
-    metrics = _score(run, data, split)
+    metrics = _score(run, pool, data.y, split)
     epochs_run = len(history) - initial_epoch
     images_per_epoch = min(len(split.train), steps * config.batch_size)
     metrics |= {
@@ -247,7 +248,7 @@ def _start_or_restore(
 
 
 def _training_input(
-    data: LetterData, split: Split, config: TrainConfig, features: tuple[np.ndarray, np.ndarray] | None
+    pool: ImagePool, y: np.ndarray, split: Split, config: TrainConfig, features: tuple[np.ndarray, np.ndarray] | None
 ) -> tuple[tuple, dict[str, Any]]:
     """What fit takes: batches made float32 one at a time from the uint8 pool (training.inputs), or, for a head
     trained on frozen features, those feature arrays; `steps_per_epoch` caps an epoch over a huge pool."""
@@ -255,13 +256,13 @@ def _training_input(
     if features is not None:
         features_train, features_val = features
         options = {"batch_size": config.batch_size, "shuffle": True, "steps_per_epoch": steps}
-        return (features_train, data.y[split.train]), options | {"validation_data": (features_val, data.y[split.val])}
-    batches = training_batches(data.x, data.y, split.train, config)
-    validation = scoring_batches(data.x, data.y, split.val)
+        return (features_train, y[split.train]), options | {"validation_data": (features_val, y[split.val])}
+    batches = pool.training_batches(split.train, config)
+    validation = pool.scoring_batches(split.val)
     return (batches,), {"steps_per_epoch": steps, "validation_data": validation, "shuffle": False}  # shuffled already
 
 
-def _score(run: RunDir, data: LetterData, split: Split) -> dict[str, Any]:
+def _score(run: RunDir, pool: ImagePool, y: np.ndarray, split: Split) -> dict[str, Any]:
     """Accuracy and macro-F1 of the best checkpoint on validation and test (when the split has a test part)."""
     from sklearn.metrics import accuracy_score
 
@@ -273,10 +274,10 @@ def _score(run: RunDir, data: LetterData, split: Split) -> dict[str, Any]:
         indices = getattr(split, part)
         if not len(indices):
             continue
-        predicted = model.predict(scoring_batches(data.x, data.y, indices), verbose=0).argmax(axis=1)
+        predicted = model.predict(pool.scoring_batches(indices), verbose=0).argmax(axis=1)
         scores[part] = {
-            "accuracy": float(accuracy_score(data.y[indices], predicted)),
-            "macro_f1": macro_f1(data.y[indices], predicted),
+            "accuracy": float(accuracy_score(y[indices], predicted)),
+            "macro_f1": macro_f1(y[indices], predicted),
             "n": len(indices),
         }
     return scores
