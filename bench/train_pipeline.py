@@ -98,12 +98,12 @@ def throughput(model_name: str, epochs: int, data_dir: Path) -> dict[str, dict[s
                 .map(lambda images, labels: (augmenter(images, training=True), labels))
                 .prefetch(tf.data.AUTOTUNE)
             )
-            model.fit(dataset, epochs=epoch + 1, initial_epoch=epoch, callbacks=[timer], verbose=0)
+            model.fit(dataset, epochs=epoch + 1, initial_epoch=epoch, shuffle=False, callbacks=[timer], verbose=0)
 
         def hcr(model, timer, epoch, config=config, steps=steps):
             batches = pool.training_batches(split.train, config)
-            model.fit(batches, steps_per_epoch=steps, epochs=epoch + 1, initial_epoch=epoch, callbacks=[timer],
-                      verbose=0)  # fmt: skip
+            model.fit(batches, steps_per_epoch=steps, epochs=epoch + 1, initial_epoch=epoch, shuffle=False,
+                      callbacks=[timer], verbose=0)  # fmt: skip
 
         sides = {}
         for name in ("reference", "hcr"):
