@@ -1,13 +1,13 @@
 """What `fit` feeds the model: batches cut from the uint8 pool and made float32 one batch at a time.
 
-A million-image pool is 0.9 GB as uint8 and 3.8 GB as float32 [N, 28, 28, 1]; a float32 copy of it (and of its
-train part) used to be made before training, so `hcr train` on 1.2 M images needed ~9 GB. Here the pool stays uint8:
+A million-image pool is 0.8 GB as uint8 and 3.1 GB as float32 [N, 28, 28, 1]; a float32 copy of it (and of its
+train part) used to be made before training. Here the pool stays uint8:
 a tf.data pipeline shuffles indices (8 bytes an image, not 784), gathers each batch from the pool and converts it
 exactly as `hcr.inference.preprocess.to_model_input` does (cast, ÷ 255, a channel axis). Measured against
 `model.fit` on in-memory float32 arrays in bench/train_pipeline.py.
 
-TensorFlow copies a numpy array it is given (numpy's are not aligned as it needs to share them), so the pool becomes
-a tensor once (`ImagePool`) and every pipeline (training, validation, scoring) gathers from that one copy.
+TensorFlow copies a numpy array it is given (measured: each conversion of the pool added its size to RSS), so the
+pool becomes a tensor once (`ImagePool`) and every pipeline (training, validation, scoring) gathers from that copy.
 """
 
 import math
