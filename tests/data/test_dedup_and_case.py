@@ -106,6 +106,21 @@ def test_built_overlap_keeps_one_copy_with_the_known_case(shared_data, letters, 
     np.testing.assert_array_equal(data.x[: len(letters)], letters.x)
 
 
+def test_hash_collisions_never_merge_different_images(shared_data, letters, overlapping, monkeypatch):
+    """Copies are found through a 64-bit hash of each image, then checked byte for byte: with a hash under which
+    every image collides, the result is exactly the one the real hash gives."""
+    from hcr.data import dedup
+
+    folder, _ = overlapping
+    names = ["emnist-letters", f"emnist-byclass:{folder}"]
+    expected = load_datasets(names, shared_data)
+    monkeypatch.setattr(dedup, "_row_hashes", lambda rows: np.zeros(len(rows), dtype=np.uint64))
+    colliding = load_datasets(names, shared_data)
+    assert colliding.duplicates == expected.duplicates == {"emnist-letters = emnist-byclass": 150}
+    for name in ("x", "y", "source", "case", "official_test"):
+        np.testing.assert_array_equal(getattr(colliding, name), getattr(expected, name))
+
+
 @pytest.mark.parametrize("method", ["stratified", "official"])
 def test_no_image_is_in_two_splits(shared_data, overlapping, method):
     folder, _ = overlapping

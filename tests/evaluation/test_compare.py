@@ -18,7 +18,9 @@ TINY = Preset("tiny", per_class=20, epoch_scale=0.0, min_epochs=1)  # 1 epoch on
 def test_presets_scale_each_recipe():
     assert [PRESETS["quick"].epochs(n) for n in (20, 40, 8)] == [5, 10, 2]
     assert [PRESETS["seed"].epochs(n) for n in (8, 40, 100)] == [20, 40, 60]
-    assert PRESETS["seed"].per_class == 400
+    assert PRESETS["seed"].per_class == 400  # the seed notebook's protocol
+    assert PRESETS["quick"].per_class == 650  # time grows with images: quick samples a large pool per letter
+    assert PRESETS["full"].per_class is None
     assert PRESETS["full"].epochs(20) == 20
     assert TINY.epochs(20) == 1
     assert set(PRESETS["quick"].tuning) == {"cnn"}  # a MobileNetV2 search does not fit in the quick budget

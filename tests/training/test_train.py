@@ -19,7 +19,8 @@ from hcr.inference.preprocess import to_letter_arrays, to_model_input
 from hcr.models.augment import RandomPenWidth, build_augmenter
 from hcr.runs import RunDir
 from hcr.training.config import DataConfig, resolve_config
-from hcr.training.fit import _training_input, train
+from hcr.training.fit import train
+from hcr.training.inputs import ImagePool, steps_per_epoch
 
 
 def test_train_writes_a_complete_run_folder(shared_data, tmp_path):
@@ -62,7 +63,8 @@ def test_augmentation_changes_images_but_keeps_their_labels():
     picks = [np.flatnonzero(data.y == label)[0] for label in range(26)]
     x, y = to_model_input(data.x[picks]), data.y[picks]
     config = resolve_config("regularized-cnn", batch_size=8, rotation_degrees=6, shift=0.04, zoom=0.06)
-    (dataset,), _ = _training_input(x, y, config)
+    dataset = ImagePool(data.x, data.y).training_batches(np.array(picks), config)
+    dataset = dataset.take(steps_per_epoch(len(picks), config))
     images, labels = map(np.concatenate, zip(*[(b.numpy(), t.numpy()) for b, t in dataset], strict=True))
     assert sorted(labels.tolist()) == sorted(y.tolist())
     matched = 0

@@ -134,6 +134,13 @@ def train(
         help="Batch size. Default: the model's recipe (see `hcr models`), else 64.",
         rich_help_panel=TRAINING_PANEL,
     ),
+    max_steps_per_epoch: int | None = typer.Option(
+        None,
+        metavar="N",
+        help="At most N batches an epoch, so that epochs over a huge pool end (each goes on where the last stopped). "
+        "Default: the whole train part.",
+        rich_help_panel=TRAINING_PANEL,
+    ),
     learning_rate: float | None = typer.Option(
         None,
         metavar="LR",
@@ -186,7 +193,8 @@ def train(
     else:
         given = _given_options(ctx)
         cli_train = {key: value for key, value in {
-            "model": model, "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
+            "model": model, "epochs": epochs, "batch_size": batch_size, "max_steps_per_epoch": max_steps_per_epoch,
+            "learning_rate": learning_rate,
             "augment": augment, "pen_width": pen_width, "weights": str(weights) if weights else None, "seed": seed,
         }.items() if key in given}  # fmt: skip
         cli_data = {key: value for key, value in {

@@ -20,11 +20,7 @@ def deduplicate(data: LetterData) -> LetterData:
     pair of sources ("kept-source = dropped-source"). Refused when copies disagree on the letter or the case."""
     if len(data.sources) < 2 or len(data) == 0:
         return data
-    rows = np.ascontiguousarray(data.x).reshape(len(data), -1)
-    keys = rows.view(np.dtype((np.void, rows.shape[1]))).ravel()
-    _, first, group = np.unique(keys, return_index=True, return_inverse=True)
-    group = group.ravel()
-    kept_of = first[group]  # for every image, the index of its group's kept copy
+    kept_of = _first_copies(np.ascontiguousarray(data.x).reshape(len(data), -1))
     removed = data.source != data.source[kept_of]
     if not removed.any():
         return data
@@ -50,6 +46,34 @@ def deduplicate(data: LetterData) -> LetterData:
         duplicates=pairs,
     )
     return merged.take(keep)
+
+
+def _first_copies(rows: np.ndarray) -> np.ndarray:
+    """For every row of `rows` (uint8 [N, 784]), the index of the first row byte-identical to it.
+
+    Rows are grouped by a 64-bit hash, then every row is compared with its group's first byte for byte; only the
+    groups where a hash collision put different rows together are regrouped on their full bytes. Sorting the rows'
+    784 bytes themselves (np.unique on a void view) took 7 s for 0.8 M images; a hash sorts 8 bytes a row."""
+    _, first, group = np.unique(_row_hashes(rows), return_index=True, return_inverse=True)
+    kept_of = first[group.ravel()]
+    copies = np.flatnonzero(kept_of != np.arange(len(rows)))
+    collided = copies[(rows[copies] != rows[kept_of[copies]]).any(axis=1)]
+    if len(collided):
+        regroup = np.flatnonzero(np.isin(kept_of, kept_of[collided]))  # whole groups, in order
+        keys = rows[regroup].view(np.dtype((np.void, rows.shape[1]))).ravel()
+        _, first_exact, group_exact = np.unique(keys, return_index=True, return_inverse=True)
+        kept_of[regroup] = regroup[first_exact[group_exact.ravel()]]
+    return kept_of
+
+
+def _row_hashes(rows: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
+    """uint64 [N]: each row's 8-byte words times fixed random odd multipliers, summed modulo 2⁶⁴ (in chunks, so
+    the products of a million rows never exist at once). Collisions are possible and handled by the caller."""
+    words = rows.view(np.uint64)  # [N, 98] for 784 bytes a row
+    multipliers = np.random.default_rng(0).integers(0, 2**63, size=words.shape[1], dtype=np.uint64) * 2 + 1
+    return np.concatenate(
+        [(words[start : start + chunk] * multipliers).sum(axis=1) for start in range(0, len(words), chunk)]
+    )
 
 
 def _refuse_disagreements(data: LetterData, removed: np.ndarray, kept_of: np.ndarray) -> None:

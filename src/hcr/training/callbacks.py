@@ -5,7 +5,14 @@ import math
 from typing import Any
 
 import keras
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from hcr.atomic import atomic_path
 from hcr.console import console
@@ -120,7 +127,8 @@ class RunCheckpoint(keras.callbacks.Callback):
 
 
 class RichProgress(keras.callbacks.Callback):
-    """One bar for the epochs, one for the batches of the current epoch, and a line per finished epoch."""
+    """One bar for the epochs, one for the batches of the current epoch with its ETA (an epoch over a million
+    images takes many minutes), and a line per finished epoch."""
 
     def __init__(self, epochs: int, steps_per_epoch: int, initial_epoch: int = 0):
         super().__init__()
@@ -131,6 +139,8 @@ class RichProgress(keras.callbacks.Callback):
             MofNCompleteColumn(),
             TextColumn("{task.fields[metrics]}"),
             TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
             console=console,
             transient=True,
             disable=not console.is_terminal,

@@ -60,6 +60,7 @@ def check_settings(settings: object, rules: dict[str, Rule]) -> None:
 TRAIN_RULES: dict[str, Rule] = {
     "epochs": at_least(1),
     "batch_size": at_least(1),
+    "max_steps_per_epoch": optional(at_least(1)),
     "learning_rate": POSITIVE,
     "augment": BOOLEAN,
     "rotation_degrees": between(0, 180),
@@ -79,6 +80,9 @@ class TrainConfig:
     model: str
     epochs: int = 20
     batch_size: int = 64
+    # at most this many batches an epoch (None: the whole train part), so that an epoch over a million-image pool
+    # ends, is validated and checkpointed in minutes; the next epoch goes on where this one stopped
+    max_steps_per_epoch: int | None = None
     learning_rate: float = 1e-3
     augment: bool = False
     rotation_degrees: float = 10.0  # augmentation strengths

@@ -25,7 +25,6 @@ from hcr.data.splits import Split
 from hcr.errors import HcrError
 from hcr.inference.preprocess import to_model_input
 from hcr.models import ModelEntry, create_model, get_model_entry, transfer
-from hcr.models.augment import build_augmenter
 from hcr.runs import RunDir
 from hcr.training.callbacks import (
     ResumableEarlyStopping,
@@ -37,6 +36,7 @@ from hcr.training.callbacks import (
 from hcr.training.config import DataConfig, TrainConfig
 from hcr.training.config_file import CONFIG_FILE_NAME, write_config_file
 from hcr.training.hard_examples import model_classes, training_additions
+from hcr.training.inputs import ImagePool, steps_per_epoch
 from hcr.training.predict import RunModel
 from hcr.training.transfer import warm_up_head
 
@@ -113,20 +113,25 @@ def fit(
     and write metrics.json. The run folder must already hold its config and split (`train` writes them)."""
     keras.utils.set_random_seed(config.seed)
     entry = get_model_entry(config.model)
-    x = to_model_input(data.x)  # [N, 28, 28, 1] float32 in 0..1
-    x_train, y_train = x[split.train], data.y[split.train]
-    x_val, y_val = x[split.val], data.y[split.val]
     data_config = run.read_config().data
     x_extra, y_extra = training_additions(data, split, data_config)  # rendered copies, not-a-letter examples
-    if len(y_extra):
-        x_train, y_train = np.concatenate([x_train, to_model_input(x_extra)]), np.concatenate([y_train, y_extra])
-
+    # uint8, converted to float32 a batch at a time for training; the additions join the training part only
+    x_all, y_all = (
+        (np.concatenate([data.x, x_extra]), np.concatenate([data.y, y_extra])) if len(y_extra) else (data.x, data.y)
+    )
+    pool = ImagePool(x_all, y_all)
+    train_indices = np.concatenate([split.train, len(data.y) + np.arange(len(y_extra))])
     model, trained = _start_or_restore(run, config, entry, state, len(model_classes(data_config)))
+    features = None
     if entry.transfer == "features":  # only the head trains: on the frozen backbone's features, computed once
-        x_train = transfer.extract_features(model, x_train, "training")
-        x_val = transfer.extract_features(model, x_val, "validation")
+        features = (
+            transfer.extract_features(model, to_model_input(x_all[train_indices]), "training"),
+            transfer.extract_features(model, to_model_input(data.x[split.val]), "validation"),
+        )
     elif entry.transfer == "warm-head" and state is None:
-        warm_up_head(model, x_train, y_train, x_val, y_val, config.seed)
+        x_train, x_val = to_model_input(data.x[split.train]), to_model_input(data.x[split.val])
+        warm_up_head(model, x_train, data.y[split.train], x_val, data.y[split.val], config.seed)
+        del x_train, x_val  # float32 copies for the head's warm-up only; training itself reads the uint8 pool
     if state is None:
         trained.compile(
             optimizer=keras.optimizers.Adam(config.learning_rate),
@@ -145,7 +150,8 @@ def fit(
         monitor="val_loss", factor=0.5, patience=config.reduce_lr_patience, min_lr=1e-6,
         restored=restored.get("ResumableReduceLROnPlateau"),
     )  # fmt: skip
-    progress = RichProgress(config.epochs, math.ceil(len(x_train) / config.batch_size), initial_epoch)
+    steps = steps_per_epoch(len(train_indices), config)
+    progress = RichProgress(config.epochs, steps, initial_epoch)
     watching = [
         StopOnNonFiniteLoss(config.learning_rate),  # first: a broken batch stops before anything is saved
         early_stopping,  # before the checkpoint, which records whether it stopped the run
@@ -156,12 +162,11 @@ def fit(
     ]
     started = time.perf_counter()
     if state is None or not is_complete(state, config):
-        inputs, fit_options = _training_input(x_train, y_train, config)
+        inputs, fit_options = _training_input(pool, y_all, train_indices, split.val, config, features)
         try:
             trained.fit(
                 *inputs,
                 **fit_options,
-                validation_data=(x_val, y_val),
                 epochs=config.epochs,
                 initial_epoch=initial_epoch,
                 callbacks=watching,
@@ -172,11 +177,12 @@ def fit(
     train_seconds = time.perf_counter() - started
     metrics = _score(run, data, split)
     epochs_run = len(history) - initial_epoch
+    images_per_epoch = min(len(train_indices), steps * config.batch_size)
     metrics |= {
         "epochs_done": len(history),
         "best_epoch": int(max(history, key=lambda r: r.get("val_accuracy", 0))["epoch"]) if history else None,
         "train_seconds_this_session": round(train_seconds, 2),
-        "images_per_second": round(epochs_run * len(x_train) / train_seconds, 1) if epochs_run else None,
+        "images_per_second": round(epochs_run * images_per_epoch / train_seconds, 1) if epochs_run else None,
     }
     run.write_json(run.metrics_path, metrics)
     return TrainResult(run, metrics)
@@ -198,21 +204,24 @@ def _start_or_restore(
     return transfer.with_head(create_model(config.model, num_classes=num_classes, **hparams), last), last
 
 
-def _training_input(x: np.ndarray, y: np.ndarray, config: TrainConfig) -> tuple[tuple, dict[str, Any]]:
-    """Arrays straight into fit (as fast as bare Keras), or a tf.data pipeline that augments on the fly."""
-    if not config.augment:
-        return (x, y), {"batch_size": config.batch_size, "shuffle": True}
-    import tensorflow as tf
-
-    augmenter = build_augmenter(config.rotation_degrees, config.shift, config.zoom, config.seed, config.pen_width)
-    dataset = (
-        tf.data.Dataset.from_tensor_slices((x, y))
-        .shuffle(len(x), seed=config.seed, reshuffle_each_iteration=True)
-        .batch(config.batch_size)
-        .map(lambda images, labels: (augmenter(images, training=True), labels))  # sequential: deterministic
-        .prefetch(tf.data.AUTOTUNE)
-    )
-    return (dataset,), {"shuffle": False}  # the pipeline shuffles itself
+def _training_input(
+    pool: ImagePool,
+    y: np.ndarray,
+    train: np.ndarray,
+    val: np.ndarray,
+    config: TrainConfig,
+    features: tuple[np.ndarray, np.ndarray] | None,
+) -> tuple[tuple, dict[str, Any]]:
+    """What fit takes: batches made float32 one at a time from the uint8 pool (training.inputs), or, for a head
+    trained on frozen features, those feature arrays; `steps_per_epoch` caps an epoch over a huge pool."""
+    steps = steps_per_epoch(len(train), config)
+    if features is not None:
+        features_train, features_val = features
+        options = {"batch_size": config.batch_size, "shuffle": True, "steps_per_epoch": steps}
+        return (features_train, y[train]), options | {"validation_data": (features_val, y[val])}
+    batches = pool.training_batches(train, config)
+    validation = pool.scoring_batches(val)
+    return (batches,), {"steps_per_epoch": steps, "validation_data": validation, "shuffle": False}  # shuffled already
 
 
 def _score(run: RunDir, data: LetterData, split: Split) -> dict[str, Any]:
