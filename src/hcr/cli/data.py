@@ -35,13 +35,11 @@ class SplitMethod(StrEnum):
 class CaseMode(StrEnum):
     fold = "fold"
     upper = "upper"
-    aware = "aware"
 
 
 CASE_HELP = (
     "fold: a letter in either case is that letter. upper: capitals only; lower case is dropped, and unknown case too "
-    "unless the letter's two cases look alike at 28×28 (C F I K M O P S U V W X Y Z). aware (hcr train): every "
-    "image; the model tells the cases apart and reads either as its letter, a shape both share as the capital."
+    "unless the letter's two cases look alike at 28×28 (C F I K M O P S U V W X Y Z)."
 )
 
 

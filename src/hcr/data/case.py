@@ -23,8 +23,7 @@ CASE_NAMES = ("unknown", "upper", "lower")
 
 FOLD = "fold"  # a letter in either case is that letter (the seed's task)
 UPPER_ONLY = "upper"  # capitals only
-AWARE = "aware"  # every image; the model learns the two cases apart and folds them to letters (hcr.training.case_aware)
-CASE_MODES = (FOLD, UPPER_ONLY, AWARE)
+CASE_MODES = (FOLD, UPPER_ONLY)
 
 # Letters whose two cases look the same at 28×28, measured: on ByClass's test split (case known), a linear classifier
 # on the pixels tells upper from lower case with a balanced accuracy of 0.50–0.73 for these 14 letters (0.5 = chance)
@@ -39,10 +38,10 @@ SAME_SHAPE_IN_BOTH_CASES = frozenset("CFIKMOPSUVWXYZ")
 def select_case(data: "LetterData", mode: str) -> tuple["LetterData", dict[str, int]]:
     """The images a `--case` mode uses, and how many it dropped for each reason.
 
-    fold and aware: every image. upper: capitals, and unknown-case images only of SAME_SHAPE_IN_BOTH_CASES letters."""
+    fold: every image. upper: capitals, and unknown-case images only of SAME_SHAPE_IN_BOTH_CASES letters."""
     if mode not in CASE_MODES:
         raise HcrError(f"unknown case mode '{mode}': use {' or '.join(CASE_MODES)}")
-    if mode in (FOLD, AWARE):
+    if mode == FOLD:
         return data, {}
     same_shape = np.isin(data.y, [index_of(letter) for letter in SAME_SHAPE_IN_BOTH_CASES])
     lower = data.case == LOWER

@@ -8,6 +8,10 @@ an image's case, so such an image's target is the set {upper, lower} of its lett
 probabilities are folded inside the Keras graph as p(letter) ∝ p(upper) + α·p(lower), α < 1, so ONNX and
 `hcr.inference` still see 26 outputs and a shape both cases share (a bar: I or l) goes to the capital.
 
+Measured against `--case fold --capitals` (bench/case_training.py, same split, epochs and images), it lost on every
+count: no α, not even one per letter, keeps bars reading I (≥ 94 %) with lower case above 86 %, and handwriting-font
+lower case stayed at 70–76 % against 84 %. So `hcr train` does not offer it; these parts stay for that bench.
+
 Targets are int: 0..C-1 a class of the model's own (C = 52, or more: classes after the 52, such as a not-a-letter
 class, are plain targets and pass through the fold unchanged); −1 − letter for a letter of unknown case.
 

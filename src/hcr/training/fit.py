@@ -16,14 +16,12 @@ import keras
 import numpy as np
 
 from hcr.data import LetterData, load_datasets, make_split
-from hcr.data.case import AWARE
 from hcr.data.splits import Split, data_fingerprint
 from hcr.errors import HcrError
 from hcr.inference.preprocess import to_model_input
 from hcr.models import ModelEntry, create_model, get_model_entry
 from hcr.models.augment import build_augmenter
 from hcr.runs import RunDir
-from hcr.training import case_aware
 from hcr.training.callbacks import (
     ResumableEarlyStopping,
     ResumableReduceLROnPlateau,
@@ -165,12 +163,10 @@ def _fit_and_score(
     keras.utils.set_random_seed(config.seed)
     entry = get_model_entry(config.model)
     x = to_model_input(data.x)  # [N, 28, 28, 1] float32 in 0..1
-    aware = run.read_config().data.case == AWARE  # 52 cases learned, folded to 26 letters at the end
-    targets = case_aware.targets(data) if aware else data.y
-    x_train, y_train = x[split.train], targets[split.train]
-    x_val, y_val = x[split.val], targets[split.val]
+    x_train, y_train = x[split.train], data.y[split.train]
+    x_val, y_val = x[split.val], data.y[split.val]
 
-    model, trained = _start_or_restore(run, config, entry, state, case_aware.num_classes() if aware else None)
+    model, trained = _start_or_restore(run, config, entry, state)
     if entry.transfer == "features":  # only the head trains: on the frozen backbone's features, computed once
         x_train = extract_features(model.get_layer("backbone"), x_train, "training")
         x_val = extract_features(model.get_layer("backbone"), x_val, "validation")
@@ -179,11 +175,8 @@ def _fit_and_score(
     if state is None:
         trained.compile(
             optimizer=keras.optimizers.Adam(config.learning_rate),
-            **(
-                case_aware.compile_options()
-                if aware
-                else {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}
-            ),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
         )
         history, initial_epoch, best, restored = [], 0, -math.inf, {}
     else:
@@ -222,8 +215,7 @@ def _fit_and_score(
         finally:
             progress.close()  # also when a callback stopped the fit with an error
     train_seconds = time.perf_counter() - started
-    folded = case_aware.fold_best_model(run, x_val, data.take(split.val)) if aware else None
-    metrics = _score(run, x, data.y, split) | ({"case_aware": folded} if folded else {})
+    metrics = _score(run, x, data.y, split)
     epochs_run = len(history) - initial_epoch
     metrics |= {
         "epochs_done": len(history),
@@ -236,13 +228,12 @@ def _fit_and_score(
 
 
 def _start_or_restore(
-    run: RunDir, config: TrainConfig, entry: ModelEntry, state: dict[str, Any] | None, num_classes: int | None = None
+    run: RunDir, config: TrainConfig, entry: ModelEntry, state: dict[str, Any] | None
 ) -> tuple[keras.Model, keras.Model]:
     """(whole model, the part that trains): a new model, or the last checkpoint with its optimizer state.
 
     For head-only transfer the checkpoint holds just the head; it is put back on a freshly built backbone."""
     hparams = {**config.hparams, **({"weights": config.weights} if entry.needs_weights else {})}
-    hparams |= {"num_classes": num_classes} if num_classes else {}
     if state is None:
         model = create_model(config.model, **hparams)
         return model, (model.get_layer("head") if entry.transfer == "features" else model)

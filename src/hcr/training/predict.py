@@ -11,7 +11,6 @@ import numpy as np
 
 from hcr.errors import HcrError
 from hcr.inference.preprocess import to_model_input
-from hcr.models import case_aware  # noqa: F401  (registers CaseFold, which a case-aware run's best.keras holds)
 from hcr.runs import RunDir
 
 BATCH_SIZE = 256
