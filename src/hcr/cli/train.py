@@ -97,7 +97,7 @@ def train(
     capitals: bool = typer.Option(
         False,
         "--capitals",
-        help="Block capitals: label EMNIST's lower-case l bars as I (a bar on a form is an I).",
+        help="Block capitals: label every L bar not known to be a capital as I (a bar on a form is an I).",
         rich_help_panel=DATA_PANEL,
     ),
     canonical: bool = typer.Option(

@@ -1,20 +1,21 @@
 """Block-capital labels: a plain vertical bar is an I.
 
-EMNIST Letters merges upper and lower case, so its L class holds lower-case l — a bare bar — as often as a capital
-L with its foot, while its I class holds capital I written as a bar too. Trained on those labels, a model reads a bar
-as I or L by a coin toss. On forms written in capitals a bar is an I, so a model meant for them is trained with the
-EMNIST L images that are bars relabelled I (`hcr train --capitals`). Kaggle A–Z holds only capitals and keeps its
-labels.
+A lower-case l is a bare bar as often as not, and a capital I is written as one too. Trained on letters of both cases
+(`--case fold`), a model reads a bar as I or L by a coin toss: EMNIST Letters and ByMerge merge l into L, and
+ByClass labels it l, which folds to L. On forms written in capitals a bar is an I, so a model meant for them is
+trained with every L image that is not known to be a capital and is a bar relabelled I (`hcr train --capitals`),
+whichever dataset it comes from: EMNIST Letters, ByMerge's merged L, ByClass's l (lower case) alike. Capitals keep
+their labels (Kaggle A–Z, SD19, ByClass's L), so a capital L keeps its foot.
 
-    hcr train --model regularized-cnn --capitals
+    hcr train --model compact-cnn --case fold --capitals
 """
 
 from dataclasses import replace
 
 import numpy as np
 
+from hcr.data.case import UPPER
 from hcr.data.dataset import LetterData
-from hcr.data.emnist import NAME as EMNIST
 from hcr.labels import index_of
 
 # Ink spread across the main axis over spread along it, below which a letter is a bar. At 0.2, 458 of the 835
@@ -42,12 +43,18 @@ def bar_mask(x: np.ndarray) -> np.ndarray:
     return np.array([elongation(image) < BAR_ELONGATION for image in x], dtype=bool)
 
 
+def bar_l_indices(data: LetterData) -> np.ndarray:
+    """int64 indices of the L images of lower or unknown case that are bars: the lower-case l a capital reader
+    must read as I. Known capitals are left out, so a capital L is never relabelled."""
+    candidates = np.flatnonzero((data.y == index_of("L")) & (data.case != UPPER))
+    return candidates[bar_mask(data.x[candidates])]
+
+
 def with_capital_labels(data: LetterData) -> tuple[LetterData, int]:
-    """A copy where EMNIST's L images that are bars are labelled I; and how many were relabelled."""
-    if EMNIST not in data.sources:
+    """A copy where every L image of lower or unknown case that is a bar is labelled I; and how many were."""
+    relabel = bar_l_indices(data)
+    if not len(relabel):
         return data, 0
-    candidates = np.flatnonzero((data.source == data.sources.index(EMNIST)) & (data.y == index_of("L")))
-    relabel = candidates[bar_mask(data.x[candidates])]
     y = data.y.copy()
     y[relabel] = index_of("I")
     return replace(data, y=y), len(relabel)

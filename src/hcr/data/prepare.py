@@ -56,7 +56,7 @@ def as_trained(data: LetterData, data_config: "DataConfig") -> LetterData:
         from hcr.data.capitals import with_capital_labels
 
         data, n_relabelled = with_capital_labels(data)
-        logger.info("capitals: %d EMNIST lower-case-l bars labelled I", n_relabelled)
+        logger.info("capitals: %d L bars of lower or unknown case labelled I", n_relabelled)
     if data_config.canonical:
         from hcr.inference.preprocess import to_letter_arrays
 

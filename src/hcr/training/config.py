@@ -140,7 +140,7 @@ class DataConfig:
     val_fraction: float = VAL_FRACTION
     test_fraction: float = TEST_FRACTION  # 0: no test part, for a final model trained on everything
     seed: int = 0
-    capitals: bool = False  # EMNIST's lower-case-l bars labelled I (hcr.data.capitals), for block-capital readers
+    capitals: bool = False  # L bars of lower or unknown case labelled I (hcr.data.capitals), for block-capital readers
     case: str = "fold"  # hcr.data.case: "fold" (either case) or "upper" (capitals only); picks images before the split
     # every image preprocessed as `hcr predict` preprocesses a file (hcr.inference.preprocess.to_letter_arrays):
     # the model learns the letters exactly as it will be shown them, pen width and box included
