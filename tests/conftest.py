@@ -50,7 +50,7 @@ def emnist_copy(shared_data, tmp_path) -> Path:
 
 @pytest.fixture(scope="session")
 def onnx_model_dir(shared_data, tmp_path_factory) -> Path:
-    """A folder holding model.onnx + model.json: a tiny real baseline-cnn (30 images per letter, 1 epoch), exported.
+    """A folder holding model.onnx + model.json: a tiny real baseline-cnn (30 images per letter, 3 epochs), exported.
 
     Good enough to exercise prediction end to end (it reads well above chance), not to judge accuracy."""
     from hcr.training.config import DataConfig, resolve_config
@@ -61,7 +61,7 @@ def onnx_model_dir(shared_data, tmp_path_factory) -> Path:
     data_config = DataConfig(data_dir=str(shared_data), per_class=30)
     with pytest.MonkeyPatch.context() as patch:  # session-scoped: the per-test parse cache is not set up yet
         patch.setenv("HCR_CACHE_DIR", str(root / "parse-cache"))
-        result = train(resolve_config("baseline-cnn", epochs=1), data_config, root / "runs")
+        result = train(resolve_config("baseline-cnn", epochs=3), data_config, root / "runs")
         return export_onnx(result.run.path, root / "model").parent
 
 

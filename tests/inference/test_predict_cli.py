@@ -62,7 +62,8 @@ def test_csv_and_table(onnx_model_dir, image_dir):
         assert len(row["top_k"].split()) == 3
     table = _hcr("predict", *files, "--model", str(onnx_model_dir))
     assert table.returncode == 0, table.stderr
-    assert "a.png" in table.stdout
+    # a long path folds over lines (never cut short), wherever the temporary folder's name makes it break
+    assert "a.png" in "".join(line.split("│")[1].strip() for line in table.stdout.splitlines() if "│" in line)
     assert rows[0]["letter"] in table.stdout
 
 

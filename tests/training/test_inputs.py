@@ -12,8 +12,8 @@ import pytest
 from hcr.data import balanced_subset, load_datasets
 from hcr.errors import HcrError
 from hcr.inference.preprocess import to_model_input
-from hcr.training.config import DataConfig, TrainConfig
-from hcr.training.fit import resolve_config, train
+from hcr.training.config import DataConfig, TrainConfig, resolve_config
+from hcr.training.fit import train
 from hcr.training.inputs import ImagePool, steps_per_epoch
 
 

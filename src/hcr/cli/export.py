@@ -24,7 +24,7 @@ def export(
         ExportFormat.onnx,
         "--format",
         help="onnx: model.onnx for hcr predict/serve; tflite: model.tflite + model-int8.tflite (LiteRT) for phones, "
-        "checked with the LiteRT interpreter (needs `pip install 'hcr[mobile]'`); all: both.",
+        "checked with the LiteRT interpreter (needs `pip install 'hcr\\[mobile]'`); all: both.",
     ),
 ) -> None:
     """Export a run's best model to ONNX (and/or LiteRT), checked against Keras on the test split."""

@@ -12,7 +12,7 @@ def track_option() -> Any:
         False,
         "--track",
         help="Also log the run to MLflow: settings, per-epoch metrics, scores and the run folder's files. Default "
-        "store: mlflow.db beside the runs (needs `pip install 'hcr[track]'`).",
+        "store: mlflow.db beside the runs (needs `pip install 'hcr\\[track]'`).",
         rich_help_panel=TRACKING_PANEL,
     )
 

@@ -24,6 +24,8 @@ from hcr.cli.data import (
 )
 from hcr.cli.tracking import track_option, tracking_uri_option
 from hcr.console import output
+
+LARGE_POOLS_PANEL = "Large pools"  # a panel of its own: its long option name would squeeze Training's help column
 from hcr.holdout import TEST_FRACTION, VAL_FRACTION
 
 if TYPE_CHECKING:
@@ -139,7 +141,7 @@ def train(
         metavar="N",
         help="At most N batches an epoch, so that epochs over a huge pool end (each goes on where the last stopped). "
         "Default: the whole train part.",
-        rich_help_panel=TRAINING_PANEL,
+        rich_help_panel=LARGE_POOLS_PANEL,
     ),
     learning_rate: float | None = typer.Option(
         None,
