@@ -24,7 +24,6 @@ from hcr.cli.data import (
 )
 from hcr.cli.tracking import track_option, tracking_uri_option
 from hcr.console import output
-
 from hcr.holdout import TEST_FRACTION, VAL_FRACTION
 
 LARGE_POOLS_PANEL = "Large pools"  # a panel of its own: its long option name would squeeze Training's help column
