@@ -69,21 +69,3 @@ def regularized_cnn(
         l2=l2,
         name="regularized_cnn",
     )
-
-
-def compact_cnn(
-    *,
-    num_classes: int,
-    filters: tuple[int, ...] = (16, 32, 64),
-    convs_per_block: int = 1,
-    dense_units: int = 256,
-    dropout: float = 0.3,
-    conv_dropout: float = 0.0,
-    l2: float = 5e-5,
-) -> keras.Model:
-    """regularized_cnn at half the width (why: hcr.models.registry). A function of its own rather than a partial, so
-    that its defaults can be read from its signature (hcr.models.registry.ModelEntry.builder_defaults)."""
-    return regularized_cnn(
-        num_classes=num_classes, filters=filters, convs_per_block=convs_per_block, dense_units=dense_units,
-        dropout=dropout, conv_dropout=conv_dropout, l2=l2,
-    )  # fmt: skip
