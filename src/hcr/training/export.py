@@ -43,9 +43,21 @@ EVALUATION_DIR = "evaluation"  # the run's figures folder, as `hcr evaluate` nam
 RISK_COVERAGE_FIGURE = "risk_coverage.png"
 
 
-def output_convention(n_classes: int) -> str:
-    """What model.json says the model's output is."""
-    return f"softmax probabilities [N, {n_classes}] in the order of classes"
+def model_interface(model: str, classes: tuple[str, ...]) -> dict[str, Any]:
+    """What an app needs to use an exported model, whatever its format: its classes, its input and its output."""
+    return {
+        "model": model,
+        "classes": list(classes),
+        "input": {
+            "name": INPUT_NAME,
+            "shape": [None, 28, 28, 1],
+            "dtype": "float32",
+            "range": [0.0, 1.0],
+            "convention": INPUT_CONVENTION,
+        },
+        "output": f"softmax probabilities [N, {len(classes)}] in the order of classes",
+        "preprocess_version": PREPROCESS_VERSION,
+    }
 
 
 def export_onnx(run_dir: Path, out_dir: Path | None = None) -> Path:
@@ -86,17 +98,7 @@ def export_onnx(run_dir: Path, out_dir: Path | None = None) -> Path:
         onnx_bytes = tmp_path.read_bytes()
 
     metadata = {
-        "model": saved["train"]["model"],
-        "classes": list(classes),
-        "input": {
-            "name": INPUT_NAME,
-            "shape": [None, 28, 28, 1],
-            "dtype": "float32",
-            "range": [0.0, 1.0],
-            "convention": INPUT_CONVENTION,
-        },
-        "output": output_convention(len(classes)),
-        "preprocess_version": PREPROCESS_VERSION,
+        **model_interface(saved["train"]["model"], classes),
         "opset": OPSET,
         "low_confidence": calibrate_threshold(held_out_probabilities, run.path / EVALUATION_DIR / RISK_COVERAGE_FIGURE),
         "verification": {

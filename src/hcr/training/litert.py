@@ -21,14 +21,13 @@ import numpy as np
 from hcr.atomic import atomic_path, write_text_atomic
 from hcr.data.prepare import load_run_data
 from hcr.errors import HcrError, MissingExtraError
-from hcr.inference.preprocess import PREPROCESS_VERSION, to_model_input
+from hcr.inference.preprocess import to_model_input
 from hcr.runs import RunDir
 from hcr.training.export import (
-    INPUT_CONVENTION,
     INPUT_NAME,
     VERIFY_TOLERANCE,
     _inference_graph,
-    output_convention,
+    model_interface,
     read_sidecar,
 )
 from hcr.training.hard_examples import model_classes
@@ -160,17 +159,7 @@ def _record(run: RunDir, out_dir: Path, facts: dict[str, Any]) -> None:
     if metadata.get("source_run") != source:  # none yet, or another run's: what an app needs to use the files
         saved = run.read_config().saved
         metadata = {
-            "model": saved["train"]["model"],
-            "classes": list(model_classes(run.read_config().data)),
-            "input": {
-                "name": INPUT_NAME,
-                "shape": [None, 28, 28, 1],
-                "dtype": "float32",
-                "range": [0.0, 1.0],
-                "convention": INPUT_CONVENTION,
-            },
-            "output": output_convention(len(model_classes(run.read_config().data))),
-            "preprocess_version": PREPROCESS_VERSION,
+            **model_interface(saved["train"]["model"], model_classes(run.read_config().data)),
             "source_run": source,
             "train": saved["train"],
             "data": saved["data"],
