@@ -125,3 +125,36 @@ def test_cli_reports_an_unknown_model_on_one_line(tmp_path):
     assert result.returncode == 2
     assert "unknown model 'no-such-model'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_compare_trains_with_the_data_settings_of_a_deployable_model(shared_data, tmp_path):
+    """Issue 14: compare trained on the datasets' arrays as stored while the shipped model is trained on capitals
+    first, preprocessed as files are; given those data settings (e.g. the shipped recipe file), it trains with them."""
+    from hcr.training.config import DataConfig
+
+    settings = DataConfig(case="upper", capitals=True, canonical=True, test_fraction=0.2)
+    result = compare_models(TINY, ["baseline-cnn"], data_dir=shared_data, out_dir=tmp_path, data_settings=settings)
+    (row,) = result.leaderboard
+    trained_on = json.loads((tmp_path / "runs" / row.run.rsplit("/", 1)[-1] / "config.json").read_text())["data"]
+    assert (trained_on["case"], trained_on["capitals"], trained_on["canonical"]) == ("upper", True, True)
+    assert trained_on["test_fraction"] == 0.2
+    assert trained_on["per_class"] == TINY.per_class  # the preset's sample, as they set none
+
+
+@pytest.mark.parametrize(
+    "command", [["compare", "--models", "baseline-cnn"], ["tune", "--space", "cnn", "--trials", "1"]]
+)
+def test_compare_and_tune_read_the_data_settings_of_a_config_file(command, tmp_path):
+    recipe = tmp_path / "recipe.toml"
+    recipe.write_text("[train]\nmodel = 'compact-cnn'\n[data]\ncase = 'lower'\n")
+    from typer.testing import CliRunner
+
+    from hcr.cli import app
+
+    outcome = CliRunner().invoke(app, [*command, "--config", str(recipe), "--out" if command[0] == "compare" else
+                                       "--runs-dir", str(tmp_path / "out")])  # fmt: skip
+    assert isinstance(outcome.exception, HcrError), outcome.output
+    assert str(outcome.exception).startswith(f"{recipe} [data]: case must be fold or upper")
+    assert "[train] section is for hcr train" in outcome.output
+    assert not (tmp_path / "out").exists()

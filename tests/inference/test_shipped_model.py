@@ -1,14 +1,19 @@
-"""The model shipped inside the package reads letters out of the box, and reads a bar as a capital I."""
+"""The model shipped inside the package reads letters out of the box (capitals first, lower case too), reads a bar as
+a capital I, says when an image is no letter, and its recipe file trains it again."""
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from hcr.data.case import LOWER
+from hcr.data.emnist import BYCLASS, find_emnist_files, load_emnist_digits
 from hcr.data.sources import load_datasets
-from hcr.inference.predictor import Predictor
-from hcr.labels import CLASSES
+from hcr.inference.predictor import Predictor, load_letter
+from hcr.labels import CLASSES, NOT_A_LETTER
+from hcr.training.config import DataConfig, resolve_config
+from hcr.training.config_file import read_config_file
 from tests.inference.test_solid_ink import SHAPES
-from tests.realdata import AZ_CSV
+from tests.realdata import AZ_CSV, REPO_ROOT, SHARED_DATA
 
 
 @pytest.fixture(scope="module")
@@ -18,9 +23,34 @@ def shipped() -> Predictor:
 
 def test_it_is_small_and_says_what_it_is(shipped):
     assert shipped.metadata_["onnx_bytes"] <= 5_000_000
-    assert shipped.metadata_["data"]["case"] == "upper"  # capitals only: a block-capital reader
+    assert shipped.metadata_["data"]["case"] == "fold"  # both cases read as their letter ...
+    assert shipped.metadata_["data"]["capitals"] is True  # ... and a bar as I: capitals first
     assert shipped.metadata_["data"]["canonical"] is True  # trained on letters preprocessed as files are
-    assert tuple(shipped.classes_) == tuple(CLASSES)
+    assert tuple(shipped.classes_) == (*CLASSES, NOT_A_LETTER)
+
+
+def test_its_recipe_file_trains_it_again(shipped):
+    """recipes/shipped-model.toml, which the model card's reproduce command names, holds exactly its settings."""
+    settings = read_config_file(REPO_ROOT / "recipes" / "shipped-model.toml")
+    trained_on = {**shipped.metadata_["data"], "datasets": tuple(shipped.metadata_["data"]["datasets"])}
+    assert DataConfig(**settings["data"], data_dir=trained_on["data_dir"]).to_dict() == trained_on
+    assert resolve_config(**settings["train"]).to_dict() == shipped.metadata_["train"]
+
+
+def test_it_reads_real_lower_case(shipped):
+    data = load_datasets(["emnist-byclass"], SHARED_DATA)
+    lower = np.flatnonzero(data.case == LOWER)
+    picks = np.random.default_rng(0).choice(lower, 500, replace=False)
+    predicted = shipped.predict_arrays(data.x[picks]).argmax(axis=1)
+    assert (predicted == data.y[picks]).mean() > 0.8  # a capitals-only model read 34 % of them
+
+
+def test_it_says_a_handwritten_digit_is_not_a_letter(shipped):
+    digits, labels = load_emnist_digits(find_emnist_files(SHARED_DATA / "emnist-byclass", BYCLASS))
+    picks = np.random.default_rng(0).choice(np.flatnonzero(labels >= 2), 300, replace=False)  # 0 and 1 are O and I
+    files = [load_letter(Image.fromarray(255 - digit)) for digit in digits[picks]]  # dark ink on paper, as drawn
+    statuses = [prediction.status for prediction in shipped.predict_loaded(files)]
+    assert statuses.count(NOT_A_LETTER) / len(statuses) > 0.5
 
 
 def test_it_reads_real_capitals(shipped):

@@ -7,7 +7,15 @@ import typer
 from rich import box
 from rich.table import Table
 
-from hcr.cli.data import data_dir_option, dataset_option
+from hcr.cli.data import (
+    CaseMode,
+    canonical_option,
+    capitals_option,
+    case_option,
+    data_dir_option,
+    dataset_option,
+)
+from hcr.cli.settings import config_option, given_options, resolved_data_settings
 from hcr.cli.tracking import track_option, tracking_uri_option
 from hcr.cli.train import quiet_tensorflow
 from hcr.console import console, output
@@ -20,16 +28,22 @@ class PresetName(StrEnum):
 
 
 def compare(
+    ctx: typer.Context,
     preset: PresetName = typer.Option(
         PresetName.quick,
-        help="quick: every image, a quarter of each recipe's epochs, a small CNN search (about 15–20 min on 2 cores); "
-        "seed: 400 per letter, 20–60 epochs, both searches; full: every image, full recipes and searches.",
+        help="quick: at most 650 images per letter, a quarter of each recipe's epochs, a small CNN search (about "
+        "15 min on 2 cores); seed: 400 per letter, 20–60 epochs, both searches; full: every image, full recipes "
+        "and searches.",
     ),
     models: str | None = typer.Option(
         None, help="Comma-separated models to compare (see `hcr models`). Default: the whole zoo."
     ),
+    config_file: Path | None = config_option(),
     dataset: list[str] = dataset_option(),
     data_dir: Path | None = data_dir_option(),
+    case: CaseMode = case_option(),
+    capitals: bool = capitals_option(),
+    canonical: bool = canonical_option(),
     out: Path = typer.Option(
         Path("out/compare"), help="Output folder; run the same command again to resume an interrupted comparison."
     ),
@@ -56,7 +70,12 @@ def compare(
     uri = resolve_tracking_uri(track, tracking_uri, out)
     if uri is not None:
         require_mlflow()  # now, not after the work whose results it would log
-    result = compare_models(PRESETS[preset.value], names, dataset, data_dir, out, weights)
+    given = given_options(ctx)
+    cli_data = {key: value for key, value in {
+        "case": case.value, "capitals": capitals, "canonical": canonical,
+    }.items() if key in given}  # fmt: skip
+    data_settings = resolved_data_settings(config_file, cli_data, "hcr compare")
+    result = compare_models(PRESETS[preset.value], names, dataset, data_dir, out, weights, data_settings=data_settings)
     if uri is not None:
         from hcr.tracking.pipelines import log_comparison
 

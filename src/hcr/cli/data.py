@@ -72,6 +72,27 @@ def case_option() -> Any:
     return typer.Option(CaseMode.fold, metavar="MODE", help=CASE_HELP, rich_help_panel=DATA_PANEL)
 
 
+def capitals_option() -> Any:
+    """--capitals: bars labelled I, for train and compare."""
+    return typer.Option(
+        False,
+        "--capitals",
+        help="Block capitals: label every L bar not known to be a capital as I (a bar on a form is an I).",
+        rich_help_panel=DATA_PANEL,
+    )
+
+
+def canonical_option() -> Any:
+    """--canonical: the letters preprocessed as files are, for train and compare."""
+    return typer.Option(
+        False,
+        "--canonical",
+        help="Train on the letters as `hcr predict` sees a file of them (cropped to the ink, pen evened out, "
+        "re-centred), so images people save read as well as the dataset's arrays.",
+        rich_help_panel=DATA_PANEL,
+    )
+
+
 def per_class_option(verb: str) -> Any:
     """--per-class N: `verb` says what the subset is for (Train on, Tune on, Take)."""
     return typer.Option(

@@ -5,7 +5,7 @@ import re
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -15,6 +15,8 @@ from hcr.cli.data import (
     TRAINING_PANEL,
     CaseMode,
     SplitMethod,
+    canonical_option,
+    capitals_option,
     case_option,
     data_dir_option,
     dataset_option,
@@ -22,6 +24,7 @@ from hcr.cli.data import (
     per_class_option,
     split_option,
 )
+from hcr.cli.settings import config_option, given_options, resolved_settings
 from hcr.cli.tracking import track_option, tracking_uri_option
 from hcr.console import output
 from hcr.holdout import TEST_FRACTION, VAL_FRACTION
@@ -29,7 +32,7 @@ from hcr.holdout import TEST_FRACTION, VAL_FRACTION
 LARGE_POOLS_PANEL = "Large pools"  # a panel of its own: its long option name would squeeze Training's help column
 
 if TYPE_CHECKING:
-    from hcr.training.config import DataConfig, TrainConfig
+    pass
 
 # what TensorFlow's C++ side prints while it loads: absl's notice that it is not set up yet, then INFO/WARNING lines
 # (the oneDNN notice, CPU features) in glog format, "I0000 00:00:1796017159.172874    4051 port.cc:153] …"
@@ -76,13 +79,7 @@ def models() -> None:
 def train(
     ctx: typer.Context,
     model: str | None = typer.Option(None, metavar="NAME", help="Model to train (see `hcr models`)."),
-    config_file: Path | None = typer.Option(
-        None,
-        "--config",
-        metavar="FILE",
-        help="A TOML settings file (sections train and data; every run saves its own as config.toml); options "
-        "given here override it.",
-    ),
+    config_file: Path | None = config_option(),
     resume: Path | None = typer.Option(None, metavar="RUN_DIR", help="Continue the interrupted run in this folder."),
     dataset: list[str] = dataset_option(),
     data_dir: Path | None = data_dir_option(),
@@ -96,19 +93,8 @@ def train(
     test_fraction: float = fraction_option(
         TEST_FRACTION, "Share held out for the final test; 0 trains on all the rest."
     ),
-    capitals: bool = typer.Option(
-        False,
-        "--capitals",
-        help="Block capitals: label every L bar not known to be a capital as I (a bar on a form is an I).",
-        rich_help_panel=DATA_PANEL,
-    ),
-    canonical: bool = typer.Option(
-        False,
-        "--canonical",
-        help="Train on the letters as `hcr predict` sees a file of them (cropped to the ink, pen evened out, "
-        "re-centred), so images people save read as well as the dataset's arrays.",
-        rich_help_panel=DATA_PANEL,
-    ),
+    capitals: bool = capitals_option(),
+    canonical: bool = canonical_option(),
     rendered_copies: int = typer.Option(
         0,
         metavar="K",
@@ -193,7 +179,7 @@ def train(
             result = resume_run(resume, callbacks=tracked.callbacks())
             tracked.log_run_folder(result.run.path)
     else:
-        given = _given_options(ctx)
+        given = given_options(ctx)
         cli_train = {key: value for key, value in {
             "model": model, "epochs": epochs, "batch_size": batch_size, "max_steps_per_epoch": max_steps_per_epoch,
             "learning_rate": learning_rate,
@@ -205,7 +191,7 @@ def train(
             "test_fraction": test_fraction, "seed": seed, "capitals": capitals, "canonical": canonical,
             "case": case.value, "rendered_copies": rendered_copies, "out_of_scope": out_of_scope,
         }.items() if key in given}  # fmt: skip
-        config, data_config = _resolved_settings(config_file, cli_train, cli_data, runs_dir)
+        config, data_config = resolved_settings(config_file, cli_train, cli_data, runs_dir)
         tracker = Tracker.connect(resolve_tracking_uri(track, tracking_uri, runs_dir))
         quiet_tensorflow()
         from hcr.training.fit import train as train_run
@@ -223,42 +209,3 @@ def train(
     part = "test" if "test" in result.metrics else "val"
     for what, value in accuracy_per_group(result.metrics[part]).items():
         output.print(f"{part} {what}: {value}", highlight=False, soft_wrap=True)
-
-
-# `hcr train` options → the settings they set (seed sets both the training's and the split's)
-_OPTION_SETTINGS = {"dataset": "datasets"}
-
-
-def _given_options(ctx: typer.Context) -> set[str]:
-    """The settings the user gave on the command line (or through an environment variable), as opposed to those
-    left at the option's default: only given ones override a settings file."""
-    given = set()
-    for name in ctx.params:
-        source = ctx.get_parameter_source(name)  # an enum of the click Typer runs on (its own copy): compared by name
-        if source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP"):
-            given.add(_OPTION_SETTINGS.get(name, name))
-    return given
-
-
-def _resolved_settings(
-    config_file: Path | None, cli_train: dict[str, Any], cli_data: dict[str, Any], runs_dir: Path
-) -> "tuple[TrainConfig, DataConfig]":
-    """Defaults, then the model's recipe, then the settings file, then the options given: every value checked, and
-    a refused one named with the file and section it came from."""
-    from hcr.errors import HcrError
-    from hcr.pipelines.tune_retrain import resolve_config
-    from hcr.training.config import DataConfig
-    from hcr.training.config_file import checked_in, read_config_file
-
-    from_file: dict[str, dict[str, Any]] = {"train": {}, "data": {}}
-    if config_file is not None:
-        from_file = read_config_file(config_file)
-    file_model, cli_model = from_file["train"].pop("model", None), cli_train.pop("model", None)
-    model = cli_model or file_model
-    train_settings = from_file["train"] | cli_train
-    if model is None:
-        raise HcrError("say which model to train: --model NAME (see `hcr models`), or model in a --config file")
-    if config_file is not None:  # the file's own values first, so that a refused one is named with its file
-        checked_in(config_file, "train", resolve_config, file_model or model, runs_dir=runs_dir, **from_file["train"])
-        checked_in(config_file, "data", DataConfig, **from_file["data"])
-    return resolve_config(model, runs_dir=runs_dir, **train_settings), DataConfig(**from_file["data"] | cli_data)

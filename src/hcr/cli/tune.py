@@ -17,6 +17,7 @@ from hcr.cli.data import (
     per_class_option,
     split_option,
 )
+from hcr.cli.settings import config_option, given_options, resolved_data_settings
 from hcr.cli.tracking import track_option, tracking_uri_option
 from hcr.cli.train import quiet_tensorflow
 from hcr.console import console, output
@@ -26,6 +27,7 @@ STUDY_PANEL = "Study (several machines)"
 
 
 def tune(
+    ctx: typer.Context,
     space: str | None = typer.Option(
         None,
         metavar="SPACE",
@@ -59,6 +61,7 @@ def tune(
         help="Seconds between a trial's heartbeats; a worker silent for two is taken for dead.",
         rich_help_panel=STUDY_PANEL,
     ),
+    config_file: Path | None = config_option(),
     dataset: list[str] = dataset_option(),
     data_dir: Path | None = data_dir_option(),
     per_class: int | None = per_class_option("Tune on"),
@@ -93,17 +96,15 @@ def tune(
     """Tune hyperparameters (TPE, median pruning); write trials.csv, best_params.json and plots; retrain the best."""
     from hcr.tracking import Tracker, require_mlflow
     from hcr.tracking import tracking_uri as resolve_tracking_uri
-    from hcr.training.config import DataConfig
 
     search = _search_space(space, model)
 
-    data_config = DataConfig(
-        datasets=tuple(dataset),
-        data_dir=str(data_dir.resolve()) if data_dir else None,
-        per_class=per_class,
-        split=split.value,
-        seed=seed,
-    )  # fmt: skip  (checked before TensorFlow loads)
+    given = given_options(ctx)
+    cli_data = {key: value for key, value in {
+        "datasets": tuple(dataset), "data_dir": str(data_dir.resolve()) if data_dir else None,
+        "per_class": per_class, "split": split.value, "seed": seed,
+    }.items() if key in given}  # fmt: skip
+    data_config = resolved_data_settings(config_file, cli_data, "hcr tune")  # checked before TensorFlow loads
     quiet_tensorflow()
     import optuna
 

@@ -18,7 +18,7 @@ preset's budget, and only once: a finished study (its best_params.json) is reuse
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -57,13 +57,23 @@ def compare_models(
     data_dir: Path | None = None,
     out_dir: Path = Path("out/compare"),
     weights: Path | None = None,
+    *,
+    data_settings: DataConfig | None = None,
 ) -> Comparison:
     """Train (or resume, or reuse) and evaluate every model on one split, then write the leaderboard, the report
-    and the best model by validation accuracy, exported to ONNX with its model card."""
-    data_config = DataConfig(
-        datasets=tuple(datasets), data_dir=str(Path(data_dir).resolve()) if data_dir else None,
-        per_class=preset.per_class,
-    )  # fmt: skip
+    and the best model by validation accuracy, exported to ONNX with its model card.
+
+    `data_settings` are the data settings a deployable model is trained with (case, bars as I, canonical
+    preprocessing, rendered copies, split shares; e.g. the shipped model's recipe file), so that the comparison ranks
+    what users would get; `datasets` and `data_dir` replace theirs when given, and the preset's per-letter sample
+    applies unless they set one."""
+    base = data_settings or DataConfig()
+    data_config = replace(
+        base,
+        datasets=tuple(datasets) or base.datasets,
+        data_dir=str(Path(data_dir).resolve()) if data_dir else base.data_dir,
+        per_class=base.per_class or preset.per_class,
+    )
     setup = Setup(preset, data_config, out_dir.resolve(), str(weights) if weights else None)
     state = CompareState.open(setup.out_dir, preset, data_config)
     plans, skipped = plan(setup, list(models) or default_models())
