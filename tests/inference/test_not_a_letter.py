@@ -123,3 +123,36 @@ def test_predict_cli_counts_not_a_letter_apart(model_dir, tmp_path):
     assert records[str(letter)]["letter"] == "I"
     table = _hcr("predict", str(dash), "--model", str(model_dir))
     assert NOT_A_LETTER in table.stdout
+
+
+def test_not_a_letter_needs_the_sureness_calibrated_at_export(model_dir, tmp_path):
+    """A model that refuses real letters (the first one trained this way refused 1.75 % of test letters) is held to
+    the not-a-letter threshold in model.json: below it the likeliest letter is answered, flagged as unsure."""
+    import shutil
+
+    dash = Predictor(model_dir).predict_image(bar(vertical=False))
+    sureness = float(Predictor(model_dir).predict_arrays(dash.model_input[np.newaxis])[0, 26])
+    strict = tmp_path / "strict"
+    shutil.copytree(model_dir, strict)
+    metadata = json.loads((strict / "model.json").read_text())
+    metadata["not_a_letter"] = {"threshold": sureness + 1e-6}
+    (strict / "model.json").write_text(json.dumps(metadata))
+
+    answer = Predictor(strict).predict_image(bar(vertical=False))
+    assert answer.status == "low-confidence"
+    assert answer.letter == dash.top_k[0][0]
+    metadata["not_a_letter"] = {"threshold": sureness}
+    (strict / "model.json").write_text(json.dumps(metadata))
+    assert Predictor(strict).predict_image(bar(vertical=False)).status == NOT_A_LETTER
+
+
+def test_the_refusal_threshold_keeps_its_budget_of_real_letters():
+    from hcr.evaluation.flagging import LETTERS_REFUSED_BUDGET, not_a_letter_threshold
+
+    rng = np.random.default_rng(0)
+    letters = np.where(rng.random(10_000) < 0.02, rng.random(10_000), 0.0)  # 2 % of letters lean to "no letter"
+    not_letters = rng.uniform(0.3, 1.0, 1_000)
+    chosen = not_a_letter_threshold(letters, not_letters)
+    assert chosen["letters_refused"] <= LETTERS_REFUSED_BUDGET
+    assert chosen["letters_refused"] == (letters >= chosen["threshold"]).mean()
+    assert chosen["not_letters_caught"] == (not_letters >= chosen["threshold"]).mean() > 0

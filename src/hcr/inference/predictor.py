@@ -75,6 +75,8 @@ class Predictor:
         self.classes_: tuple[str, ...] = tuple(self.metadata_["classes"])
         self.letters_: tuple[str, ...] = tuple(c for c in self.classes_ if c != NOT_A_LETTER)
         self.threshold_: float = float(self.metadata_["low_confidence"]["threshold"])
+        # a 27-class model answers not-a-letter only this sure of it (calibrated at export; 0 for older exports)
+        self.not_a_letter_threshold_: float = float(self.metadata_.get("not_a_letter", {}).get("threshold", 0.0))
         try:
             self.session_ = self.create_session(onnx_path)
         except Exception as e:  # ONNX Runtime raises its own exception types for files it cannot load
@@ -127,7 +129,8 @@ class Predictor:
         order = np.argsort(probabilities[:n_letters])[::-1][: max(1, top_k)]
         top = [(self.letters_[i], float(probabilities[i])) for i in order]
         confidence = top[0][1]
-        if n_letters < len(self.classes_) and probabilities[n_letters] > confidence:
+        refusal = probabilities[n_letters] if n_letters < len(self.classes_) else 0.0
+        if refusal > confidence and refusal >= self.not_a_letter_threshold_:
             return Prediction(None, confidence, top, NOT_A_LETTER, NOT_A_LETTER_REASON, letter)
         status = "ok" if confidence >= self.threshold_ else "low-confidence"
         return Prediction(top[0][0], confidence, top, status, None, letter)

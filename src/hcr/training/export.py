@@ -23,9 +23,10 @@ from hcr import __version__
 from hcr.atomic import atomic_path
 from hcr.data.prepare import load_run_data
 from hcr.errors import HcrError
-from hcr.evaluation.flagging import CORRECT_FLAG_BUDGET, ERRORS_FLAGGED_TARGET, calibrate
+from hcr.evaluation.flagging import CORRECT_FLAG_BUDGET, ERRORS_FLAGGED_TARGET, calibrate, not_a_letter_threshold
 from hcr.inference.predictor import Predictor, read_metadata, run_session
 from hcr.inference.preprocess import PREPROCESS_VERSION
+from hcr.labels import NOT_A_LETTER, NUM_CLASSES
 from hcr.runs import RunDir
 from hcr.training.hard_examples import held_out_examples, model_classes
 from hcr.training.predict import RunModel
@@ -101,6 +102,7 @@ def export_onnx(run_dir: Path, out_dir: Path | None = None) -> Path:
         **model_interface(saved["train"]["model"], classes),
         "opset": OPSET,
         "low_confidence": calibrate_threshold(held_out_probabilities, run.path / EVALUATION_DIR / RISK_COVERAGE_FIGURE),
+        **({"not_a_letter": refusal_threshold(held_out_probabilities)} if NOT_A_LETTER in classes else {}),
         "verification": {
             "split": checked_part,
             "n": len(x_checked),
@@ -132,6 +134,18 @@ def read_sidecar(json_path: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return found if isinstance(found, dict) else {}
+
+
+def refusal_threshold(held_out: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
+    """How sure a 27-class model must be that an input is no letter before `hcr predict` says so, chosen on the
+    held-out letters as files and the held-out inputs with no letter (hcr.evaluation.flagging)."""
+
+    def refusal(probabilities: np.ndarray) -> np.ndarray:
+        """The not-a-letter probability where it beats every letter, else 0 (a letter is answered anyway)."""
+        letters_best = probabilities[:, :NUM_CLASSES].max(axis=1)
+        return np.where(probabilities[:, NUM_CLASSES] > letters_best, probabilities[:, NUM_CLASSES], 0.0)
+
+    return not_a_letter_threshold(refusal(held_out["letters as files"][0]), refusal(held_out["not a letter"][0]))
 
 
 def calibrate_threshold(
