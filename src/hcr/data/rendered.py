@@ -163,12 +163,7 @@ def _file(page: np.ndarray, rng: np.random.Generator) -> Image.Image:
     if rng.uniform() < 0.8:
         values = values + rng.normal(0, rng.uniform(0.5, 6.0), values.shape)
     image = Image.fromarray(np.clip(values, 0, 255).astype(np.uint8))
-    if rng.uniform() < 0.6:
-        buffer = io.BytesIO()
-        image.save(buffer, "JPEG", quality=int(rng.integers(35, 96)))
-        image = Image.open(io.BytesIO(buffer.getvalue()))
-        image.load()
-    return image
+    return _jpeg(image, rng, lowest_quality=35) if rng.uniform() < 0.6 else image
 
 
 def render_file(ink: np.ndarray, rng: np.random.Generator) -> Image.Image:
@@ -206,12 +201,16 @@ def _file_rgb(page: np.ndarray, rng: np.random.Generator) -> Image.Image:
     """A colour page as a file: per-channel noise, then JPEG half the time."""
     values = page + rng.normal(0, rng.uniform(0.5, 5.0), page.shape)
     image = Image.fromarray(np.clip(values, 0, 255).astype(np.uint8), "RGB")
-    if rng.uniform() < 0.5:
-        buffer = io.BytesIO()
-        image.save(buffer, "JPEG", quality=int(rng.integers(40, 96)))
-        image = Image.open(io.BytesIO(buffer.getvalue()))
-        image.load()
-    return image
+    return _jpeg(image, rng, lowest_quality=40) if rng.uniform() < 0.5 else image
+
+
+def _jpeg(image: Image.Image, rng: np.random.Generator, lowest_quality: int) -> Image.Image:
+    """The image saved as a JPEG of a random quality (lowest_quality..95) and read back, as a phone or scanner saves."""
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=int(rng.integers(lowest_quality, 96)))
+    reread = Image.open(io.BytesIO(buffer.getvalue()))
+    reread.load()
+    return reread
 
 
 def render_clean(ink: np.ndarray, rng: np.random.Generator) -> Image.Image:
