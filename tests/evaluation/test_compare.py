@@ -67,7 +67,7 @@ def test_compare_two_tiny_models_then_resume(shared_data, tmp_path):
 
     # the report embeds every figure written: EDA and each model's evaluation
     figures = sorted(out.glob("eda/*.png")) + sorted(out.glob("runs/*/evaluation/*.png"))
-    assert len(figures) == 4 + 2 * 4
+    assert len(figures) == 4 + 2 * 4 + 1  # EDA, each model's evaluation, the exported best one's risk–coverage
     embedded = embedded_files(parse_images(result.report_path.read_text()))
     assert embedded == {path.read_bytes() for path in figures}
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from hcr.evaluation.plots import risk_coverage_figure, save_figure
 
+RISK_COVERAGE_FIGURE = "risk_coverage.png"  # written at export into the run's evaluation folder
 CORRECT_FLAG_BUDGET = 0.03  # at most this share of correct answers flagged (issue 17)
 # at most this share of held-out letters answered not-a-letter: a real letter refused is worse than one flagged, as
 # no letter comes back at all (measured on the first such model: 1.75 % of test letters refused without a threshold)

@@ -26,6 +26,8 @@ FIGURE_CAPTIONS = {
     "confusion_matrix_normalized.png": "Confusion matrix, each row in % of the true letter's test images.",
     "confusion_matrix.png": "Confusion matrix in images (log colour scale).",
     "misclassified.png": "The most confident mistakes on the test split.",
+    "risk_coverage.png": "Risk–coverage on held-out data: the error rate among the answers kept as fewer are kept; "
+    "dots where the calibrated low-confidence threshold puts it.",
     "class_distribution.png": "Images per letter and source.",
     "samples.png": "Random samples of every letter.",
     "pixel_histogram.png": "Pixel intensities.",

@@ -23,7 +23,13 @@ from hcr import __version__
 from hcr.atomic import atomic_path
 from hcr.data.prepare import load_run_data
 from hcr.errors import HcrError
-from hcr.evaluation.flagging import CORRECT_FLAG_BUDGET, ERRORS_FLAGGED_TARGET, calibrate, not_a_letter_threshold
+from hcr.evaluation.flagging import (
+    CORRECT_FLAG_BUDGET,
+    ERRORS_FLAGGED_TARGET,
+    RISK_COVERAGE_FIGURE,
+    calibrate,
+    not_a_letter_threshold,
+)
 from hcr.inference.predictor import Predictor, read_metadata, run_session
 from hcr.inference.preprocess import PREPROCESS_VERSION
 from hcr.labels import NOT_A_LETTER, NUM_CLASSES
@@ -41,7 +47,6 @@ THRESHOLD_METHOD = (
     "files (hcr.data.rendered) and read back, and not-a-letter inputs never trained on (hcr.data.out_of_scope)"
 )
 EVALUATION_DIR = "evaluation"  # the run's figures folder, as `hcr evaluate` names it
-RISK_COVERAGE_FIGURE = "risk_coverage.png"
 
 
 def model_interface(model: str, classes: tuple[str, ...]) -> dict[str, Any]:

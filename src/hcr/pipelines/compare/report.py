@@ -5,6 +5,7 @@ from pathlib import Path
 
 from hcr.data.prepare import prepare_data
 from hcr.evaluation.evaluate import evaluation_dir
+from hcr.evaluation.flagging import RISK_COVERAGE_FIGURE
 from hcr.evaluation.leaderboard import HEADERS, LeaderboardRow, formatted
 from hcr.evaluation.report import ModelSection, ReportContent
 from hcr.pipelines.compare.model_step import Setup, evaluation_of
@@ -60,7 +61,9 @@ def report_content(
             ModelSection(
                 name=row.model,
                 evaluation=evaluation,
-                figures=[folder / name for name in evaluation["figures"]],
+                # and, for the model exported as the best, the risk–coverage curve its export calibrated on
+                figures=[folder / name for name in evaluation["figures"]]
+                + [path for path in [folder / RISK_COVERAGE_FIGURE] if path.is_file()],
                 extra={
                     "validation accuracy": f"{row.val_accuracy:.2%}",
                     "epochs": str(row.epochs),
