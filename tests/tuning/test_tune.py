@@ -216,3 +216,20 @@ def test_a_trial_whose_loss_diverges_is_pruned_and_the_search_goes_on(shared_dat
     assert trial.params["learning_rate"] == 1e30
     assert trial.state == optuna.trial.TrialState.PRUNED
     assert "the loss became" in trial.user_attrs["diverged"]
+
+
+def test_plots_of_a_study_whose_trials_scored_alike(tmp_path):
+    """Two trials with the same validation accuracy (common in a tiny study) made fANOVA fail with "zero total
+    variance" after the whole search; the history is drawn and the importances, which cannot exist, are left out."""
+    from optuna.distributions import FloatDistribution
+    from optuna.trial import create_trial
+
+    from hcr.tuning.outputs import HISTORY_PLOT_NAME, IMPORTANCE_PLOT_NAME, write_plots
+
+    study = optuna.create_study(direction="maximize")
+    for dropout in (0.1, 0.4):
+        study.add_trial(create_trial(params={"dropout": dropout}, distributions={"dropout": FloatDistribution(0, 0.5)},
+                                     value=0.0339))  # fmt: skip
+    written = write_plots(study, tmp_path)
+    assert [path.name for path in written] == [HISTORY_PLOT_NAME]
+    assert not (tmp_path / IMPORTANCE_PLOT_NAME).exists()

@@ -52,7 +52,8 @@ def write_best_params(
 
 
 def write_plots(study: optuna.Study, tuning_dir: Path) -> list[Path]:
-    """Optimization history, and parameter importances once two trials have completed (fANOVA needs two)."""
+    """Optimization history, and parameter importances once two completed trials differ in value (fANOVA needs two,
+    and fails on "zero total variance" when they score alike: tiny studies often do, and the run then crashed)."""
     try:
         import matplotlib
 
@@ -65,7 +66,8 @@ def write_plots(study: optuna.Study, tuning_dir: Path) -> list[Path]:
     from optuna.visualization import matplotlib as optuna_plots
 
     plots = [(HISTORY_PLOT_NAME, lambda: optuna_plots.plot_optimization_history(study, target_name="val_accuracy"))]
-    if len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))) >= 2:
+    completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if len({trial.value for trial in completed}) >= 2:
         evaluator = FanovaImportanceEvaluator(seed=0)  # seeded: the same study draws the same bars
         plots.append((IMPORTANCE_PLOT_NAME, lambda: optuna_plots.plot_param_importances(study, evaluator=evaluator)))
     written = []
