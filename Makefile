@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DATA   ?= ../shared/data
 WEIGHTS ?= ../shared/models/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5
+# where `make demo` downloads EMNIST Letters when $(DATA) does not exist (a fresh clone)
+DEMO_DATA ?= data
 
 .PHONY: setup demo test test-fast lint bench clean postgres browser fonts
 
@@ -15,8 +17,8 @@ $(BIN)/hcr: pyproject.toml
 
 setup: $(BIN)/hcr
 
-demo: $(BIN)/hcr                      ## the main job on the real data
-	$(BIN)/hcr compare --preset quick --data-dir $(DATA) --weights $(WEIGHTS) --out out/compare
+demo: $(BIN)/hcr                      ## the main job: on $(DATA), else on EMNIST Letters downloaded into $(DEMO_DATA)
+	HCR='$(BIN)/hcr' DATA='$(DATA)' WEIGHTS='$(WEIGHTS)' DEMO_DATA='$(DEMO_DATA)' OUT=out/compare sh scripts/demo.sh
 
 test: $(BIN)/hcr postgres browser     ## lint, then the whole test suite
 	$(BIN)/ruff check .

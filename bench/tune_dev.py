@@ -5,7 +5,8 @@
 
 Dev protocol: all real images in ../shared/data combined, stratified 70/15/15 split, seed 0. The search and the
 checkpoint pick use validation accuracy only; the test split is read once, for the retrained best settings, and
-compared with regularized-cnn's dev-test accuracy (its run folder via --reference-run, else the README's figure).
+compared with regularized-cnn's dev-test accuracy (its run folder via --reference-run, else the figure in
+docs/benchmarks.md).
 Run it alone on the machine: a second process on the same 2 cores halves everything and skews the budget.
 """
 
@@ -24,7 +25,7 @@ from hcr.training.config import DataConfig
 from hcr.tuning import TuneConfig, get_space
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-REGULARIZED_TEST_ACCURACY = 0.932  # README, "Training": regularized-cnn on the dev protocol (run 20261124-032627)
+REGULARIZED_TEST_ACCURACY = 0.932  # docs/benchmarks.md, "Training": regularized-cnn, dev protocol (run 20261124-032627)
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 def shared_data() -> Path:
     """The real EMNIST Letters and Kaggle A–Z files (a genuine subset) beside the repository."""
     if not (SHARED_DATA / "README.md").is_file():
-        pytest.fail(f"the real dev data is missing: expected it at {SHARED_DATA} (see the README)")
+        pytest.fail(f"the real dev data is missing: expected it at {SHARED_DATA} (see docs/data.md)")
     return SHARED_DATA
 
 

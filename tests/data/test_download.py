@@ -3,19 +3,16 @@
 import hashlib
 import http.client
 import http.server
-import io
 import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -23,96 +20,12 @@ import pytest
 from hcr.data import download, load_datasets
 from hcr.data.download import download_dataset
 from hcr.errors import DataError, HcrError
+from tests.data.archive_server import DIGITS_MEMBER, LETTERS_FILES, zip_archive
 from tests.realdata import AZ_CSV, N_EMNIST_TEST, N_EMNIST_TRAIN
-
-LETTERS_FILES = (
-    "emnist-letters-mapping.txt",
-    "emnist-letters-test-images-idx3-ubyte.gz",
-    "emnist-letters-test-labels-idx1-ubyte.gz",
-    "emnist-letters-train-images-idx3-ubyte.gz",
-    "emnist-letters-train-labels-idx1-ubyte.gz",
-)
-DIGITS_MEMBER = "gzip/emnist-digits-train-images-idx3-ubyte.gz"
-
-
-def _zip(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression) as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return buffer.getvalue()
-
-
-@pytest.fixture(scope="module")
-def emnist_zip(shared_data) -> bytes:
-    """An archive laid out like the official gzip.zip, holding the real EMNIST Letters files."""
-    members = {f"gzip/{name}": (shared_data / "emnist" / name).read_bytes() for name in LETTERS_FILES}
-    members[DIGITS_MEMBER] = b"not wanted: hcr reads only the letters"
-    return _zip(members)
 
 
 def _sha256(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-@dataclass
-class Server:
-    base: str
-    routes: dict[str, bytes] = field(default_factory=dict)
-    truncated: dict[str, bytes] = field(default_factory=dict)  # sent with a Content-Length 1000 bytes too big
-    stalled: dict[str, bytes] = field(default_factory=dict)  # half sent, the rest only once `release` is set
-    release: threading.Event = field(default_factory=threading.Event)
-    requests: list[str] = field(default_factory=list)
-
-    def url(self, path: str) -> str:
-        return self.base + path
-
-
-@pytest.fixture
-def server() -> Iterator[Server]:
-    state = Server(base="")
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            state.requests.append(self.path)
-            if self.path in state.routes:
-                body = state.routes[self.path]
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-            elif self.path in state.truncated:
-                body = state.truncated[self.path]
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body) + 1000))
-                self.end_headers()
-                self.wfile.write(body)  # then HTTP/1.0 closes the connection, 1000 bytes short
-            elif self.path in state.stalled:
-                body = state.stalled[self.path]
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body[: len(body) // 2])
-                self.wfile.flush()
-                state.release.wait(60)
-                self.wfile.write(body[len(body) // 2 :])
-            else:
-                self.send_error(404)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    state.base = f"http://127.0.0.1:{httpd.server_address[1]}"
-    try:
-        yield state
-    finally:
-        state.release.set()
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
 
 
 def _files(folder: Path) -> list[Path]:
@@ -262,7 +175,7 @@ def test_not_a_zip(server, tmp_path):
 
 
 def test_zip_without_the_letters(server, tmp_path):
-    server.routes["/gzip.zip"] = _zip({DIGITS_MEMBER: b"digits only"})
+    server.routes["/gzip.zip"] = zip_archive({DIGITS_MEMBER: b"digits only"})
     with pytest.raises(DataError, match="lacks emnist-letters-train-images"):
         download_dataset("emnist-letters", tmp_path, url=server.url("/gzip.zip"))
     assert _files(tmp_path) == []
@@ -272,7 +185,7 @@ def test_crc_error_extracts_nothing(server, shared_data, tmp_path):
     payload = bytes(range(256)) * 64
     members = {f"gzip/{name}": (shared_data / "emnist" / name).read_bytes() for name in LETTERS_FILES}
     members["gzip/emnist-letters-zz-extra.txt"] = payload  # extracted last, after the real files
-    archive = bytearray(_zip(members, zipfile.ZIP_STORED))
+    archive = bytearray(zip_archive(members, zipfile.ZIP_STORED))
     at = archive.index(payload) + 1000
     archive[at] ^= 0xFF
     server.routes["/gzip.zip"] = bytes(archive)
@@ -302,7 +215,7 @@ def test_az_needs_a_url(tmp_path):
 def test_az_from_a_csv_or_a_zip(server, tmp_path):
     csv = AZ_CSV.read_bytes()
     server.routes["/az.csv"] = csv
-    server.routes["/archive.zip"] = _zip({"A_Z Handwritten Data.csv": csv, "readme.txt": b"unrelated"})
+    server.routes["/archive.zip"] = zip_archive({"A_Z Handwritten Data.csv": csv, "readme.txt": b"unrelated"})
 
     folder = download_dataset("az", tmp_path / "a", url=server.url("/az.csv"), checksum=_sha256(csv))
     assert _files(tmp_path / "a") == [folder / "A_Z Handwritten Data.csv"]

@@ -124,6 +124,7 @@ def download_dataset(
         expected = parse_checksum(spec.checksum)
     if expected is None:
         log.warning("no checksum for %s: the download is unverified (pass --checksum md5:HEX or sha256:HEX)", source)
+    log.info("downloading %s from %s into %s", name, source, target)  # where the bytes come from, said up front
 
     created = _missing_dirs(target)
     try:

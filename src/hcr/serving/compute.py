@@ -1,6 +1,6 @@
 """Uploads are decoded and read in image processes, each with its own predictor, under a deadline per upload.
 
-What this guarantees, for each server worker (the README's Serving section says the same):
+What this guarantees, for each server worker (docs/serving.md says the same):
 
 - The event loop never decodes or predicts. It parses HTTP, hands the upload's bytes to an idle image process
   over a socket pair (asyncio streams: neither sending nor waiting blocks), so /v1/health and other requests are
