@@ -18,12 +18,27 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(scope="session")
+def session_parse_cache(tmp_path_factory) -> Path:
+    """One parse cache for the whole run, never $HOME's. Entries are keyed by the source's location and its files'
+    size and mtime (rendered letters by their pixels), so a test that changes a copy of a file re-parses it, and the
+    real data in ../shared/data is parsed once per run instead of once per test (SD19's 27,616 scans alone take
+    seconds; a CLI test's subprocess inherits the cache through HCR_CACHE_DIR)."""
+    return tmp_path_factory.mktemp("session-parse-cache")
+
+
 @pytest.fixture(autouse=True)
+def _isolated_environment(session_parse_cache, monkeypatch) -> None:
+    """Every test uses the run's parse cache and no HCR_DATA_DIR from the caller's shell."""
+    monkeypatch.setenv("HCR_CACHE_DIR", str(session_parse_cache))
+    monkeypatch.delenv("HCR_DATA_DIR", raising=False)
+
+
+@pytest.fixture
 def parse_cache_dir(tmp_path_factory, monkeypatch) -> Path:
-    """Every test gets its own empty parse cache and no HCR_DATA_DIR from the caller's shell."""
+    """An empty parse cache of the test's own, for tests of the cache itself (what is written, what is reused)."""
     cache = tmp_path_factory.mktemp("parse-cache")
     monkeypatch.setenv("HCR_CACHE_DIR", str(cache))
-    monkeypatch.delenv("HCR_DATA_DIR", raising=False)
     return cache
 
 
