@@ -51,6 +51,23 @@ def test_a_line_reads_as_its_letters_do_alone(predictor):
     assert np.mean(agree) >= 0.85, np.mean(agree)  # 0.94 measured with the fixture model
 
 
+def test_two_lines_read_as_two_lines_of_text(predictor):
+    """A name above a city, as on a form: the text holds each line's letters in order, with a newline between."""
+    first, letters_1 = _line(1)
+    second, letters_2 = _line(2)
+    width = max(first.image.width, second.image.width)
+    page = Image.new("L", (width, first.image.height + second.image.height), 255)
+    page.paste(first.image, (0, 0))
+    page.paste(second.image, (0, first.image.height))
+    reading = read_line(page, predictor)
+    assert [c.line for c in reading.characters] == [0] * len(letters_1) + [1] * len(letters_2)
+    alone = [predictor.predict_image(Image.fromarray(x)).letter for x in (*letters_1, *letters_2)]
+    assert reading.text.count("\n") == 1
+    assert reading.text.replace("\n", "").replace(" ", "") == "".join(c.letter or "?" for c in reading.characters)
+    assert np.mean([c.letter == a for c, a in zip(reading.characters, alone, strict=True)]) >= 0.85
+    assert reading.to_dict()["characters"][-1]["line"] == 1
+
+
 def test_a_blank_line_is_a_clear_error(predictor):
     with pytest.raises(BlankImageError, match="blank"):
         read_line(Image.new("L", (500, 80), 255), predictor)

@@ -61,6 +61,38 @@ def test_capitals_come_out_in_order_with_the_spaces(seed, dark_on_light):
     assert (correlations.argmax(axis=1) == np.arange(len(letters))).all()  # each crop is most like its own letter
 
 
+@pytest.mark.parametrize("n_lines", [2, 3])
+@pytest.mark.parametrize("seed", range(3))
+def test_lines_stacked_in_one_image_come_out_line_by_line(n_lines, seed):
+    """An address block: lines of real capitals one above the other, 0.3–0.6 letter heights apart (their baselines
+    wander, their letters' sizes differ): each letter is found once, on its own line, in reading order."""
+    rng = np.random.default_rng(100 + seed)
+    lines = [_line_of("az", 10 * seed + k)[0] for k in range(n_lines)]
+    boxes, space_before, line_of = [], [], []
+    canvases = [np.asarray(line.image) for line in lines]
+    width = max(c.shape[1] for c in canvases)
+    blocks, top = [], 0
+    for k, (line, canvas) in enumerate(zip(lines, canvases, strict=True)):
+        rows = np.flatnonzero((canvas < 128).any(axis=1))  # the line's ink rows: stack lines by their ink
+        band = canvas[rows[0] : rows[-1] + 1]
+        gap = round(rng.uniform(0.3, 0.6) * LETTER_SIZE)
+        blocks += [
+            np.full((gap, width), 255, np.uint8),
+            np.pad(band, ((0, 0), (0, width - band.shape[1])), constant_values=255),
+        ]
+        top += gap
+        boxes += [(left, t - rows[0] + top, r, b - rows[0] + top) for left, t, r, b in line.boxes]
+        space_before += line.space_before
+        line_of += [k] * len(line.boxes)
+        top += band.shape[0]
+    image = Image.fromarray(np.concatenate([*blocks, np.full((LETTER_SIZE, width), 255, np.uint8)]))
+    glyphs = segment_line(image)
+    assert [g.line for g in glyphs] == line_of
+    assert [g.space_before for g in glyphs] == space_before
+    for glyph, placed in zip(glyphs, boxes, strict=True):
+        assert _overlap(glyph.box, placed) > 0.7, (glyph.box, placed)
+
+
 def test_mixed_case_emnist_lines_mostly_segment_exactly():
     """EMNIST Letters mixes in lower case (dotted i and j, wide m): harder than capitals, still nearly always right."""
     n_lines, n_exact, matches = 40, 0, []

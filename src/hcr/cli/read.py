@@ -1,4 +1,4 @@
-"""`hcr read`: images of a line of separate handwritten capitals (as on a form) → the strings, without TensorFlow."""
+"""`hcr read`: images of lines of separate handwritten capitals (as on a form) → the strings, without TensorFlow."""
 
 import json
 import sys
@@ -11,7 +11,9 @@ from hcr.console import console, output
 
 
 def read(
-    images: list[Path] = typer.Argument(..., metavar="IMAGE", help="Image files, each holding one line of capitals."),
+    images: list[Path] = typer.Argument(
+        ..., metavar="IMAGE", help="Image files, each holding one or more lines of capitals."
+    ),
     model: Path | None = typer.Option(None, metavar="PATH", help=MODEL_HELP),
     as_json: bool = typer.Option(
         False, "--json", help="Print a JSON list: per image the text, and per letter its confidence and box."
@@ -46,7 +48,7 @@ def _print_table(records: list[dict]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from hcr.inference.reading import UNREAD
+    from hcr.inference.reading import UNREAD, compose_text
 
     low = any(r["status"] == "low-confidence" for r in records)
     caption = f"[yellow]yellow[/]: a letter below the model's confidence threshold, or {UNREAD} for no letter"
@@ -58,9 +60,8 @@ def _print_table(records: list[dict]) -> None:
         if r["text"] is None:
             table.add_row(escape(r["path"]), "–", "", f"[red]{r['status']}[/]: {escape(r['message'])}")
             continue
-        text = "".join(
-            " " * c["space_before"] + (f"[yellow]{c['letter'] or UNREAD}[/]" if c["status"] != "ok" else c["letter"])
-            for c in r["characters"]
+        text = compose_text(
+            r["characters"], lambda c: c["letter"] if c["status"] == "ok" else f"[yellow]{c['letter'] or UNREAD}[/]"
         )
         lowest = min(c["confidence"] for c in r["characters"])
         style = "green" if r["status"] == "ok" else "yellow"

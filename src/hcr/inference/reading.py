@@ -1,4 +1,4 @@
-"""Read a line of separate handwritten capitals (a name or a word on a form) into a string.
+"""Read lines of separate handwritten capitals (a name, a word, an address on a form) into a string.
 
     hcr read line.png
 
@@ -6,7 +6,7 @@ Each letter the segmenter cuts goes through the same Predictor, and so the same 
 image: a line is read exactly as well as its letters are.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -26,14 +26,15 @@ class ReadCharacter(Prediction):
 
     box: Box  # (left, top, right, bottom) of its ink in the image
     space_before: bool  # a word gap separates it from the character on its left
+    line: int  # which line of the image it is on, 0 the top one
 
     def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "box": list(self.box), "space_before": self.space_before}
+        return {**super().to_dict(), "box": list(self.box), "space_before": self.space_before, "line": self.line}
 
 
 @dataclass(frozen=True)
 class LineReading:
-    text: str  # the letters, UNREAD for a character that is not one, with a space at each word gap
+    text: str  # the letters, UNREAD for a character that is not one, a space at each word gap, a newline between lines
     characters: list[ReadCharacter]
 
     @property
@@ -48,15 +49,29 @@ class LineReading:
 
 
 def read_line(image: Image.Image, predictor: Predictor, top_k: int = 3) -> LineReading:
-    """The string written on a one-line image; raises BlankImageError when there is no ink."""
+    """The string written on an image of one or more lines; raises BlankImageError when there is no ink."""
     characters = []
     for glyph in segment_line(image):
         prediction = predictor.predict_image(Image.fromarray(glyph.crop), top_k)
         assert prediction.status not in ("blank", "error"), prediction.message  # a crop holds ink at full strength
         as_predicted = {field.name: getattr(prediction, field.name) for field in fields(prediction)}
-        characters.append(ReadCharacter(**as_predicted, box=glyph.box, space_before=glyph.space_before))
-    text = "".join(" " * c.space_before + (c.letter or UNREAD) for c in characters)
-    return LineReading(text, characters)
+        characters.append(
+            ReadCharacter(**as_predicted, box=glyph.box, space_before=glyph.space_before, line=glyph.line)
+        )
+    return LineReading(compose_text([c.to_dict() for c in characters]), characters)
+
+
+def compose_text(characters: list[dict[str, Any]], shown: Callable[[dict[str, Any]], str] | None = None) -> str:
+    """The text of a reading's characters (their to_dict form): each one `shown` (default: its letter, or UNREAD),
+    a space at each word gap, a newline where a line ends. One definition for the API's text and the CLI's table."""
+    parts = []
+    for previous, c in zip([None, *characters], characters, strict=False):
+        if previous is not None and c["line"] != previous["line"]:
+            parts.append("\n")
+        elif c["space_before"]:
+            parts.append(" ")
+        parts.append(shown(c) if shown else c["letter"] or UNREAD)
+    return "".join(parts)
 
 
 def read_files(

@@ -1,12 +1,14 @@
-"""Cut a line of separate handwritten capitals (as written on a form) into letter crops, left to right, with spaces.
+"""Cut lines of separate handwritten capitals (as written on a form) into letter crops: line by line, top to bottom,
+each left to right, with spaces.
 
     hcr read line.png
 
 Each crop is the letter's own ink (bright on black, with a blank margin), which `preprocess.to_letter_array` turns
 into 28×28 exactly as it does a single letter: a letter read from a line looks to the model as it would alone.
 The steps: the ink map (polarity and background as for single letters), connected components, specks dropped, the
-pieces of one letter merged (a broken stroke, the unjoined bar of a T, the dot of an i), blobs too wide for one
-letter (touching letters) cut where the fewest strokes cross, and a space wherever a gap is wide.
+components grouped into lines by the rows they cover, and in each line the pieces of one letter merged (a broken
+stroke, the unjoined bar of a T, the dot of an i), blobs too wide for one letter (touching letters) cut where the
+fewest strokes cross, and a space wherever a gap is wide.
 
 Capitals share a height while their widths range from I to W, so the typical letter height is the yardstick for
 "too wide" and "a wide gap".
@@ -29,6 +31,7 @@ SPLIT_ASPECT = 1.6  # a blob wider than this many letter heights holds touching 
 SPLIT_WINDOW = 0.25  # a cut is sought within this fraction of a letter width around where it is expected
 SPACE_GAP = 2.5  # a gap wider than this many times the typical gap between letters separates two words...
 SPACE_HEIGHTS = (0.5, 0.8)  # ...but a space is never narrower than the first or wider than the second letter height
+LINE_GAP = 0.2  # rows without a letter, in letter heights, that separate two lines
 FRINGE = 2  # px around a letter's strokes kept with it: the faint anti-aliased edge the threshold cut off
 MARGIN = 2  # px of blank around each crop, so the crop's border reads as background
 
@@ -42,6 +45,7 @@ class Glyph:
     crop: np.ndarray  # uint8 [h, w]: the letter's ink, bright on black, peak 255, MARGIN px of blank around it
     box: Box  # where the letter's ink lies in the input image, in its pixels
     space_before: bool  # a word gap separates it from the letter on its left
+    line: int = 0  # which line it is on, 0 the top one
 
 
 @dataclass
@@ -65,20 +69,25 @@ class _Piece:
 
 
 def segment_line(image: Image.Image) -> list[Glyph]:
-    """The letters of a one-line image, left to right; raises BlankImageError when it holds no ink."""
+    """The letters of an image of one or more lines: line by line from the top, each left to right; raises
+    BlankImageError when it holds no ink."""
     ink = ink_map(image.copy())  # float32 [h, w] at most WORK_SIDE on a side; copy: ink_map shrinks in place
     peak = float(ink.max())
     if peak < MIN_CONTRAST:
         raise BlankImageError("the image is blank (no ink found)")
     mask = ink > INK_THRESHOLD * peak
     labels, n_labels = ndimage.label(mask, structure=np.ones((3, 3)))  # 8-connected: diagonal strokes hold
-    pieces = _drop_specks(_components(labels, n_labels))
-    pieces = _merge_overlapping(pieces)
-    height = float(np.median([p.height for p in pieces]))
-    pieces = _attach_fragments(pieces, height)
-    pieces = sorted(_split_wide(pieces, labels, height), key=lambda p: p.left + p.right)
+    pieces: list[_Piece] = []
+    spaces: list[bool] = []
+    line_of: list[int] = []
+    for number, line in enumerate(_lines(_drop_specks(_components(labels, n_labels)))):
+        line = _merge_overlapping(line)
+        height = float(np.median([p.height for p in line]))
+        line = sorted(_split_wide(_attach_fragments(line, height), labels, height), key=lambda p: p.left + p.right)
+        pieces += line
+        spaces += _spaces(line, height)
+        line_of += [number] * len(line)
     owner = _owner_map(pieces, labels)
-    spaces = _spaces(pieces, height)
     scale_x, scale_y = image.width / ink.shape[1], image.height / ink.shape[0]
     return [
         Glyph(
@@ -90,8 +99,11 @@ def segment_line(image: Image.Image) -> list[Glyph]:
                 int(np.ceil(p.bottom * scale_y)),
             ),
             space_before=space,
+            line=number,
         )
-        for i, (p, space, window) in enumerate(zip(pieces, spaces, ndimage.find_objects(owner), strict=True))
+        for i, (p, space, number, window) in enumerate(
+            zip(pieces, spaces, line_of, ndimage.find_objects(owner), strict=True)
+        )
     ]
 
 
@@ -108,6 +120,27 @@ def _drop_specks(pieces: list[_Piece]) -> list[_Piece]:
     largest = max(p.area for p in pieces)
     typical = float(np.median([p.area for p in pieces if p.area >= 0.1 * largest]))
     return [p for p in pieces if p.area >= SPECK_FRACTION * typical]
+
+
+def _lines(pieces: list[_Piece]) -> list[list[_Piece]]:
+    """The pieces grouped into lines, top line first. The rows that letter-sized pieces cover form bands, and a run
+    of LINE_GAP letter heights without such a piece separates two lines: a pen that skipped leaves a far thinner
+    gap inside a letter, and the other letters of its line cover it anyway. The small pieces (a dot, a detached
+    bar, a comma) then join the band nearest to their middle row, so no line consists of a T's loose bar."""
+    typical = float(np.median([p.height for p in pieces]))
+    big = [p for p in pieces if p.height >= FRAGMENT_HEIGHT * typical]
+    covered = np.zeros(max(p.bottom for p in pieces) + 1, dtype=bool)
+    for p in big:
+        covered[p.top : p.bottom] = True
+    rows = np.flatnonzero(covered)
+    breaks = np.flatnonzero(np.diff(rows) > LINE_GAP * typical)  # the last covered row of each band but the last
+    spans = list(zip(rows[np.r_[0, breaks + 1]], rows[np.r_[breaks, len(rows) - 1]] + 1, strict=True))
+    lines: list[list[_Piece]] = [[] for _ in spans]
+    for p in pieces:
+        middle = (p.top + p.bottom) / 2
+        distance = [max(top - middle, middle - bottom, 0.0) for top, bottom in spans]
+        lines[int(np.argmin(distance))].append(p)
+    return lines
 
 
 def _merge_overlapping(pieces: list[_Piece]) -> list[_Piece]:

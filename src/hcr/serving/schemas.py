@@ -51,12 +51,17 @@ class CharacterResult(BaseModel):
     top_k: list[Candidate]
     box: tuple[int, int, int, int] = Field(description="its ink's left, top, right, bottom in the uploaded image")
     space_before: bool = Field(description="a word gap separates it from the letter on its left")
+    line: int = Field(ge=0, description="the line it is on, 0 the top one")
 
 
 class ReadResult(BaseModel):
-    """A line of capitals read left to right; a blank image is a result (status 'blank', empty text)."""
+    """Lines of capitals, read top to bottom and left to right; a blank image is a result (status 'blank', empty
+    text)."""
 
-    text: str = Field(description="the letters, ? for a character that is not a letter, a space at each word gap")
+    text: str = Field(
+        description="the letters, ? for a character that is not a letter, a space at each word gap, a newline between "
+        "lines"
+    )
     status: Literal["ok", "low-confidence", "blank"] = Field(
         description="'low-confidence' if any character is low-confidence or not a letter"
     )
