@@ -63,6 +63,18 @@ def test_model_can_learn_one_batch_by_heart(name, letters):
         weights=str(MOBILENET_WEIGHTS) if entry.needs_weights else None,
         **({"dropout": 0.0} if "dropout" in entry.builder_defaults() else {}),
     )
+
+    def learnt() -> bool:
+        return bool((model.predict(x, verbose=0).argmax(axis=1) == y).all())
+
+    class StopWhenLearnt(keras.callbacks.Callback):
+        """Every 5 epochs, stop once the batch is known by heart as inference reads it (BatchNorm's moving
+        statistics, not the batch's): most models are there long before the cap."""
+
+        def on_epoch_end(self, epoch: int, logs=None) -> None:
+            if epoch % 5 == 4 and learnt():
+                self.model.stop_training = True
+
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
-    model.fit(x, y, batch_size=32, epochs=60, verbose=0)  # the batch-normalised CNNs need more than 30
-    assert (model.predict(x, verbose=0).argmax(axis=1) == y).mean() == 1.0
+    model.fit(x, y, batch_size=32, epochs=60, verbose=0, callbacks=[StopWhenLearnt()])  # BN CNNs need > 30
+    assert learnt()
