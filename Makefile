@@ -4,16 +4,22 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DATA   ?= ../shared/data
 WEIGHTS ?= ../shared/models/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5
+ORT_WEB := src/hcr/serving/static/ort/ort.wasm.min.js
 
-.PHONY: setup demo test test-fast lint bench clean postgres browser fonts
+.PHONY: setup demo test test-fast lint bench clean postgres browser fonts web
 
-$(BIN)/hcr: pyproject.toml
+$(BIN)/hcr: pyproject.toml | $(ORT_WEB)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[train,serve,postgres,dev]'
 	touch $@
 
 setup: $(BIN)/hcr
+
+web: $(ORT_WEB)                       ## ONNX Runtime Web for the page's in-browser model (npm; pinned, checked)
+
+$(ORT_WEB): .ci/vendor-onnxruntime-web.sh
+	.ci/vendor-onnxruntime-web.sh
 
 demo: $(BIN)/hcr                      ## the main job on the real data
 	$(BIN)/hcr compare --preset quick --data-dir $(DATA) --weights $(WEIGHTS) --out out/compare
