@@ -100,6 +100,7 @@ pad.addEventListener("pointerdown", (event) => {
   clearTimeout(timer); // a line is read when the pen pauses: a new stroke is no pause
   timer = null;
   if (showingUpload) resetPad(); // drawing starts afresh over an uploaded picture
+  if (mode === "letter") InBrowser.start(); // the in-browser model loads when first needed
   pad.setPointerCapture(event.pointerId);
   drawing = true;
   hasInk = true;

@@ -29,14 +29,20 @@ const InBrowser = (() => {
     model = { session, info };
   }
 
-  // Resolves once the model is loaded or known to be unavailable (the page works either way).
-  const ready = load().then(
-    () => true,
-    (error) => {
-      unavailable = `no in-browser model (${error.message})`;
-      return false;
-    },
-  );
+  let loading = null;
+
+  /** Starts loading the model (once: 14 MB of WebAssembly, so only when someone draws, never for a page that only
+   * uploads); resolves to whether it loaded. The page works either way: until then, the server answers. */
+  function start() {
+    loading ??= load().then(
+      () => true,
+      (error) => {
+        unavailable = `no in-browser model (${error.message})`;
+        return false;
+      },
+    );
+    return loading;
+  }
 
   function dataUrl(letter, side) {
     const canvas = document.createElement("canvas");
@@ -67,23 +73,26 @@ const InBrowser = (() => {
    * /v1/predict?model_input=true would answer, or {reason} why only the server can answer.
    */
   async function predict(image, topK = 3) {
-    if (!model) return { reason: unavailable };
-    const start = performance.now();
+    if (!model) {
+      start();
+      return { reason: unavailable };
+    }
+    const began = performance.now();
     const { info, session } = model;
     const c = info.preprocess;
     const prepared = HcrPreprocess.letterArray(image.data, image.width, image.height, c);
     if (prepared.fallback) return { reason: prepared.fallback };
     if (prepared.blank) {
       const result = { letter: null, confidence: 0, status: "blank", message: null, top_k: [], model_input: null };
-      return { result, letter: null, ms: performance.now() - start };
+      return { result, letter: null, ms: performance.now() - began };
     }
     const input = Float32Array.from(prepared.letter, (v) => v / 255);
     const feeds = { [session.inputNames[0]]: new ort.Tensor("float32", input, [1, c.side, c.side, 1]) };
     const output = await session.run(feeds);
     const probabilities = output[session.outputNames[0]].data;
     const result = { ...interpret(probabilities, info, topK), model_input: dataUrl(prepared.letter, c.side) };
-    return { result, letter: Array.from(prepared.letter), ms: performance.now() - start };
+    return { result, letter: Array.from(prepared.letter), ms: performance.now() - began };
   }
 
-  return { ready, predict };
+  return { start, predict };
 })();
