@@ -1,8 +1,8 @@
-// The draw-a-letter page: strokes on a canvas → the model in the page (inbrowser.js), or POST /v1/predict where
-// that cannot answer exactly as the server would → the top letters with confidence bars, and which of the two
-// answered; uploads always go to the server. In line
-// mode, a wide canvas → POST /v1/read → the text, and each letter with its confidence. A line is read when the pen
-// pauses (LINE_PAUSE_MS), not while it moves: reading a line costs the server more than a letter.
+// The draw-a-letter page: strokes on a canvas → the model in the page (inbrowser.js, see docs/browser.md), or
+// POST /v1/predict where that cannot answer exactly as the server would → the top letters with confidence bars,
+// and which of the two answered; an upload → POST /v1/predict. In line mode, a wide canvas → POST /v1/read → the
+// text, and each letter with its confidence. A line is read when the pen pauses (LINE_PAUSE_MS), not while it
+// moves: reading a line costs the server more than a letter.
 // White ink on black, a thick round pen: the convention the models were trained on (EMNIST), so the preprocessing
 // has the least to undo. While drawing, at most one request is in flight and one more is sent when it returns
 // (a throttle), so the result follows the pen without flooding the server. The live region (#status) is only
@@ -148,9 +148,9 @@ function requestPrediction() {
 }
 
 async function answerDrawing() {
-  // A drawn letter is read in the page when it can be read there exactly as the server would; otherwise, and for
-  // a line, the server reads the canvas's PNG.
-  let why = "a line is read by the server";
+  // A drawn letter is read in the page when it can be read there exactly as the server would; otherwise (with the
+  // reason shown), and for a line, the server reads the canvas's PNG.
+  let why = null;
   if (mode === "letter") {
     const here = await InBrowser.predict(ctx.getImageData(0, 0, pad.width, pad.height)).catch((error) => ({
       reason: `the in-browser model failed: ${error.message}`,
