@@ -435,3 +435,54 @@ def test_a_drawing_the_port_does_not_cover_is_answered_by_the_server(chromium, s
     answered = page.locator("#answered-by")
     assert answered.get_attribute("data-where") == "server"
     assert "edge" in answered.inner_text()
+
+
+def synthetic_drawings(letters: np.ndarray) -> list[Image.Image]:
+    """Letters as no pen of the page draws them: square-ended, grey (L) pens of 6 to 44 px on the 280 px pad, small
+    and large, some blurred to grey edges, so every path of the port runs (pen thickened and thinned, block means
+    before Lanczos, both orders of Pillow's passes)."""
+    drawings = []
+    for k, letter in enumerate(letters):
+        scale, pen = (1.0, 0.6, 0.35, 0.25, 1.2)[k % 5], (18, 18, 8, 44, 6)[k // 5 % 5]
+        offset = (PAD - PAD * scale) / 2 + (k % 7 - 3) * 5
+        pad = Image.new("L", (PAD, PAD))
+        draw = ImageDraw.Draw(pad)
+        for a, b in letter_strokes(letter):
+            draw.line([(offset + x * scale, offset + y * scale) for x, y in (a, b)], fill=255, width=pen)
+        if k % 13 == 12:  # a blot: a pen far thicker than the datasets', thinned
+            draw.ellipse([60, 40, 60 + 100 * scale, 40 + 140 * scale], fill=255)
+        if k % 4 == 0:
+            pad = pad.resize((PAD // 2, PAD // 2), Image.Resampling.BILINEAR).resize(
+                (PAD, PAD), Image.Resampling.BILINEAR
+            )
+        drawings.append(pad)
+    return drawings
+
+
+def test_the_port_of_preprocessing_makes_what_preprocess_py_makes(chromium, server, az_letters):
+    """preprocess.js against to_letter_array on 52 synthetic drawings: identical 28×28 letters wherever the port
+    answers, and the server asked only for what the port leaves out (a drawing at the edge, a frame-like top)."""
+    from hcr.inference.preprocess import to_letter_array
+
+    page = chromium.new_page()
+    page.goto(server)
+    drawings = synthetic_drawings(az_letters[0])
+    made = page.evaluate(
+        """async ([images, side]) => {
+            const c = (await (await fetch("/v1/model/browser")).json()).preprocess;
+            return images.map((b64) => {
+                const grey = Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
+                const rgba = new Uint8ClampedArray(4 * grey.length).map((_, i) => (i % 4 === 3 ? 255 : grey[i >> 2]));
+                const out = HcrPreprocess.letterArray(rgba, side, side, c);
+                return out.letter ? Array.from(out.letter) : out;
+            });
+        }""",
+        [[base64.b64encode(d.tobytes()).decode() for d in drawings], PAD],
+    )
+    fallbacks = [m["fallback"] for m in made if isinstance(m, dict)]
+    for drawing, letter in zip(drawings, made, strict=True):
+        if not isinstance(letter, dict):
+            np.testing.assert_array_equal(np.array(letter, np.uint8).reshape(28, 28), to_letter_array(drawing))
+    assert len(fallbacks) <= len(made) // 5, fallbacks
+    expected = {"the drawing touches the pad's edge", "the letter's top row is full"}
+    assert {reason.split(",")[0] for reason in fallbacks} <= expected
