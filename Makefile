@@ -48,4 +48,4 @@ bench: $(BIN)/hcr
 	$(BIN)/python bench/data_load.py
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .ruff_cache
+	rm -rf $(VENV) out .pytest_cache .ruff_cache $(dir $(ORT_WEB))
