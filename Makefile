@@ -6,16 +6,22 @@ DATA   ?= ../shared/data
 WEIGHTS ?= ../shared/models/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5
 # where `make demo` downloads EMNIST Letters when $(DATA) does not exist (a fresh clone)
 DEMO_DATA ?= data
+ORT_WEB := src/hcr/serving/static/ort/ort.wasm.min.js
 
-.PHONY: setup demo test test-fast lint bench clean postgres browser fonts
+.PHONY: setup demo test test-fast lint bench clean postgres browser fonts web
 
-$(BIN)/hcr: pyproject.toml
+$(BIN)/hcr: pyproject.toml | $(ORT_WEB)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[train,serve,postgres,dev]'
 	touch $@
 
 setup: $(BIN)/hcr
+
+web: $(ORT_WEB)                       ## ONNX Runtime Web for the page's in-browser model (npm; pinned, checked)
+
+$(ORT_WEB): .ci/vendor-onnxruntime-web.sh
+	.ci/vendor-onnxruntime-web.sh
 
 demo: $(BIN)/hcr                      ## the main job: on $(DATA), else on EMNIST Letters downloaded into $(DEMO_DATA)
 	HCR='$(BIN)/hcr' DATA='$(DATA)' WEIGHTS='$(WEIGHTS)' DEMO_DATA='$(DEMO_DATA)' OUT=out/compare sh scripts/demo.sh
@@ -44,4 +50,4 @@ bench: $(BIN)/hcr
 	$(BIN)/python bench/data_load.py
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .ruff_cache
+	rm -rf $(VENV) out .pytest_cache .ruff_cache $(dir $(ORT_WEB))

@@ -1,5 +1,6 @@
 """Fixtures for the server tests: real letters as image files, and the app around the tiny real model."""
 
+import base64
 import contextlib
 import io
 import socket
@@ -25,6 +26,13 @@ def png_bytes(image: Image.Image | np.ndarray) -> bytes:
     buffer = io.BytesIO()
     (image if isinstance(image, Image.Image) else Image.fromarray(image)).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def decode_data_url(url: str) -> np.ndarray:
+    """uint8 [H, W] grey pixels of a PNG data URL (the API's model_input, or a canvas's own 28×28)."""
+    header, _, data = url.partition(",")
+    assert header == "data:image/png;base64"
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("L"))
 
 
 def as_photo(letter: np.ndarray, side: int = 160) -> bytes:

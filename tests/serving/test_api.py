@@ -4,6 +4,7 @@ Bad input must get a 4xx with a one-line `detail`, never a 500.
 """
 
 import base64
+import hashlib
 import io
 import struct
 import zlib
@@ -13,19 +14,13 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from hcr.inference.preprocess import MAX_PIXELS, open_image
+from hcr.inference.preprocess import MAX_PIXELS, PREPROCESS_VERSION, open_image
 from hcr.inference.reading import read_line
 from hcr.labels import CLASSES
 from hcr.serving.app import create_app
 from hcr.serving.settings import ServeLimits
 from tests.lines import compose_line
-from tests.serving.conftest import as_photo, png_bytes
-
-
-def decode_data_url(url: str) -> np.ndarray:
-    header, _, data = url.partition(",")
-    assert header == "data:image/png;base64"
-    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data))))
+from tests.serving.conftest import as_photo, decode_data_url, png_bytes
 
 
 def assert_error(response, status: int, *words: str) -> None:
@@ -74,6 +69,21 @@ def test_predict_upload_answers_as_the_predictor_does(client, predictor, az_lett
         np.testing.assert_array_equal(decode_data_url(result["model_input"]), expected.model_input)
         letters.append(result["letter"])
     assert np.mean([letter == CLASSES[label] for letter, label in zip(letters, y, strict=True)]) > 3 / 26
+
+
+def test_the_page_gets_the_model_file_and_how_to_read_its_answers(client, predictor):
+    """What the page's in-browser model loads: the very file the server runs, and the server's own thresholds."""
+    info = client.get("/v1/model/browser").json()
+    assert info["classes"] == list(predictor.classes_)
+    assert info["n_letters"] == len(predictor.letters_)
+    assert (info["threshold"], info["not_a_letter_threshold"]) == (
+        predictor.threshold_,
+        predictor.not_a_letter_threshold_,
+    )
+    assert info["preprocess"]["version"] == PREPROCESS_VERSION
+    model = client.get(info["model_url"])
+    assert model.status_code == 200
+    assert hashlib.sha256(model.content).hexdigest() == info["onnx_sha256"] == predictor.metadata_["onnx_sha256"]
 
 
 def test_the_image_the_model_saw_only_when_asked(client, az_letters):

@@ -31,9 +31,10 @@ from PIL import Image
 
 from hcr import __version__
 from hcr.inference.predictor import Predictor, resolve_model_path
+from hcr.serving.browser import MODEL_FILE_URL, browser_model
 from hcr.serving.compute import BusyError, ImagePool, OverBudgetError
 from hcr.serving.limits import BodySizeLimit
-from hcr.serving.schemas import ErrorBody, Health, LetterResult, ModelInfo, ReadResult
+from hcr.serving.schemas import BrowserModel, ErrorBody, Health, LetterResult, ModelInfo, ReadResult
 from hcr.serving.settings import ServeLimits
 from hcr.serving.uploads import IMAGE_REQUEST_BODY, read_image_bytes
 from hcr.serving.work import Task, UnusableImageError, perform
@@ -152,6 +153,19 @@ def create_app(
             metadata=predictor.metadata_,
             card=card,
         )
+
+    @app.get("/v1/model/browser")
+    def model_for_browser() -> BrowserModel:
+        """What the draw-a-letter page needs to run the model itself: the model file's URL, its classes and
+        thresholds, and the preprocessing constants its JavaScript port reads (see docs/browser.md)."""
+        return browser_model(predictor)
+
+    @app.get(
+        MODEL_FILE_URL, response_class=FileResponse, responses={200: {"content": {"application/octet-stream": {}}}}
+    )
+    def model_file() -> FileResponse:
+        """The ONNX model the server runs, for ONNX Runtime Web on the page."""
+        return FileResponse(predictor.path_, media_type="application/octet-stream")
 
     return app
 

@@ -84,5 +84,18 @@ class ModelInfo(BaseModel):
     card: str | None = Field(default=None, description="MODEL_CARD.md beside the model, when there is one")
 
 
+class BrowserModel(BaseModel):
+    """What the draw-a-letter page needs to run the model in the browser, with the server's own thresholds."""
+
+    model_url: str = Field(description="the model.onnx file the server runs")
+    onnx_sha256: str
+    classes: list[str] = Field(description="the model's output columns: the letters, then not-a-letter if it has it")
+    n_letters: int = Field(description="how many of the classes are letters (they come first)")
+    threshold: float = Field(description="below this confidence a prediction is 'low-confidence'")
+    not_a_letter_threshold: float = Field(description="not-a-letter is answered only this sure of it")
+    not_a_letter_message: str = Field(description="the message of status 'not-a-letter'")
+    preprocess: dict[str, Any] = Field(description="the preprocessing's version and the constants its port reads")
+
+
 class ErrorBody(BaseModel):
     detail: str = Field(description="what is wrong with the request, in one line")

@@ -1,6 +1,8 @@
-// The draw-a-letter page: strokes on a canvas → POST /v1/predict → the top letters with confidence bars; in line
-// mode, a wide canvas → POST /v1/read → the text, and each letter with its confidence. A line is read when the pen
-// pauses (LINE_PAUSE_MS), not while it moves: reading a line costs the server more than a letter.
+// The draw-a-letter page: strokes on a canvas → the model in the page (inbrowser.js, see docs/browser.md), or
+// POST /v1/predict where that cannot answer exactly as the server would → the top letters with confidence bars,
+// and which of the two answered; an upload → POST /v1/predict. In line mode, a wide canvas → POST /v1/read → the
+// text, and each letter with its confidence. A line is read when the pen pauses (LINE_PAUSE_MS), not while it
+// moves: reading a line costs the server more than a letter.
 // White ink on black, a thick round pen: the convention the models were trained on (EMNIST), so the preprocessing
 // has the least to undo. While drawing, at most one request is in flight and one more is sent when it returns
 // (a throttle), so the result follows the pen without flooding the server. The live region (#status) is only
@@ -45,6 +47,7 @@ const hintView = document.getElementById("hint");
 const seenFigure = document.getElementById("seen-figure");
 const severalView = document.getElementById("several"); // "this image seems to hold N letters"
 const severalText = document.getElementById("several-text");
+const answeredView = document.getElementById("answered-by"); // "in your browser" or "by the server", and why
 
 let drawing = false;
 let last = null;
@@ -97,6 +100,7 @@ pad.addEventListener("pointerdown", (event) => {
   clearTimeout(timer); // a line is read when the pen pauses: a new stroke is no pause
   timer = null;
   if (showingUpload) resetPad(); // drawing starts afresh over an uploaded picture
+  if (mode === "letter") InBrowser.start(); // the in-browser model loads when first needed
   pad.setPointerCapture(event.pointerId);
   drawing = true;
   hasInk = true;
@@ -140,10 +144,33 @@ function schedule() {
 function requestPrediction() {
   if (!hasInk) return;
   if (inFlight) { pending = true; return; }
-  send(JSON.stringify({ image: pad.toDataURL("image/png") }), { "Content-Type": "application/json" });
+  send(answerDrawing);
 }
 
-async function send(body, headers) {
+async function answerDrawing() {
+  // A drawn letter is read in the page when it can be read there exactly as the server would; otherwise (with the
+  // reason shown), and for a line, the server reads the canvas's PNG.
+  let why = null;
+  if (mode === "letter") {
+    const here = await InBrowser.predict(ctx.getImageData(0, 0, pad.width, pad.height)).catch((error) => ({
+      reason: `the in-browser model failed: ${error.message}`,
+    }));
+    if (here.result) return { ok: true, result: here.result, where: "browser", note: `${Math.round(here.ms)} ms` };
+    why = here.reason;
+  }
+  const body = JSON.stringify({ image: pad.toDataURL("image/png") });
+  return { ...(await askServer(body, { "Content-Type": "application/json" })), note: why };
+}
+
+async function askServer(body, headers) {
+  const url = mode === "line" ? "/v1/read" : "/v1/predict?model_input=true";
+  const response = await fetch(url, { method: "POST", body, headers });
+  const result = await response.json().catch(() => ({})); // a proxy's error page is not JSON
+  const error = result.detail || `the server answered ${response.status} ${response.statusText}`;
+  return { ok: response.ok, result, where: "server", error };
+}
+
+async function send(ask) {
   const sentFor = generation;
   const finalAnswer = announce;
   announce = false;
@@ -151,13 +178,12 @@ async function send(body, headers) {
   pending = false;
   resultView.setAttribute("aria-busy", "true");
   try {
-    const url = mode === "line" ? "/v1/read" : "/v1/predict?model_input=true";
-    const response = await fetch(url, { method: "POST", body, headers });
-    const result = await response.json().catch(() => ({})); // a proxy's error page is not JSON
+    const answer = await ask();
     if (sentFor !== generation) return;
-    if (response.ok && mode === "line") renderLine(result, finalAnswer || !drawing);
-    else if (response.ok) render(result, finalAnswer || !drawing);
-    else renderError(result.detail || `the server answered ${response.status} ${response.statusText}`);
+    showWhere(answer);
+    if (answer.ok && mode === "line") renderLine(answer.result, finalAnswer || !drawing);
+    else if (answer.ok) render(answer.result, finalAnswer || !drawing);
+    else renderError(answer.error);
   } catch (error) {
     if (sentFor === generation) renderError(`no answer from the server (${error.message})`);
   } finally {
@@ -165,6 +191,12 @@ async function send(body, headers) {
     if (pending && sentFor === generation) requestPrediction();
     else resultView.setAttribute("aria-busy", "false");
   }
+}
+
+function showWhere({ where, note }) {
+  answeredView.dataset.where = where;
+  const place = where === "browser" ? "Answered in your browser" : "Answered by the server";
+  answeredView.textContent = note ? `${place} (${note}).` : `${place}.`;
 }
 
 function percent(p) {
@@ -242,6 +274,8 @@ function clearAll(message = TEXTS[mode].cleared) {
   candidatesView.replaceChildren();
   seenView.hidden = true;
   severalView.hidden = true;
+  answeredView.textContent = "";
+  delete answeredView.dataset.where;
   resultView.setAttribute("aria-busy", "false");
   statusView.className = "status";
   statusView.textContent = message;
@@ -271,7 +305,7 @@ function readUpload(file) {
   clearAll();
   showUpload(file);
   announce = true;
-  send(fileForm(file), {});
+  send(() => askServer(fileForm(file), {}));
   if (mode === "letter") hintIfSeveral(file);
 }
 
