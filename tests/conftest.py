@@ -1,5 +1,6 @@
 """Shared fixtures: the real handwriting in ../shared/data, and a parse cache that never touches $HOME."""
 
+import json
 import shutil
 from pathlib import Path
 
@@ -63,6 +64,12 @@ def onnx_model_dir(shared_data, tmp_path_factory) -> Path:
         patch.setenv("HCR_CACHE_DIR", str(root / "parse-cache"))
         result = train(resolve_config("baseline-cnn", epochs=3), data_config, root / "runs")
         return export_onnx(result.run.path, root / "model").parent
+
+
+@pytest.fixture(scope="session")
+def onnx_model_run(onnx_model_dir) -> Path:
+    """The run folder `onnx_model_dir` was exported from: model.json names it, the fixture knows where it lies."""
+    return onnx_model_dir.parent / "runs" / json.loads((onnx_model_dir / "model.json").read_text())["source_run"]
 
 
 @pytest.fixture(scope="session")

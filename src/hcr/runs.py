@@ -13,6 +13,7 @@ read through this class too, so a missing, truncated or foreign file is reported
 import contextlib
 import csv
 import fcntl
+import hashlib
 import io
 import json
 import os
@@ -134,6 +135,18 @@ class RunDir:
         except (KeyError, TypeError) as e:
             raise DataError(self.config_path, f"not the config.json of an hcr run ({type(e).__name__}: {e})") from None
         return RunConfig(train, data, sources, saved)
+
+    def identity(self) -> dict[str, str]:
+        """Which run an exported model came from, as its model.json records it: the folder's name, and the digest of
+        the best checkpoint, which tells this run's export from another's (or from this run's before it trained on)
+        wherever the folders lie. No path: model.json ships with hcr and leaves the machine that built it."""
+        with _reading(self.best_model_path, "Keras model file"):
+            digest = hashlib.sha256(self.best_model_path.read_bytes()).hexdigest()
+        return {"source_run": self.path.name, "source_checkpoint_sha256": digest}
+
+    def exported(self, metadata: dict[str, Any]) -> bool:
+        """Whether an exported model's metadata (model.json) says it is this run's best checkpoint as it is now."""
+        return all(metadata.get(key) == value for key, value in self.identity().items())
 
     def read_state(self) -> dict[str, Any]:
         """state.json: how many epochs the last checkpoint holds, and the counters to resume with."""

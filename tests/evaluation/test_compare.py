@@ -4,6 +4,7 @@ import csv
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -76,7 +77,7 @@ def test_compare_two_tiny_models_then_resume(shared_data, tmp_path):
     from hcr.inference.predictor import Predictor
 
     exported = json.loads((out / "best" / "model.json").read_text())
-    assert exported["source_run"] == rows[0]["run"]
+    assert exported["source_run"] == Path(rows[0]["run"]).name
     assert exported["model"] == rows[0]["model"]
     x = load_datasets((), shared_data).x[:8]
     probabilities = Predictor(result.best_model_path).predict_arrays(x)
