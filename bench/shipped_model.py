@@ -26,6 +26,7 @@ from rich.table import Table
 from sklearn.metrics import accuracy_score, f1_score
 
 from hcr.data.capitals import with_capital_labels
+from hcr.data.prepare import load_run_split
 from hcr.data.sources import load_datasets
 from hcr.inference.predictor import Predictor
 from hcr.inference.preprocess import to_letter_arrays
@@ -55,7 +56,7 @@ def main() -> None:
     predictor = Predictor(args.model)
     run = model_run(predictor, args.model, args.run)
     data = load_datasets(predictor.metadata_["data"]["datasets"], args.data_dir)
-    test = run.load_split().test
+    test = load_run_split(run).test
     capital, _ = with_capital_labels(data)
     predicted = predictor.predict_arrays(to_letter_arrays(data.x[test])).argmax(axis=1)
     as_stored = predictor.predict_arrays(data.x[test]).argmax(axis=1)

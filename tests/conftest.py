@@ -54,7 +54,8 @@ def onnx_model_dir(shared_data, tmp_path_factory) -> Path:
     """A folder holding model.onnx + model.json: a tiny real baseline-cnn (30 images per letter, 3 epochs), exported.
 
     Good enough to exercise prediction end to end (it reads well above chance), not to judge accuracy."""
-    from hcr.training.config import DataConfig, resolve_config
+    from hcr.configs import DataConfig
+    from hcr.training.config import resolve_config
     from hcr.training.export import export_onnx
     from hcr.training.fit import train
 
@@ -79,7 +80,8 @@ def interrupted_run(shared_data, tmp_path_factory) -> Path:
     copies of it (copytree), never the folder itself."""
     import keras
 
-    from hcr.training.config import DataConfig, resolve_config
+    from hcr.configs import DataConfig
+    from hcr.training.config import resolve_config
     from hcr.training.fit import train
 
     class Interrupt(keras.callbacks.Callback):

@@ -132,7 +132,7 @@ def test_cli_reports_an_unknown_model_on_one_line(tmp_path):
 def test_compare_trains_with_the_data_settings_of_a_deployable_model(shared_data, tmp_path):
     """Issue 14: compare trained on the datasets' arrays as stored while the shipped model is trained on capitals
     first, preprocessed as files are; given those data settings (e.g. the shipped recipe file), it trains with them."""
-    from hcr.training.config import DataConfig
+    from hcr.configs import DataConfig
 
     settings = DataConfig(case="upper", capitals=True, canonical=True, test_fraction=0.2)
     result = compare_models(TINY, ["baseline-cnn"], data_dir=shared_data, out_dir=tmp_path, data_settings=settings)

@@ -72,7 +72,8 @@ def test_export_refuses_a_mismatch_and_writes_nothing(onnx_model_run, tmp_path, 
 def test_a_transfer_model_with_a_nested_head_exports(shared_data, tmp_path, monkeypatch):
     """MobileNetV2's head is a nested model with dropout; exported naively, its dropout would be traced in training
     mode (random ops ONNX Runtime cannot load). A tiny frozen-backbone run must export and verify."""
-    from hcr.training.config import DataConfig, resolve_config
+    from hcr.configs import DataConfig
+    from hcr.training.config import resolve_config
     from hcr.training.export import export_onnx
     from hcr.training.fit import train
     from tests.realdata import MOBILENET_WEIGHTS

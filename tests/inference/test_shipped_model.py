@@ -5,12 +5,13 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from hcr.configs import DataConfig
 from hcr.data.case import LOWER
 from hcr.data.emnist import BYCLASS, find_emnist_files, load_emnist_digits
 from hcr.data.sources import load_datasets
 from hcr.inference.predictor import Predictor, load_letter
 from hcr.labels import CLASSES, NOT_A_LETTER
-from hcr.training.config import DataConfig, resolve_config
+from hcr.training.config import resolve_config
 from hcr.training.config_file import read_config_file
 from tests.inference.test_export import strings_of
 from tests.inference.test_solid_ink import SHAPES

@@ -19,7 +19,8 @@ from hcr.runs import RunDir
 @pytest.fixture(scope="module")
 def tiny_run(shared_data, tmp_path_factory) -> Path:
     """baseline-cnn on 30 images per letter, 1 epoch: a real model, quick to train."""
-    from hcr.training.config import DataConfig, resolve_config
+    from hcr.configs import DataConfig
+    from hcr.training.config import resolve_config
     from hcr.training.fit import train
 
     root = tmp_path_factory.mktemp("litert-run")
