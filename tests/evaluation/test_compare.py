@@ -86,12 +86,16 @@ def test_compare_two_tiny_models_then_resume(shared_data, tmp_path):
     card = result.model_card_path.read_text()
     assert card.startswith(f"# Model card: `{rows[0]['model']}`")
     assert "## Limits" in card
+    assert str(tmp_path) not in card  # the card ships beside the model: no folder of this machine in it
 
-    # run again: finished models are neither retrained nor re-evaluated
+    # run again: finished models are neither retrained nor re-evaluated, and the winner's export is kept (model.json
+    # names its run and best checkpoint, which have not changed)
     before = {path: path.stat().st_mtime_ns for path in out.glob("runs/*/**/*") if path.is_file()}
+    exported_at = (out / "best" / "model.onnx").stat().st_mtime_ns
     again = compare_models(TINY, ["baseline-cnn", "regularized-cnn"], data_dir=shared_data, out_dir=out)
     after = {path: path.stat().st_mtime_ns for path in out.glob("runs/*/**/*") if path.is_file()}
     assert after == before
+    assert (out / "best" / "model.onnx").stat().st_mtime_ns == exported_at
     assert [row.model for row in again.leaderboard] == [row.model for row in result.leaderboard]
     state = json.loads((out / STATE_FILE).read_text())
     assert set(state["models"]) == {"baseline-cnn", "regularized-cnn"}
