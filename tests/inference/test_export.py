@@ -59,6 +59,28 @@ def test_model_json_names_no_path_of_the_machine_that_built_it(onnx_model_dir, o
     assert metadata["data"]["data_dir"] is None
 
 
+def test_settings_that_are_files_are_recorded_by_name():
+    """A transfer model's weights, a tuned model's study and best parameters, a dataset given as NAME:PATH: model.json
+    keeps what they were, not where they lay; the settings still read back as configs."""
+    from hcr.configs import DataConfig, TrainConfig
+    from hcr.training.export import portable_settings
+
+    saved = {
+        "train": {**TrainConfig(model="mobilenetv2-finetune").to_dict(), "weights": "/home/me/w/mobilenet_0.35.h5",
+                  "tuning": {"study": "cnn", "trial": 3, "storage": "sqlite:////home/me/runs/t/study.db",
+                             "best_params": "/home/me/runs/t/best_params.json"}},
+        "data": {**DataConfig(datasets=("az:/home/me/A_Z.csv", "emnist-letters"), data_dir="/home/me/data").to_dict()},
+    }  # fmt: skip
+    portable = portable_settings(saved)
+    assert [text for text in strings_of(portable) if "/home/me" in text] == []
+    assert portable["train"]["weights"] == "mobilenet_0.35.h5"
+    assert portable["train"]["tuning"] == {"study": "cnn", "trial": 3, "storage": "sqlite:///study.db",
+                                           "best_params": "best_params.json"}  # fmt: skip
+    assert portable["data"]["datasets"] == ["az:A_Z.csv", "emnist-letters"]
+    assert DataConfig(**{**portable["data"], "datasets": tuple(portable["data"]["datasets"])}).data_dir is None
+    assert saved["train"]["weights"].startswith("/home/me")  # the run's own config is left as it is
+
+
 def test_export_refuses_a_mismatch_and_writes_nothing(onnx_model_run, tmp_path, monkeypatch):
     from hcr.training import export
 
