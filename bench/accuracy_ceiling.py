@@ -25,13 +25,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 
+from hcr.configs import DataConfig
 from hcr.data.capitals import bar_mask
 from hcr.data.emnist import NAME as EMNIST
 from hcr.data.prepare import load_run_data
 from hcr.evaluation.metrics import score_predictions
 from hcr.labels import index_of
 from hcr.runs import RunDir
-from hcr.training.config import DataConfig, resolve_config
+from hcr.training.config import resolve_config
 from hcr.training.fit import train
 from hcr.training.predict import RunModel
 

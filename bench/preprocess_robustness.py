@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.preprocess_robustness RUN_DIR_OR_MODEL [--n 0] [--seed 0] [--json out/robustness.json]
 
 RUN_DIR_OR_MODEL is a model.onnx from `hcr export` (or a folder holding one, e.g. an exported run folder); its
-model.json names the source run, whose test split is used. For every test letter and every variant in
+model.json names the source run, whose test split is used (`--run DIR` where it is not the model's folder or
+runs/<name>). For every test letter and every variant in
 tests/variants.py (black on white, 200–1000 px, off-centre on a big canvas, JPEG, noise, thick and thin pens,
 coloured and textured paper, RGBA, GIF, EXIF-rotated), the image file is made in memory, decoded with
 hcr.inference.preprocess.open_image and brought to 28×28 with to_letter_array, exactly as `hcr predict` does, and
@@ -18,13 +19,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench.model_run import model_run
 from rich.console import Console
 from rich.table import Table
 from tests.variants import VARIANTS
 
 from hcr.inference.predictor import Predictor
 from hcr.inference.preprocess import ImageError, open_image, to_letter_array
-from hcr.runs import RunDir
 
 TARGET_POINTS = 1.0
 
@@ -36,6 +37,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--variant", action="append", choices=sorted(VARIANTS), help="only these (repeatable)")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--run", type=Path, help="the run folder it was exported from (default: found by name)")
+    parser.add_argument("--data-dir", type=Path, help="where that run's datasets are (default: the run's config)")
     args = parser.parse_args()
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -43,7 +46,7 @@ def main() -> None:
 
     predictor = Predictor(args.model)
     # the letters as the datasets store them, even for a model trained on them preprocessed (--canonical)
-    data, split = load_run_data(RunDir.open(Path(predictor.metadata_["source_run"])), as_loaded=True)
+    data, split = load_run_data(model_run(predictor, args.model, args.run), args.data_dir, as_loaded=True)
     rng = np.random.default_rng(args.seed)
     test = split.test if not args.n else rng.choice(split.test, min(args.n, len(split.test)), replace=False)
     x, y = data.x[test], data.y[test]  # uint8 [N, 28, 28], [N]

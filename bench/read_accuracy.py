@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.read_accuracy RUN_DIR_OR_MODEL [--lines 1000] [--source az] [--seed 0] [--json PATH]
 
 RUN_DIR_OR_MODEL is a model.onnx from `hcr export` (or a folder holding one, e.g. an exported run folder); its
-model.json names the source run, whose test split supplies the letters. Lines of 3–12 letters are composed from
+model.json names the source run, whose test split supplies the letters (`--run DIR` where it is not the model's
+folder or runs/<name>). Lines of 3–12 letters are composed from
 them with tests/lines.py (random gaps, a word gap at 20 % of gaps, baseline jitter, ±15 % letter size, 24–60 px
 letters, half dark ink on white, half bright on black) and read with hcr.inference.reading.read_line.
 
@@ -23,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench.model_run import model_run
 from PIL import Image
 from rich.console import Console
 from rich.table import Table
@@ -31,7 +33,6 @@ from tests.lines import compose_line
 from hcr.inference.predictor import Predictor
 from hcr.inference.reading import read_line
 from hcr.labels import letter_of
-from hcr.runs import RunDir
 
 TARGET_POINTS = 2.0
 LETTERS_PER_LINE = (3, 12)
@@ -47,13 +48,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--save-examples", type=Path, help="write the first 20 lines here as PNG, named by truth")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--run", type=Path, help="the run folder it was exported from (default: found by name)")
+    parser.add_argument("--data-dir", type=Path, help="where that run's datasets are (default: the run's config)")
     args = parser.parse_args()
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from hcr.data.prepare import load_run_data  # the run's data rebuilt, without Keras
 
     predictor = Predictor(args.model)
-    data, split = load_run_data(RunDir.open(Path(predictor.metadata_["source_run"])), as_loaded=True)
+    data, split = load_run_data(model_run(predictor, args.model, args.run), args.data_dir, as_loaded=True)
     pool = split.test
     if args.source != "all":
         pool = pool[data.source[pool] == data.sources.index(args.source)]

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.realworld [--model MODEL] [--per-letter 20] [--json out/realworld.json]
 
-Letters: real capitals the model never trained on. When its source run (model.json) held a test part, that
+Letters: real capitals the model never trained on. When its source run (model.json, or --run) held a test part, that
 part's capitals (known upper case: Kaggle A–Z, ByClass, SD19) as the datasets store them; otherwise EMNIST
 ByClass's capitals less every image of the datasets the model trained on (none are left for a model trained on
 ByClass itself: measure its twin trained on a split, as bench/shipped_model does). Each condition of
@@ -24,6 +24,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+from bench.model_run import find_model_run
 from bench.realworld_files import CONDITIONS, bars, font_files, not_letters, printed_letter, two_letters
 from rich.console import Console
 from rich.progress import track
@@ -35,6 +36,7 @@ from hcr.data.sources import load_datasets
 from hcr.inference.predictor import Predictor
 from hcr.inference.preprocess import ImageError, open_image
 from hcr.labels import CLASSES
+from hcr.runs import RunDir
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 # script and handwriting faces among Debian's fonts-* packages (fonts-dancingscript, -breip, -femkeklaver, -bwht,
@@ -43,21 +45,21 @@ HANDWRITING_FONTS = re.compile(r"dancing|breip|femke|becausewe|dkg|comic", re.IG
 BYCLASS_DIGITS = 10  # ByClass labels 0..9 are the digits (the letter loader skips them)
 
 
-def unseen_letters(model_json: dict, data_dir: Path, case: int) -> tuple[np.ndarray, np.ndarray, str]:
+def unseen_letters(
+    model_json: dict, run: RunDir | None, data_dir: Path, case: int
+) -> tuple[np.ndarray, np.ndarray, str]:
     """(letters uint8 [N, 28, 28] of `case` (UPPER or LOWER), their labels 0..25, where they come from) that the
     model never trained on; empty when there are none."""
-    run_path = Path(model_json.get("source_run", ""))
-    if model_json["data"]["test_fraction"] > 0 and (run_path / "split.npz").is_file():
+    if model_json["data"]["test_fraction"] > 0 and run is not None:
         from hcr.data.prepare import load_run_data  # only for a run's split
-        from hcr.runs import RunDir
 
-        data, split = load_run_data(RunDir.open(run_path), data_dir, as_loaded=True)
+        data, split = load_run_data(run, data_dir, as_loaded=True)
         test = data.take(split.test)
         wanted = test.case == case
         if case == UPPER and "az" in test.sources:  # Kaggle A–Z holds capitals only
             wanted |= test.source == test.sources.index("az")
         if wanted.any():
-            return test.x[wanted], test.y[wanted], f"the test split of {run_path.name}"
+            return test.x[wanted], test.y[wanted], f"the test split of {run.path.name}"
     trained, _ = select_case(load_datasets(model_json["data"]["datasets"], data_dir), model_json["data"]["case"])
     seen = {image.tobytes() for image in trained.x}
     letters = load_datasets(["emnist-byclass"], data_dir)
@@ -110,7 +112,7 @@ def lower_case(predictor: Predictor, args: argparse.Namespace, fonts: list[Path]
     not train on (drawn clean, and photographed in pencil), and lower case in the handwriting-style fonts (a
     stand-in for cursive; hcr never trains on fonts)."""
     results = {}
-    letters, labels, _ = unseen_letters(predictor.metadata_, args.data_dir, LOWER)
+    letters, labels, _ = unseen_letters(predictor.metadata_, args.run, args.data_dir, LOWER)
     if len(letters):
         for name in ("clean drawing", "pencil photo, 20–40 px"):
             picks = sample_per_letter(labels, args.per_letter, rng)
@@ -135,11 +137,13 @@ def main() -> None:
     parser.add_argument("--per-letter", type=int, default=20, help="letters of each class per condition")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data-dir", type=Path, default=SHARED_DATA)
+    parser.add_argument("--run", type=Path, help="the run folder the model was exported from (default: found by name)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     predictor = Predictor(args.model)
-    capitals, labels, origin = unseen_letters(predictor.metadata_, args.data_dir, UPPER)
+    args.run = find_model_run(predictor, args.model, args.run)  # its test split, where the run is at hand
+    capitals, labels, origin = unseen_letters(predictor.metadata_, args.run, args.data_dir, UPPER)
     if not len(capitals):
         raise SystemExit("every ByClass capital is in the model's training data: run this on its twin (a split)")
     digits = byclass_digits(args.data_dir)

@@ -4,7 +4,8 @@ the dev protocol's train split only (the shipped one has seen the test images).
     .venv/bin/python -m bench.shipped_model FIGURE_MODEL.onnx [--json PATH]
 
 FIGURE_MODEL is `hcr export` of `hcr train --model compact-cnn --capitals --canonical --data-dir ../shared/data`;
-its model.json names the run, whose split supplies the test letters. Reported:
+its model.json names the run, whose split supplies the test letters (`--run DIR` where it is not the model's folder
+or runs/<name>; the datasets are found with --data-dir, $HCR_DATA_DIR or hcr's default data folder). Reported:
 - dev-test accuracy and macro-F1 with block-capital labels (EMNIST's lower-case-l bars labelled I, as trained) and
   with the datasets' own labels, on the letters as `hcr predict` sees them saved to files (to_letter_arrays), and
   the accuracy on the arrays as stored;
@@ -18,14 +19,15 @@ import json
 from pathlib import Path
 
 import numpy as np
+from bench.model_run import model_run
 from PIL import Image, ImageDraw
 from rich.console import Console
 from rich.table import Table
 from sklearn.metrics import accuracy_score, f1_score
 
 from hcr.data.capitals import with_capital_labels
+from hcr.data.prepare import load_run_split
 from hcr.data.sources import load_datasets
-from hcr.data.splits import Split
 from hcr.inference.predictor import Predictor
 from hcr.inference.preprocess import to_letter_arrays
 from hcr.labels import CLASSES, index_of
@@ -48,11 +50,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", type=Path)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--run", type=Path, help="the run folder it was exported from (default: found by name)")
+    parser.add_argument("--data-dir", type=Path, help="the datasets' folder (default: hcr's)")
     args = parser.parse_args()
     predictor = Predictor(args.model)
-    run = Path(predictor.metadata_["source_run"])
-    data = load_datasets(predictor.metadata_["data"]["datasets"], predictor.metadata_["data"]["data_dir"])
-    test = Split.load(run / "split.npz").test
+    run = model_run(predictor, args.model, args.run)
+    data = load_datasets(predictor.metadata_["data"]["datasets"], args.data_dir)
+    test = load_run_split(run).test
     capital, _ = with_capital_labels(data)
     predicted = predictor.predict_arrays(to_letter_arrays(data.x[test])).argmax(axis=1)
     as_stored = predictor.predict_arrays(data.x[test]).argmax(axis=1)
@@ -71,7 +75,7 @@ def main() -> None:
     results["bars_read_as_I"] = {"n": len(bars), "fraction": float(np.mean([b.letter == "I" for b in bars]))}
 
     console = Console()
-    table = Table(title=f"{args.model} (run {run.name}), {len(test):,} dev-test images")
+    table = Table(title=f"{args.model} (run {run.path.name}), {len(test):,} dev-test images")
     table.add_column("measure")
     table.add_column("value", justify="right")
     for name in ("capital labels", "datasets' own labels"):

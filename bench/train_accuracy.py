@@ -15,7 +15,8 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from hcr.training.config import DataConfig, resolve_config
+from hcr.configs import DataConfig
+from hcr.training.config import resolve_config
 from hcr.training.fit import train
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"

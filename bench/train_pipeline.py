@@ -69,11 +69,11 @@ class EpochTimer(keras.callbacks.Callback):
 def throughput(model_name: str, epochs: int, data_dir: Path) -> dict[str, dict[str, float]]:
     import tensorflow as tf
 
+    from hcr.configs import DataConfig, TrainConfig
     from hcr.data.prepare import prepare_data
     from hcr.inference.preprocess import to_model_input
     from hcr.models import create_model
     from hcr.models.augment import build_augmenter
-    from hcr.training.config import DataConfig, TrainConfig
     from hcr.training.inputs import ImagePool, steps_per_epoch
 
     data, split = prepare_data(DataConfig(data_dir=str(data_dir)))

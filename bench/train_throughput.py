@@ -20,10 +20,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
 
+from hcr.configs import DataConfig
 from hcr.data.prepare import prepare_data
 from hcr.inference.preprocess import to_model_input
 from hcr.models import create_model
-from hcr.training.config import DataConfig, resolve_config
+from hcr.training.config import resolve_config
 from hcr.training.fit import train
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

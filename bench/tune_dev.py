@@ -20,8 +20,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import optuna
 
+from hcr.configs import DataConfig
 from hcr.pipelines.tune_retrain import tune_then_retrain
-from hcr.training.config import DataConfig
 from hcr.tuning import TuneConfig, get_space
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"

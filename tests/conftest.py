@@ -1,5 +1,6 @@
 """Shared fixtures: the real handwriting in ../shared/data, and a parse cache that never touches $HOME."""
 
+import json
 import shutil
 from pathlib import Path
 
@@ -68,7 +69,8 @@ def onnx_model_dir(shared_data, tmp_path_factory) -> Path:
     """A folder holding model.onnx + model.json: a tiny real baseline-cnn (30 images per letter, 3 epochs), exported.
 
     Good enough to exercise prediction end to end (it reads well above chance), not to judge accuracy."""
-    from hcr.training.config import DataConfig, resolve_config
+    from hcr.configs import DataConfig
+    from hcr.training.config import resolve_config
     from hcr.training.export import export_onnx
     from hcr.training.fit import train
 
@@ -81,13 +83,20 @@ def onnx_model_dir(shared_data, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def onnx_model_run(onnx_model_dir) -> Path:
+    """The run folder `onnx_model_dir` was exported from: model.json names it, the fixture knows where it lies."""
+    return onnx_model_dir.parent / "runs" / json.loads((onnx_model_dir / "model.json").read_text())["source_run"]
+
+
+@pytest.fixture(scope="session")
 def interrupted_run(shared_data, tmp_path_factory) -> Path:
     """A real tiny run (baseline-cnn, 10 images per letter) stopped after the first of its two epochs, as a killed
     process leaves it: config, split, history, best.keras, last-0001.keras and state.json — resumable. Tests damage
     copies of it (copytree), never the folder itself."""
     import keras
 
-    from hcr.training.config import DataConfig, resolve_config
+    from hcr.configs import DataConfig
+    from hcr.training.config import resolve_config
     from hcr.training.fit import train
 
     class Interrupt(keras.callbacks.Callback):

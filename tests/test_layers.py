@@ -13,8 +13,18 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 HEAVY = ("tensorflow", "keras", "tf2onnx")
 ENTRY_POINTS = ("hcr.__main__",)  # `python -m hcr` is the CLI itself
 
+FRONT_DOORS = ("api", "__main__")
+# the modules directly in src/hcr (runs, configs, labels, errors, …): the bottom layer, which every other one uses
+BOTTOM = {path.stem for path in (SRC / "hcr").glob("*.py")} - {"__init__", *FRONT_DOORS}
+PACKAGES = ("hcr.data", "hcr.models", "hcr.training", "hcr.tuning", "hcr.evaluation", "hcr.tracking", "hcr.inference",
+            "hcr.serving", "hcr.pipelines", "hcr.cli")  # fmt: skip
+
 # (whether a rule covers a layer, what that layer must not import, why)
 RULES = (
+    (lambda layer: layer in BOTTOM, PACKAGES,
+     "the bottom layer (run folders, the configs, labels, errors, …) is what every package builds on: it imports none"),
+    (lambda layer: layer in ("data", "models"), ("hcr.training", "hcr.tuning", "hcr.evaluation", "hcr.tracking"),
+     "loaders, preparation and model builders sit below what trains, tunes and scores with them"),
     (lambda layer: layer in ("inference", "serving"), (*HEAVY, "hcr.training", "hcr.tuning", "hcr.pipelines"),
      "predicting and serving run on ONNX Runtime alone, without TensorFlow or anything that trains"),
     (lambda layer: layer not in ("cli", "api", "pipelines"), ("hcr.pipelines", "hcr.cli"),
@@ -54,6 +64,11 @@ def _within(name: str, prefix: str) -> bool:
 
 
 MODULES = {module_name(path): path for path in sorted((SRC / "hcr").rglob("*.py"))}
+
+
+def test_the_bottom_layer_is_the_modules_beside_the_packages():
+    assert {"runs", "configs", "labels", "errors", "holdout"} <= BOTTOM
+    assert not BOTTOM & {"api", "data", "training"}
 
 
 def test_the_import_reader_sees_local_relative_and_type_checking_imports():

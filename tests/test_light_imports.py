@@ -11,7 +11,7 @@ def test_cli_data_and_inference_import_without_tensorflow():
         "import hcr.pipelines.compare, hcr.pipelines.tune_retrain, hcr.data.prepare\n"
         "import hcr.evaluation.evaluate, hcr.evaluation.metrics, hcr.evaluation.plots, hcr.evaluation.report\n"
         "import hcr.inference.reading\n"
-        "import hcr.models, hcr.runs, hcr.training.config\n"
+        "import hcr.models, hcr.runs, hcr.configs, hcr.training.config\n"
         "heavy = sorted(m for m in ('tensorflow', 'keras') if m in sys.modules)\n"
         "print(','.join(heavy))"
     )

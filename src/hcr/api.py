@@ -132,8 +132,8 @@ def train(
     `settings` are any other fields of TrainConfig or DataConfig (learning_rate=…, per_class=…, seed=…)."""
     from dataclasses import fields
 
+    from hcr.configs import DataConfig, TrainConfig
     from hcr.pipelines.tune_retrain import resolve_config
-    from hcr.training.config import DataConfig, TrainConfig
 
     data_fields = {f.name for f in fields(DataConfig)} - {"datasets", "data_dir"}
     train_fields = {f.name for f in fields(TrainConfig)} - {"model", "epochs"}

@@ -13,6 +13,7 @@ read through this class too, so a missing, truncated or foreign file is reported
 import contextlib
 import csv
 import fcntl
+import hashlib
 import io
 import json
 import os
@@ -31,13 +32,12 @@ from typing import TYPE_CHECKING, Any
 
 from hcr import __version__
 from hcr.atomic import write_text_atomic
+from hcr.configs import DataConfig, TrainConfig
 from hcr.errors import DataError, HcrError
-from hcr.training.config import DataConfig, TrainConfig
 
 if TYPE_CHECKING:
     import keras
 
-    from hcr.data.splits import Split
 
 URL_PASSWORD = re.compile(r"(\w[\w+.-]*://[^:/@\s]*:)\S+@")  # scheme://user:PASSWORD@host
 VERSIONED_PACKAGES = ("keras", "tensorflow-cpu", "tensorflow", "numpy", "scikit-learn", "polars", "pillow")
@@ -77,7 +77,7 @@ def write_json(path: Path, obj: Any) -> None:
 
 def read_json(path: Path) -> Any:
     """One of hcr's own JSON files; a missing or damaged one is bad input naming it (DataError)."""
-    with _reading(path, "JSON file"):
+    with reading(path, "JSON file"):
         return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -135,6 +135,18 @@ class RunDir:
             raise DataError(self.config_path, f"not the config.json of an hcr run ({type(e).__name__}: {e})") from None
         return RunConfig(train, data, sources, saved)
 
+    def identity(self) -> dict[str, str]:
+        """Which run an exported model came from, as its model.json records it: the folder's name, and the digest of
+        the best checkpoint, which tells this run's export from another's (or from this run's before it trained on)
+        wherever the folders lie. No path: model.json ships with hcr and leaves the machine that built it."""
+        with reading(self.best_model_path, "Keras model file"):
+            digest = hashlib.sha256(self.best_model_path.read_bytes()).hexdigest()
+        return {"source_run": self.path.name, "source_checkpoint_sha256": digest}
+
+    def exported(self, metadata: dict[str, Any]) -> bool:
+        """Whether an exported model's metadata (model.json) says it is this run's best checkpoint as it is now."""
+        return all(metadata.get(key) == value for key, value in self.identity().items())
+
     def read_state(self) -> dict[str, Any]:
         """state.json: how many epochs the last checkpoint holds, and the counters to resume with."""
         state = self.read_json(self.state_path)
@@ -156,7 +168,7 @@ class RunDir:
         a history that lacks any of them is damaged."""
         if epochs_done == 0 and not self.history_path.exists():
             return []
-        with _reading(self.history_path, "history"):
+        with reading(self.history_path, "history"):
             with self.history_path.open(encoding="utf-8", newline="") as f:
                 rows = [
                     {k: int(float(v)) if k == "epoch" else float(v) for k, v in row.items() if v not in ("", None)}
@@ -180,12 +192,6 @@ class RunDir:
         writer.writerows(rows)
         write_text_atomic(self.history_path, buffer.getvalue())
 
-    def load_split(self) -> "Split":
-        from hcr.data.splits import Split
-
-        with _reading(self.split_path, "split file"):
-            return Split.load(self.split_path)
-
     def load_model(self, path: Path) -> "keras.Model":
         """A checkpoint of this run. Keras reports any unreadable .keras file as 'File not found'; here a missing
         file and a damaged one are told apart, and both name the file."""
@@ -195,7 +201,7 @@ class RunDir:
             raise DataError(path, "missing (the run folder is incomplete)")
         if not zipfile.is_zipfile(path):
             raise DataError(path, "not a Keras model file (damaged or truncated)")
-        with _reading(path, "Keras model file"):
+        with reading(path, "Keras model file"):
             return keras.models.load_model(path)
 
     @contextlib.contextmanager
@@ -265,7 +271,7 @@ def source_commit() -> str | None:
 
 
 @contextlib.contextmanager
-def _reading(path: Path, what: str) -> Iterator[None]:
+def reading(path: Path, what: str) -> Iterator[None]:
     """Turn what reading `path` can raise into a DataError naming it: missing, unreadable, or not the format."""
     try:
         yield

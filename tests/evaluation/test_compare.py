@@ -4,6 +4,7 @@ import csv
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -76,7 +77,7 @@ def test_compare_two_tiny_models_then_resume(shared_data, tmp_path):
     from hcr.inference.predictor import Predictor
 
     exported = json.loads((out / "best" / "model.json").read_text())
-    assert exported["source_run"] == rows[0]["run"]
+    assert exported["source_run"] == Path(rows[0]["run"]).name
     assert exported["model"] == rows[0]["model"]
     x = load_datasets((), shared_data).x[:8]
     probabilities = Predictor(result.best_model_path).predict_arrays(x)
@@ -85,12 +86,16 @@ def test_compare_two_tiny_models_then_resume(shared_data, tmp_path):
     card = result.model_card_path.read_text()
     assert card.startswith(f"# Model card: `{rows[0]['model']}`")
     assert "## Limits" in card
+    assert str(tmp_path) not in card  # the card ships beside the model: no folder of this machine in it
 
-    # run again: finished models are neither retrained nor re-evaluated
+    # run again: finished models are neither retrained nor re-evaluated, and the winner's export is kept (model.json
+    # names its run and best checkpoint, which have not changed)
     before = {path: path.stat().st_mtime_ns for path in out.glob("runs/*/**/*") if path.is_file()}
+    exported_at = (out / "best" / "model.onnx").stat().st_mtime_ns
     again = compare_models(TINY, ["baseline-cnn", "regularized-cnn"], data_dir=shared_data, out_dir=out)
     after = {path: path.stat().st_mtime_ns for path in out.glob("runs/*/**/*") if path.is_file()}
     assert after == before
+    assert (out / "best" / "model.onnx").stat().st_mtime_ns == exported_at
     assert [row.model for row in again.leaderboard] == [row.model for row in result.leaderboard]
     state = json.loads((out / STATE_FILE).read_text())
     assert set(state["models"]) == {"baseline-cnn", "regularized-cnn"}
@@ -131,7 +136,7 @@ def test_cli_reports_an_unknown_model_on_one_line(tmp_path):
 def test_compare_trains_with_the_data_settings_of_a_deployable_model(shared_data, tmp_path):
     """Issue 14: compare trained on the datasets' arrays as stored while the shipped model is trained on capitals
     first, preprocessed as files are; given those data settings (e.g. the shipped recipe file), it trains with them."""
-    from hcr.training.config import DataConfig
+    from hcr.configs import DataConfig
 
     settings = DataConfig(case="upper", capitals=True, canonical=True, test_fraction=0.2)
     result = compare_models(TINY, ["baseline-cnn"], data_dir=shared_data, out_dir=tmp_path, data_settings=settings)

@@ -19,7 +19,8 @@ FIGURES = {"confusion_matrix.png", "confusion_matrix_normalized.png", "learning_
 @pytest.fixture(scope="module")
 def tiny_run(shared_data, tmp_path_factory) -> Path:
     """baseline-cnn trained for 1 epoch on 20 real images per letter (78 test images): poor, but real."""
-    from hcr.training.config import DataConfig, resolve_config
+    from hcr.configs import DataConfig
+    from hcr.training.config import resolve_config
     from hcr.training.fit import train
 
     root = tmp_path_factory.mktemp("tiny-run")
@@ -67,7 +68,8 @@ def test_macro_f1_is_one_figure_when_letters_are_missing_from_the_test_split(sha
     """EMNIST's official test part in the dev data holds no T–Z. A model that predicts one of them still must not
     have its macro-F1 averaged over letters the test cannot contain in one place and not in the other: the training
     loop's metrics.json and `hcr evaluate` (which the leaderboard uses) once gave 0.71 and 0.93 for the same run."""
-    from hcr.training.config import DataConfig, resolve_config
+    from hcr.configs import DataConfig
+    from hcr.training.config import resolve_config
     from hcr.training.fit import train
 
     monkeypatch.setenv("HCR_CACHE_DIR", str(tmp_path / "parse-cache"))

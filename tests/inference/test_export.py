@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +9,15 @@ import pytest
 from hcr.errors import HcrError
 from hcr.inference.preprocess import PREPROCESS_VERSION
 from hcr.labels import CLASSES
+
+
+def strings_of(value: object) -> list[str]:
+    """Every string anywhere in a JSON value."""
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in strings_of(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in strings_of(item)]
+    return [value] if isinstance(value, str) else []
 
 
 def test_export_writes_a_verified_model_and_its_metadata(onnx_model_dir):
@@ -25,7 +33,7 @@ def test_export_writes_a_verified_model_and_its_metadata(onnx_model_dir):
     assert np.isfinite(metadata["metrics"]["test"]["accuracy"])
 
 
-def test_threshold_flags_at_most_3_percent_of_correct_answers_on_held_out_data(onnx_model_dir):
+def test_threshold_flags_at_most_3_percent_of_correct_answers_on_held_out_data(onnx_model_dir, onnx_model_run):
     """Issue 17's budget: the threshold is the highest that flags at most 3 % of correct answers, on validation
     letters as files, the same letters drawn as degraded files and not-a-letter inputs, pooled; each set's rates are
     reported, and so is the risk–coverage figure."""
@@ -36,16 +44,49 @@ def test_threshold_flags_at_most_3_percent_of_correct_answers_on_held_out_data(o
     if low["correct_flagged"] is not None:
         assert low["correct_flagged"] <= 0.03
     assert 0 <= low["flagged_fraction"] <= 1
-    assert Path(low["figure"]).is_file()
+    assert (onnx_model_run / low["figure"]).is_file()
 
 
-def test_export_refuses_a_mismatch_and_writes_nothing(onnx_model_dir, tmp_path, monkeypatch):
+def test_model_json_names_no_path_of_the_machine_that_built_it(onnx_model_dir, onnx_model_run):
+    """Issue 13: model.json ships (the default model's is package data), so the builder's folders stay out of it:
+    the run is named by its folder's name and its best checkpoint's digest, the data folder not at all."""
+    metadata = json.loads((onnx_model_dir / "model.json").read_text())
+    machine = str(onnx_model_dir.parent)  # the pytest temporary folder the run and the export lie in
+    assert [text for text in strings_of(metadata) if text.startswith("/") or machine in text] == []
+    assert metadata["source_run"] == onnx_model_run.name
+    digest = hashlib.sha256((onnx_model_run / "checkpoints" / "best.keras").read_bytes()).hexdigest()
+    assert metadata["source_checkpoint_sha256"] == digest
+    assert metadata["data"]["data_dir"] is None
+
+
+def test_settings_that_are_files_are_recorded_by_name():
+    """A transfer model's weights, a tuned model's study and best parameters, a dataset given as NAME:PATH: model.json
+    keeps what they were, not where they lay; the settings still read back as configs."""
+    from hcr.configs import DataConfig, TrainConfig
+    from hcr.training.export import portable_settings
+
+    saved = {
+        "train": {**TrainConfig(model="mobilenetv2-finetune").to_dict(), "weights": "/home/me/w/mobilenet_0.35.h5",
+                  "tuning": {"study": "cnn", "trial": 3, "storage": "sqlite:////home/me/runs/t/study.db",
+                             "best_params": "/home/me/runs/t/best_params.json"}},
+        "data": {**DataConfig(datasets=("az:/home/me/A_Z.csv", "emnist-letters"), data_dir="/home/me/data").to_dict()},
+    }  # fmt: skip
+    portable = portable_settings(saved)
+    assert [text for text in strings_of(portable) if "/home/me" in text] == []
+    assert portable["train"]["weights"] == "mobilenet_0.35.h5"
+    assert portable["train"]["tuning"] == {"study": "cnn", "trial": 3, "storage": "sqlite:///study.db",
+                                           "best_params": "best_params.json"}  # fmt: skip
+    assert portable["data"]["datasets"] == ["az:A_Z.csv", "emnist-letters"]
+    assert DataConfig(**{**portable["data"], "datasets": tuple(portable["data"]["datasets"])}).data_dir is None
+    assert saved["train"]["weights"].startswith("/home/me")  # the run's own config is left as it is
+
+
+def test_export_refuses_a_mismatch_and_writes_nothing(onnx_model_run, tmp_path, monkeypatch):
     from hcr.training import export
 
     monkeypatch.setattr(export, "VERIFY_TOLERANCE", 0.0)  # float32 conversions never agree to the last bit
-    source_run = Path(json.loads((onnx_model_dir / "model.json").read_text())["source_run"])
     with pytest.raises(HcrError, match="differs from Keras"):
-        export.export_onnx(source_run, tmp_path / "out")
+        export.export_onnx(onnx_model_run, tmp_path / "out")
     assert not list((tmp_path / "out").iterdir())
 
 
@@ -53,7 +94,8 @@ def test_export_refuses_a_mismatch_and_writes_nothing(onnx_model_dir, tmp_path, 
 def test_a_transfer_model_with_a_nested_head_exports(shared_data, tmp_path, monkeypatch):
     """MobileNetV2's head is a nested model with dropout; exported naively, its dropout would be traced in training
     mode (random ops ONNX Runtime cannot load). A tiny frozen-backbone run must export and verify."""
-    from hcr.training.config import DataConfig, resolve_config
+    from hcr.configs import DataConfig
+    from hcr.training.config import resolve_config
     from hcr.training.export import export_onnx
     from hcr.training.fit import train
     from tests.realdata import MOBILENET_WEIGHTS

@@ -95,14 +95,13 @@ def test_predict_never_imports_tensorflow(onnx_model_dir, image_dir):
 
 
 @pytest.mark.slow
-def test_export_cli_writes_into_the_chosen_folder(onnx_model_dir, tmp_path):
+def test_export_cli_writes_into_the_chosen_folder(onnx_model_dir, onnx_model_run, tmp_path):
     """Re-export the fixture's run with the CLI: same model, same verified metadata, in --out."""
-    source_run = json.loads((onnx_model_dir / "model.json").read_text())["source_run"]
-    result = _hcr("export", source_run, "--out", str(tmp_path / "out"))
+    result = _hcr("export", str(onnx_model_run), "--out", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
     assert "max |Δp|" in result.stdout
     metadata = json.loads((tmp_path / "out" / "model.json").read_text())
-    assert metadata["source_run"] == source_run
+    assert metadata["source_run"] == onnx_model_run.name
     assert metadata["verification"]["max_abs_diff"] <= 1e-4
     assert Predictor(tmp_path / "out").classes_ == Predictor(onnx_model_dir).classes_
 

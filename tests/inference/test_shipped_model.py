@@ -5,13 +5,15 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from hcr.configs import DataConfig
 from hcr.data.case import LOWER
 from hcr.data.emnist import BYCLASS, find_emnist_files, load_emnist_digits
 from hcr.data.sources import load_datasets
 from hcr.inference.predictor import Predictor, load_letter
 from hcr.labels import CLASSES, NOT_A_LETTER
-from hcr.training.config import DataConfig, resolve_config
+from hcr.training.config import resolve_config
 from hcr.training.config_file import read_config_file
+from tests.inference.test_export import strings_of
 from tests.inference.test_solid_ink import SHAPES
 from tests.realdata import AZ_CSV, REPO_ROOT, SHARED_DATA
 
@@ -27,6 +29,13 @@ def test_it_is_small_and_says_what_it_is(shipped):
     assert shipped.metadata_["data"]["capitals"] is True  # ... and a bar as I: capitals first
     assert shipped.metadata_["data"]["canonical"] is True  # trained on letters preprocessed as files are
     assert tuple(shipped.classes_) == (*CLASSES, NOT_A_LETTER)
+
+
+def test_its_metadata_names_no_path_of_the_machine_that_built_it(shipped):
+    """Issue 13: the package carries model.json to every machine; it names its run and data, not where they lay."""
+    assert [text for text in strings_of(shipped.metadata_) if text.startswith("/")] == []
+    assert shipped.metadata_["source_run"] == "20261130-095135-compact-cnn"
+    assert shipped.metadata_["data"]["data_dir"] is None  # wherever hcr finds data on the machine checking it
 
 
 def test_its_recipe_file_trains_it_again(shipped):

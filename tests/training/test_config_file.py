@@ -10,8 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from hcr.cli import app
+from hcr.configs import DataConfig, TrainConfig
 from hcr.errors import HcrError
-from hcr.training.config import DataConfig, TrainConfig, resolve_config
+from hcr.training.config import resolve_config
 from hcr.training.config_file import read_config_file, write_config_file
 
 

@@ -6,10 +6,11 @@ import json
 import numpy as np
 import pytest
 
+from hcr.configs import DataConfig
+from hcr.data.prepare import load_run_split
 from hcr.errors import HcrError
 from hcr.labels import CLASSES, NOT_A_LETTER, NUM_CLASSES
 from hcr.training import hard_examples
-from hcr.training.config import DataConfig
 
 DATASETS = ("az", "emnist-byclass")
 
@@ -63,7 +64,7 @@ def test_a_run_with_rendered_copies_and_out_of_scope_trains_and_exports_27_class
     saved = json.loads(result.run.config_path.read_text())["data"]
     assert saved["rendered_copies"] == 1
     assert saved["out_of_scope"] == 0.1
-    split = result.run.load_split()
+    split = load_run_split(result.run)
     assert result.metrics["val"]["n"] == len(split.val)
     assert result.metrics["test"]["n"] == len(split.test)
     assert result.run.load_model(result.run.best_model_path).output_shape == (None, NUM_CLASSES + 1)

@@ -9,10 +9,12 @@ import keras
 import numpy as np
 import pytest
 
+from hcr.configs import DataConfig, TrainConfig
 from hcr.data import balanced_subset, load_datasets
+from hcr.data.prepare import load_run_split
 from hcr.errors import HcrError
 from hcr.inference.preprocess import to_model_input
-from hcr.training.config import DataConfig, TrainConfig, resolve_config
+from hcr.training.config import resolve_config
 from hcr.training.fit import train
 from hcr.training.inputs import ImagePool, steps_per_epoch
 
@@ -105,4 +107,4 @@ def test_train_honours_max_steps_per_epoch_and_saves_it(shared_data, tmp_path):
     saved = json.loads(result.run.config_path.read_text())
     assert saved["train"]["max_steps_per_epoch"] == 3
     assert len(result.run.history_path.read_text().splitlines()) == 1 + 2
-    assert result.metrics["val"]["n"] == len(result.run.load_split().val)  # scored in batches, every image
+    assert result.metrics["val"]["n"] == len(load_run_split(result.run).val)  # scored in batches, every image

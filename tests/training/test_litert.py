@@ -19,7 +19,8 @@ from hcr.runs import RunDir
 @pytest.fixture(scope="module")
 def tiny_run(shared_data, tmp_path_factory) -> Path:
     """baseline-cnn on 30 images per letter, 1 epoch: a real model, quick to train."""
-    from hcr.training.config import DataConfig, resolve_config
+    from hcr.configs import DataConfig
+    from hcr.training.config import resolve_config
     from hcr.training.fit import train
 
     root = tmp_path_factory.mktemp("litert-run")
@@ -63,7 +64,7 @@ def test_tflite_export_matches_keras_on_the_test_split(tiny_run, tmp_path):
 
     metadata = json.loads((tmp_path / "model.json").read_text())
     litert, check = metadata["litert"], metadata["litert"]["verification"]
-    assert metadata["source_run"] == str(tiny_run.resolve())
+    assert metadata["source_run"] == tiny_run.name
     assert len(metadata["classes"]) == 26
     assert litert["float32"]["bytes"] == tflite_path.stat().st_size
     assert litert["int8"]["bytes"] == int8_path.stat().st_size < litert["float32"]["bytes"] / 2

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from hcr.configs import DataConfig, TrainConfig
 from hcr.errors import HcrError
-from hcr.training.config import DataConfig, TrainConfig, resolve_config
+from hcr.training.config import resolve_config
 
 
 def _hcr(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:

@@ -12,13 +12,14 @@ import numpy as np
 import pytest
 
 import hcr
+from hcr.configs import DataConfig
 from hcr.data import balanced_subset, load_datasets
 from hcr.data.capitals import with_capital_labels
 from hcr.data.prepare import load_run_data
 from hcr.inference.preprocess import to_letter_arrays, to_model_input
 from hcr.models.augment import RandomPenWidth, build_augmenter
 from hcr.runs import RunDir
-from hcr.training.config import DataConfig, resolve_config
+from hcr.training.config import resolve_config
 from hcr.training.fit import train
 from hcr.training.inputs import ImagePool, steps_per_epoch
 

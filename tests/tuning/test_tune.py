@@ -12,9 +12,9 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from hcr.configs import DataConfig
 from hcr.errors import HcrError
 from hcr.pipelines.tune_retrain import resolve_config, tune_then_retrain
-from hcr.training.config import DataConfig
 from hcr.tuning import TuneConfig, get_space, tune
 from hcr.tuning.study import Objective, SurplusTrialError, claim_study, open_study
 from tests.realdata import MOBILENET_WEIGHTS

@@ -121,10 +121,10 @@ def inspect(
 ) -> None:
     """Count images per letter and per split, and write EDA figures (distribution, samples, histogram, means)."""
     from hcr.atomic import write_text_atomic
+    from hcr.configs import DataConfig
     from hcr.data import balanced_subset, load_datasets, make_split, select_case
     from hcr.data.eda import write_eda_figures
     from hcr.files import check_output_dir, make_output_dir
-    from hcr.training.config import DataConfig
 
     # checked as a training's data settings are (a seed of -1 or a NaN fraction is refused here, not deep in numpy)
     DataConfig(

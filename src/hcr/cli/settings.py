@@ -9,7 +9,7 @@ import typer
 from hcr.console import console
 
 if TYPE_CHECKING:
-    from hcr.training.config import DataConfig, TrainConfig
+    from hcr.configs import DataConfig, TrainConfig
 
 # options → the settings they set, where the names differ (seed sets both the training's and the split's)
 _OPTION_SETTINGS = {"dataset": "datasets"}
@@ -77,7 +77,7 @@ def _read(config_file: Path | None) -> dict[str, dict[str, Any]]:
 
 
 def _data(config_file: Path | None, from_file: dict[str, dict[str, Any]], cli_data: dict[str, Any]) -> "DataConfig":
-    from hcr.training.config import DataConfig
+    from hcr.configs import DataConfig
     from hcr.training.config_file import checked_in
 
     if config_file is not None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hcr.configs import CASE_MODES, FOLD
 from hcr.errors import HcrError
 from hcr.labels import index_of
 
@@ -21,9 +22,6 @@ if TYPE_CHECKING:
 UNKNOWN, UPPER, LOWER = 0, 1, 2  # the values of LetterData.case (uint8)
 CASE_NAMES = ("unknown", "upper", "lower")
 
-FOLD = "fold"  # a letter in either case is that letter (the seed's task)
-UPPER_ONLY = "upper"  # capitals only
-CASE_MODES = (FOLD, UPPER_ONLY)
 
 # Letters whose two cases look the same at 28×28, measured: on ByClass's test split (case known), a linear classifier
 # on the pixels tells upper from lower case with a balanced accuracy of 0.50–0.73 for these 14 letters (0.5 = chance)

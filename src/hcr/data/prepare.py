@@ -11,30 +11,27 @@ The training loop (hcr.training.fit) takes the result in memory and never reads 
 import logging
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from hcr.configs import DataConfig
 from hcr.data.case import select_case
 from hcr.data.dataset import LetterData
 from hcr.data.sources import load_datasets
 from hcr.data.splits import Split, data_fingerprint, make_split
 from hcr.data.subset import balanced_subset
 from hcr.errors import HcrError
-
-if TYPE_CHECKING:
-    from hcr.runs import RunDir
-    from hcr.training.config import DataConfig
+from hcr.runs import RunDir, reading
 
 logger = logging.getLogger(__name__)
 
 
-def prepare_data(data_config: "DataConfig") -> tuple[LetterData, Split]:
+def prepare_data(data_config: DataConfig) -> tuple[LetterData, Split]:
     """The images and labels a run trains on, and their split."""
     data = selected_images(data_config)
     split = make_split(data, data_config.split, data_config.val_fraction, data_config.test_fraction, data_config.seed)
     return as_trained(data, data_config), split
 
 
-def selected_images(data_config: "DataConfig") -> LetterData:
+def selected_images(data_config: DataConfig) -> LetterData:
     """The datasets as loaded, the cases asked for (a balanced subset of them, if asked): what a split indexes and
     fingerprints."""
     data = load_datasets(data_config.datasets, data_config.data_dir)
@@ -49,7 +46,7 @@ def selected_images(data_config: "DataConfig") -> LetterData:
     return data
 
 
-def as_trained(data: LetterData, data_config: "DataConfig") -> LetterData:
+def as_trained(data: LetterData, data_config: DataConfig) -> LetterData:
     """The same images relabelled or preprocessed as the config asks, after splitting: the split stays the one made
     on the images as loaded, whichever options a run adds."""
     if data_config.capitals:  # on the images as loaded: bars are measured on the datasets' own strokes
@@ -64,8 +61,14 @@ def as_trained(data: LetterData, data_config: "DataConfig") -> LetterData:
     return data
 
 
+def load_run_split(run: RunDir) -> Split:
+    """The split a run saved (split.npz); a missing or damaged one is bad input naming it."""
+    with reading(run.split_path, "split file"):
+        return Split.load(run.split_path)
+
+
 def load_run_data(
-    run: "RunDir", data_dir: Path | str | None = None, *, as_loaded: bool = False
+    run: RunDir, data_dir: Path | str | None = None, *, as_loaded: bool = False
 ) -> tuple[LetterData, Split]:
     """The run's data rebuilt from its config (from another folder holding the same files, if given) and its
     saved split — refused if the images are not exactly those the split was made for. With `as_loaded`, the
@@ -74,7 +77,7 @@ def load_run_data(
     if data_dir is not None:
         data_config = replace(data_config, data_dir=str(Path(data_dir).resolve()))
     data = selected_images(data_config)
-    stored = run.load_split()
+    stored = load_run_split(run)
     if stored.data_fingerprint != data_fingerprint(data):
         raise HcrError(
             f"{run.path}: the data in {data_config.data_dir} is not what the run was trained on (its fingerprint "

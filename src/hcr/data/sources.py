@@ -42,6 +42,13 @@ class DatasetSpec:
         return self.kind if self.path is None else f"{self.kind}:{self.path}"
 
 
+def shareable_name(text: str) -> str:
+    """A --dataset value as files that leave this machine record it (model.json, a model card): NAME:PATH by the
+    file's or folder's name, which says what it was without saying where it lay."""
+    spec = DatasetSpec.parse(text)
+    return str(spec) if spec.path is None else f"{spec.kind}:{spec.path.name}"
+
+
 def discover_datasets(data_dir: Path) -> list[DatasetSpec]:
     """The datasets present in `data_dir` (folders of images are never guessed: name them)."""
     if not data_dir.is_dir():

@@ -13,13 +13,9 @@ import numpy as np
 
 from hcr.data.dataset import LetterData
 from hcr.errors import HcrError, MissingExtraError
-from hcr.holdout import TEST_FRACTION, VAL_FRACTION
+from hcr.holdout import MAX_SEED, METHODS, STRATIFIED, TEST_FRACTION, VAL_FRACTION, check_fractions
 
-STRATIFIED = "stratified"
-OFFICIAL = "official"
-METHODS = (STRATIFIED, OFFICIAL)
 PARTS = ("train", "val", "test")
-MAX_SEED = 2**32 - 1  # numpy's, scikit-learn's and Keras's seeds are unsigned 32-bit integers
 
 
 @dataclass(frozen=True)
@@ -91,16 +87,6 @@ def check_seed(seed: int) -> None:
     than let them fail halfway with their own ValueError."""
     if not 0 <= seed <= MAX_SEED:
         raise HcrError(f"seed must be an integer in 0..{MAX_SEED}, got {seed!r}")  # as the configs' own rule says
-
-
-def check_fractions(val_fraction: float, test_fraction: float) -> None:
-    """A validation part is required (checkpoints are picked on it); no test part is allowed, for a final model
-    trained on everything once its recipe has been measured."""
-    if not (0 < val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
-        raise HcrError(
-            f"the val fraction must be in (0, 1), the test fraction in [0, 1), and they must sum below 1; "
-            f"got {val_fraction}, {test_fraction}"
-        )
 
 
 def _stratified(indices: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -5,8 +5,10 @@ A deployed model travels with the facts needed to judge it (Mitchell et al., "Mo
 """
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from hcr.data.sources import shareable_name
 from hcr.evaluation.formatting import accuracy_per_group, prf
 
 SMALL_SUPPORT = 50  # letters with fewer test images than this get a wide-uncertainty warning
@@ -50,9 +52,8 @@ def render_model_card(facts: CardFacts) -> str:
         "",
         "## Data",
         "",
-        f"- Sources: {', '.join(facts.config['sources'])} (data dir `{data['data_dir']}`"
-        + (f", datasets {', '.join(data['datasets'])}" if data["datasets"] else "")
-        + ")",
+        f"- Sources: {', '.join(facts.config['sources'])}"
+        + (f" (datasets {', '.join(shareable_name(name) for name in data['datasets'])})" if data["datasets"] else ""),
         f"- Images: {'a balanced subset of ' + str(data['per_class']) + ' per letter' if data['per_class'] else 'all'}"
         f"; {split.get('method', data['split'])} split, seed {data['seed']}: "
         + ", ".join(f"{part} {n:,}" for part, n in sizes.items()),
@@ -65,7 +66,7 @@ def render_model_card(facts: CardFacts) -> str:
         f"- Training time: {facts.train_seconds / 60:.1f} min"
         + (f" after a {facts.tune_seconds / 60:.1f} min hyperparameter search" if facts.tune_seconds else "")
         + f"; picked as the best of {facts.n_compared} models compared, by validation accuracy",
-        f"- Run folder: `{ev['run']}`",
+        f"- Run folder: `{Path(ev['run']).name}`",
         "",
         f"## Metrics (test split, {ev['n']:,} images)",
         "",

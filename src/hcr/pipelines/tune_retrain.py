@@ -15,10 +15,10 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hcr.configs import DataConfig, TrainConfig, at_least, optional
 from hcr.errors import DataError, HcrError
 from hcr.models import get_model_entry
 from hcr.runs import BEST_PARAMS_NAME, TUNING_NAME, read_json, tuning_run_name, write_json
-from hcr.training.config import DataConfig, TrainConfig, at_least, optional
 from hcr.training.config import resolve_config as resolve_base_config
 
 if TYPE_CHECKING:

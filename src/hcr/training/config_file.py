@@ -1,6 +1,6 @@
 """Settings files: a run's every setting in one TOML file that `hcr train --config FILE` reads back.
 
-    [train]                      # TrainConfig's fields (hcr.training.config)
+    [train]                      # TrainConfig's fields (hcr.configs)
     model = "compact-cnn"
     epochs = 12
     [data]                       # DataConfig's fields
@@ -26,9 +26,9 @@ from typing import Any
 import tomli_w
 
 from hcr.atomic import write_text_atomic
+from hcr.configs import DataConfig, TrainConfig
 from hcr.errors import HcrError
 from hcr.files import open_regular, unreadable
-from hcr.training.config import DataConfig, TrainConfig
 
 CONFIG_FILE_NAME = "config.toml"
 SECTIONS: dict[str, type] = {"train": TrainConfig, "data": DataConfig}

@@ -7,6 +7,11 @@ The export is checked, not trusted: ONNX Runtime must reproduce Keras's probabil
 within VERIFY_TOLERANCE, or nothing is written. The low-confidence threshold is calibrated on the validation split
 (never test), on letters and on hard inputs (degraded files, inputs with no letter), so `hcr predict` can flag
 doubtful answers on evidence rather than on a guessed number; its rates and risk–coverage curve are written too.
+
+model.json travels (the shipped model's is in the package), so it names no path of the machine that built it
+(issue 13): the run by its folder's name and its best checkpoint's digest (hcr.runs.RunDir.identity), files by
+their names, the risk–coverage figure relative to the run folder, and no data folder: whoever checks the model
+again names the run and the data on their own machine (`--run`, `--data-dir`, $HCR_DATA_DIR).
 """
 
 import hashlib
@@ -22,6 +27,7 @@ import numpy as np
 from hcr import __version__
 from hcr.atomic import atomic_path
 from hcr.data.prepare import load_run_data
+from hcr.data.sources import shareable_name
 from hcr.errors import HcrError
 from hcr.evaluation.flagging import (
     CORRECT_FLAG_BUDGET,
@@ -40,13 +46,14 @@ from hcr.training.predict import RunModel
 OPSET = 17  # supported by tf2onnx 1.17 and every ONNX Runtime since 1.14
 VERIFY_TOLERANCE = 1e-4  # max |p_keras - p_onnx| over every probability of every test image
 INPUT_NAME = "image"
+SQLITE = "sqlite:///"  # a study stored in a file (hcr tune's default), named by that file
 INPUT_CONVENTION = "hcr.inference.preprocess.to_letter_array, then to_model_input: ink bright on black"
 THRESHOLD_METHOD = (
     "the highest top-1 confidence below which at most 3 % of correct answers fall, on held-out data pooled: the "
     "validation letters preprocessed as `hcr predict` preprocesses a file, the same letters drawn once as degraded "
     "files (hcr.data.rendered) and read back, and not-a-letter inputs never trained on (hcr.data.out_of_scope)"
 )
-EVALUATION_DIR = "evaluation"  # the run's figures folder, as `hcr evaluate` names it
+EVALUATION_FIGURE = Path("evaluation") / RISK_COVERAGE_FIGURE  # in the run's figures folder, as `hcr evaluate` names it
 
 
 def model_interface(model: str, classes: tuple[str, ...]) -> dict[str, Any]:
@@ -64,6 +71,24 @@ def model_interface(model: str, classes: tuple[str, ...]) -> dict[str, Any]:
         "output": f"softmax probabilities [N, {len(classes)}] in the order of classes",
         "preprocess_version": PREPROCESS_VERSION,
     }
+
+
+def portable_settings(saved: dict[str, Any]) -> dict[str, Any]:
+    """The run's training and data settings as model.json records them: without the builder's paths. A weights or
+    best-parameters file is named by its file name (the weights' digest is in the run's config.json), a study's
+    SQLite file and a dataset given as NAME:PATH likewise, and the data folder not at all (None: wherever hcr finds
+    data on the machine reading it), so the settings still make a DataConfig and a TrainConfig."""
+    train = {**saved["train"]}
+    if train.get("weights"):
+        train["weights"] = Path(train["weights"]).name
+    if isinstance(train.get("tuning"), dict):
+        tuning = train["tuning"] = {**train["tuning"]}
+        if tuning.get("best_params"):
+            tuning["best_params"] = Path(tuning["best_params"]).name
+        if str(tuning.get("storage", "")).startswith(SQLITE):
+            tuning["storage"] = SQLITE + Path(tuning["storage"].removeprefix(SQLITE)).name
+    datasets = [shareable_name(name) for name in saved["data"]["datasets"]]
+    return {"train": train, "data": {**saved["data"], "datasets": datasets, "data_dir": None}}
 
 
 def export_onnx(run_dir: Path, out_dir: Path | None = None) -> Path:
@@ -106,7 +131,10 @@ def export_onnx(run_dir: Path, out_dir: Path | None = None) -> Path:
     metadata = {
         **model_interface(saved["train"]["model"], classes),
         "opset": OPSET,
-        "low_confidence": calibrate_threshold(held_out_probabilities, run.path / EVALUATION_DIR / RISK_COVERAGE_FIGURE),
+        "low_confidence": {
+            **calibrate_threshold(held_out_probabilities, run.path / EVALUATION_FIGURE),
+            "figure": str(EVALUATION_FIGURE),  # relative to the run folder
+        },
         **({"not_a_letter": refusal_threshold(held_out_probabilities)} if NOT_A_LETTER in classes else {}),
         "verification": {
             "split": checked_part,
@@ -115,16 +143,15 @@ def export_onnx(run_dir: Path, out_dir: Path | None = None) -> Path:
             "tolerance": VERIFY_TOLERANCE,
         },
         "metrics": run.read_json(run.metrics_path) if run.metrics_path.is_file() else None,
-        "source_run": str(run.path.resolve()),
-        "train": saved["train"],
-        "data": saved["data"],
+        **run.identity(),
+        **portable_settings(saved),
         "onnx_sha256": hashlib.sha256(onnx_bytes).hexdigest(),
         "onnx_bytes": len(onnx_bytes),
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "hcr_version": __version__,
     }
     previous = read_sidecar(json_path)
-    if previous.get("source_run") == metadata["source_run"] and "litert" in previous:
+    if run.exported(previous) and "litert" in previous:
         metadata["litert"] = previous["litert"]  # the same run's LiteRT export (hcr.training.litert) is still there
     run.write_json(json_path, metadata)
     read_metadata(onnx_path)  # the pair just written must load: fail here, not in a user's `hcr predict`
@@ -172,7 +199,6 @@ def calibrate_threshold(
         "correct_flagged": pooled["correct_flagged"],
         "targets": {"errors_flagged_at_least": ERRORS_FLAGGED_TARGET, "correct_flagged_at_most": CORRECT_FLAG_BUDGET},
         "sets": calibrated["sets"],
-        "figure": str(figure_path) if figure_path is not None else None,
     }
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from hcr.configs import DataConfig, TrainConfig
 from hcr.data import LetterData
 from hcr.data.prepare import load_run_data, prepare_data
 from hcr.data.splits import Split
@@ -33,7 +34,6 @@ from hcr.training.callbacks import (
     RunCheckpoint,
     StopOnNonFiniteLoss,
 )
-from hcr.training.config import DataConfig, TrainConfig
 from hcr.training.config_file import CONFIG_FILE_NAME, write_config_file
 from hcr.training.hard_examples import model_classes, training_additions
 from hcr.training.inputs import ImagePool, steps_per_epoch

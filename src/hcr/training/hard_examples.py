@@ -13,6 +13,7 @@ import logging
 
 import numpy as np
 
+from hcr.configs import DataConfig
 from hcr.data import LetterData
 from hcr.data.out_of_scope import digit_pools, out_of_scope_examples
 from hcr.data.rendered import rendered_copies
@@ -20,7 +21,6 @@ from hcr.data.splits import Split
 from hcr.errors import DataError
 from hcr.inference.preprocess import to_letter_arrays
 from hcr.labels import CLASSES, NOT_A_LETTER, NUM_CLASSES
-from hcr.training.config import DataConfig
 
 logger = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hcr.configs import TrainConfig
 from hcr.models.augment import build_augmenter
-from hcr.training.config import TrainConfig
 
 if TYPE_CHECKING:
     import tensorflow as tf

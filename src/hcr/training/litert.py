@@ -28,6 +28,7 @@ from hcr.training.export import (
     VERIFY_TOLERANCE,
     _inference_graph,
     model_interface,
+    portable_settings,
     read_sidecar,
 )
 from hcr.training.hard_examples import model_classes
@@ -154,15 +155,13 @@ def _record(run: RunDir, out_dir: Path, facts: dict[str, Any]) -> None:
     """The LiteRT facts under "litert" in model.json (kept beside an ONNX export's facts of the same run; a sidecar of
     its own otherwise), and as a section of MODEL_CARD.md when the folder has a card."""
     json_path = out_dir / METADATA_NAME
-    source = str(run.path.resolve())
     metadata = read_sidecar(json_path)
-    if metadata.get("source_run") != source:  # none yet, or another run's: what an app needs to use the files
+    if not run.exported(metadata):  # none yet, or another run's: what an app needs to use the files
         saved = run.read_config().saved
         metadata = {
             **model_interface(saved["train"]["model"], model_classes(run.read_config().data)),
-            "source_run": source,
-            "train": saved["train"],
-            "data": saved["data"],
+            **run.identity(),
+            **portable_settings(saved),
         }
     metadata["litert"] = facts
     run.write_json(json_path, metadata)

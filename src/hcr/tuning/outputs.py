@@ -13,9 +13,9 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from hcr.atomic import atomic_path, write_text_atomic
+from hcr.configs import DataConfig
 from hcr.errors import MissingExtraError
 from hcr.runs import BEST_PARAMS_NAME
-from hcr.training.config import DataConfig
 from hcr.tuning.spaces import SearchSpace
 
 TRIALS_NAME = "trials.csv"

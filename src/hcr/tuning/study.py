@@ -27,20 +27,12 @@ import keras
 import optuna
 from optuna.trial import TrialState
 
+from hcr.configs import NON_NEGATIVE, SEED, DataConfig, Rule, at_least, check_settings, optional
 from hcr.data.prepare import prepare_data
 from hcr.errors import HcrError
 from hcr.runs import TUNING_NAME, RunDir, make_stamped_dir, read_json, tuning_run_name, write_json
 from hcr.training.callbacks import TrainingDivergedError
-from hcr.training.config import (
-    NON_NEGATIVE,
-    SEED,
-    DataConfig,
-    Rule,
-    at_least,
-    check_settings,
-    optional,
-    resolve_config,
-)
+from hcr.training.config import resolve_config
 from hcr.training.fit import train
 from hcr.tuning.outputs import write_best_params, write_plots, write_trials_table
 from hcr.tuning.progress import FINISHED, TrialProgress, best_trial, count_trials

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from hcr.configs import DataConfig
 from hcr.console import console
 from hcr.errors import HcrError
 from hcr.evaluation.leaderboard import LeaderboardRow, rank, write_leaderboard
@@ -32,7 +33,6 @@ from hcr.pipelines.compare.model_step import Setup, evaluation_of, leaderboard_r
 from hcr.pipelines.compare.presets import PRESETS, ZOO, Preset, default_models
 from hcr.pipelines.compare.report import data_overview, report_content
 from hcr.pipelines.compare.state import STATE_FILE, CompareState
-from hcr.training.config import DataConfig
 
 __all__ = ["PRESETS", "STATE_FILE", "ZOO", "Comparison", "Preset", "compare_models"]
 

@@ -22,7 +22,7 @@ def export_best(best: LeaderboardRow, n_compared: int, best_dir: Path) -> tuple[
     run = RunDir(Path(best.run))
     onnx_path, json_path = best_dir / "model.onnx", best_dir / "model.json"
     current = json.loads(json_path.read_text()) if json_path.is_file() else {}
-    if not (onnx_path.is_file() and current.get("source_run") == str(run.path.resolve())):
+    if not (onnx_path.is_file() and run.exported(current)):
         with console.status(f"Exporting {best.model} to ONNX…"):
             onnx_path = export_onnx(run.path, best_dir)
     facts = CardFacts(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hcr.configs import DataConfig, TrainConfig
 from hcr.errors import HcrError
 from hcr.evaluation.evaluate import EVALUATION_FILE, evaluate_run, evaluation_dir
 from hcr.evaluation.leaderboard import LeaderboardRow
@@ -19,7 +20,6 @@ from hcr.pipelines.compare.presets import ZOO, Preset
 from hcr.pipelines.compare.state import CompareState, existing_runs
 from hcr.pipelines.tune_retrain import find_best_params, interrupted_study, resolve_config
 from hcr.runs import BEST_PARAMS_NAME, RunDir, read_json
-from hcr.training.config import DataConfig, TrainConfig
 
 log = logging.getLogger(__name__)
 

@@ -3,6 +3,7 @@ and split), and the HTML report's content."""
 
 from pathlib import Path
 
+from hcr.configs import DataConfig
 from hcr.data.prepare import prepare_data
 from hcr.evaluation.evaluate import evaluation_dir
 from hcr.evaluation.flagging import RISK_COVERAGE_FIGURE
@@ -10,7 +11,6 @@ from hcr.evaluation.leaderboard import HEADERS, LeaderboardRow, formatted
 from hcr.evaluation.report import ModelSection, ReportContent
 from hcr.pipelines.compare.model_step import Setup, evaluation_of
 from hcr.pipelines.compare.state import CompareState
-from hcr.training.config import DataConfig
 
 EDA_FIGURES = ("class_distribution.png", "samples.png", "pixel_histogram.png", "mean_images.png")
 

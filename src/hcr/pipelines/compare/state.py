@@ -7,10 +7,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from hcr.configs import DataConfig
 from hcr.errors import HcrError
 from hcr.pipelines.compare.presets import Preset
 from hcr.runs import RunDir, read_json, write_json
-from hcr.training.config import DataConfig
 
 log = logging.getLogger(__name__)
 
