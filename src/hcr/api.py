@@ -129,7 +129,8 @@ def train(
     `.metrics` its scores. `data`: dataset names (e.g. "az", ["az", "emnist-letters"]; None: every dataset found
     in data_dir), or arrays (x uint8 [N, 28, 28] letters as the datasets hold them, y labels 0..25), written once
     as a pixel CSV in `out`, so the run stays reproducible and resumable. `epochs` None keeps the model's recipe.
-    `settings` are any other fields of TrainConfig or DataConfig (learning_rate=…, per_class=…, seed=…)."""
+    `settings` are any other fields of TrainConfig or DataConfig (learning_rate=…, per_class=…, seed=…,
+    mixed_precision=True for an NVIDIA GPU: see docs/gpu.md)."""
     from dataclasses import fields
 
     from hcr.pipelines.tune_retrain import resolve_config
