@@ -43,14 +43,15 @@ def _python(code: str) -> str:
 
 def test_import_hcr_loads_nothing_heavy_and_the_api_never_loads_tensorflow():
     heavy = "sorted(m for m in ('onnxruntime', 'tensorflow', 'keras') if m in sys.modules)"
-    code = f"import sys, hcr\nprint({heavy})\nhcr.Recognizer, hcr.train, hcr.compare, hcr.load_dataset\nprint({heavy})"
+    names = "hcr.Recognizer, hcr.load_dataset, hcr.train, hcr.tune, hcr.compare, hcr.evaluate, hcr.export"
+    code = f"import sys, hcr\nprint({heavy})\n{names}\nprint({heavy})"
     assert _python(code).splitlines() == ["[]", "['onnxruntime']"]
 
 
 def test_an_unknown_name_is_an_attribute_error():
     with pytest.raises(AttributeError, match="Recogniser"):
         hcr.Recogniser  # noqa: B018
-    assert {"Recognizer", "train", "compare", "load_dataset"} <= set(dir(hcr))
+    assert {"Recognizer", "load_dataset", "train", "tune", "compare", "evaluate", "export"} <= set(dir(hcr))
 
 
 def test_every_way_of_giving_one_image_reads_the_same(recognizer, letters, tmp_path):
@@ -151,6 +152,19 @@ def test_load_dataset(shared_data):
 def test_train_refuses_unknown_settings_before_loading_tensorflow(tmp_path):
     with pytest.raises(HcrError, match=r"learning_rat\b"):
         hcr.train("baseline-cnn", "az", out=tmp_path, learning_rat=0.1)
+
+
+def test_tune_refuses_training_settings_it_does_not_take(tmp_path):
+    """A search draws its own training settings; only data settings (and the seed) may be given."""
+    with pytest.raises(HcrError, match=r"unknown tuning settings: learning_rate$"):
+        hcr.tune("cnn", "az", out=tmp_path, learning_rate=0.1)
+    assert not list(tmp_path.iterdir())  # refused before anything was written
+
+
+@pytest.mark.parametrize("step", [hcr.evaluate, hcr.export], ids=["evaluate", "export"])
+def test_evaluate_and_export_need_a_run_folder(step, tmp_path):
+    with pytest.raises(HcrError, match="not a run folder"):
+        step(tmp_path)
 
 
 def test_compare_refuses_an_unknown_preset(tmp_path):

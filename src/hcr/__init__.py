@@ -10,7 +10,7 @@ libraries load inside the functions that need them (ONNX Runtime with the Recogn
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["Recognizer", "compare", "load_dataset", "train"]
+__all__ = ["Recognizer", "compare", "evaluate", "export", "load_dataset", "train", "tune"]
 
 
 def __getattr__(name: str) -> Any:

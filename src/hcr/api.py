@@ -1,12 +1,13 @@
-"""What a notebook types: `hcr.Recognizer`, `hcr.train`, `hcr.compare` and `hcr.load_dataset`.
+"""What a notebook types: `hcr.Recognizer`, `hcr.load_dataset`, `hcr.train`, `hcr.tune`, `hcr.compare`,
+`hcr.evaluate` and `hcr.export` (examples/walkthrough.ipynb goes through them all).
 
     import hcr
     recognizer = hcr.Recognizer()                 # the model shipped with hcr (ONNX Runtime: no TensorFlow)
     recognizer.predict("letter.png").letter       # also a PIL image, an array, or a batch of them
     recognizer.read("line.png").text              # a line of separate capitals, as `hcr read`
 
-Each name is a thin layer over the library function the CLI uses, so the two cannot drift: train, compare and
-load_dataset import their layer (and, for training, TensorFlow) only when called.
+Each name is a thin layer over the library function the CLI uses, so the two cannot drift: the functions import
+their layer (and, for training, TensorFlow) only when called.
 """
 
 from collections.abc import Sequence
@@ -21,9 +22,12 @@ from hcr.inference.predictor import Prediction, Predictor, load_letter
 from hcr.inference.preprocess import open_image
 
 if TYPE_CHECKING:
+    from hcr.configs import DataConfig
     from hcr.data.dataset import LetterData
+    from hcr.evaluation.evaluate import Evaluation
     from hcr.inference.reading import LineReading
     from hcr.pipelines.compare import Comparison
+    from hcr.pipelines.tune_retrain import TunedAndRetrained
     from hcr.training.fit import TrainResult
 
 ImageLike = Image.Image | str | Path | np.ndarray  # one image; a list of them, or an [N, H, W] array, is a batch
@@ -116,9 +120,12 @@ def _image_of(levels: np.ndarray) -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(levels))
 
 
+Data = str | Sequence[str] | tuple[np.ndarray, np.ndarray] | None  # dataset names, or letters and labels
+
+
 def train(
     model: str = "compact-cnn",
-    data: str | Sequence[str] | tuple[np.ndarray, np.ndarray] | None = None,
+    data: Data = None,
     *,
     data_dir: Path | str | None = None,
     epochs: int | None = None,
@@ -129,32 +136,69 @@ def train(
     `.metrics` its scores. `data`: dataset names (e.g. "az", ["az", "emnist-letters"]; None: every dataset found
     in data_dir), or arrays (x uint8 [N, 28, 28] letters as the datasets hold them, y labels 0..25), written once
     as a pixel CSV in `out`, so the run stays reproducible and resumable. `epochs` None keeps the model's recipe.
-    `settings` are any other fields of TrainConfig or DataConfig (learning_rate=…, per_class=…, seed=…)."""
+    `settings` are any other fields of TrainConfig or DataConfig (learning_rate=…, per_class=…, seed=…,
+    mixed_precision=True for an NVIDIA GPU: see docs/gpu.md)."""
     from dataclasses import fields
 
-    from hcr.configs import DataConfig, TrainConfig
+    from hcr.configs import TrainConfig
     from hcr.pipelines.tune_retrain import resolve_config
 
-    data_fields = {f.name for f in fields(DataConfig)} - {"datasets", "data_dir"}
     train_fields = {f.name for f in fields(TrainConfig)} - {"model", "epochs"}
-    unknown = set(settings) - data_fields - train_fields
+    data_config = _data_config(data, data_dir, Path(out), settings, train_fields, "training")
+    train_settings = {k: v for k, v in settings.items() if k in train_fields}  # seed is both configs'
+    config = resolve_config(model, runs_dir=Path(out), epochs=epochs, **train_settings)
+    from hcr.training.fit import train as fit  # TensorFlow: only once the settings are known to be sound
+
+    return fit(config, data_config, Path(out))
+
+
+def tune(
+    space: str = "cnn",
+    data: Data = None,
+    *,
+    data_dir: Path | str | None = None,
+    trials: int = 10,
+    epochs: int | None = None,
+    final_epochs: int | None = None,
+    retrain: bool = True,
+    out: Path | str = "runs",
+    **settings: Any,
+) -> "TunedAndRetrained":
+    """Search a space's hyperparameters ("cnn" or "mobilenetv2") with Optuna, `trials` trials of at most `epochs`
+    epochs each (None: the space's), as `hcr tune` does; then, unless `retrain` is False, train the best settings
+    as a tuned-* run for at most `final_epochs`. `.tuning` holds `best_params` and `tuning_dir` (trials.csv, plots),
+    `.retrained` the run, as hcr.train returns it. `data` and `data_dir` as for hcr.train; `settings` are
+    DataConfig fields (per_class=…, seed=…, which also seeds the trials and the sampler)."""
+    data_config = _data_config(data, data_dir, Path(out), settings, set(), "tuning")
+    from hcr.pipelines.tune_retrain import tune_then_retrain
+    from hcr.tuning import TuneConfig  # TensorFlow: only once the data settings are known to be sound
+
+    config = TuneConfig(search=space, n_trials=trials, epochs=epochs, seed=data_config.seed)
+    return tune_then_retrain(config, data_config, Path(out), retrain=retrain, final_epochs=final_epochs)
+
+
+def _data_config(
+    data: Data, data_dir: Path | str | None, out: Path, settings: dict[str, Any], others: set[str], what: str
+) -> "DataConfig":
+    """The data settings of a train or tune call: `data` (names, or arrays written as a pixel CSV in `out`) and the
+    DataConfig fields among `settings`; a setting that is neither one of those nor one of `others` is refused."""
+    from dataclasses import fields
+
+    from hcr.configs import DataConfig
+
+    data_fields = {f.name for f in fields(DataConfig)} - {"datasets", "data_dir"}
+    unknown = set(settings) - data_fields - others
     if unknown:
-        raise HcrError(f"unknown training settings: {', '.join(sorted(unknown))}")
-    out = Path(out)
+        raise HcrError(f"unknown {what} settings: {', '.join(sorted(unknown))}")
     if isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], np.ndarray):
         datasets: tuple[str, ...] = (f"az:{_write_arrays(*data, out)}",)
     else:
         datasets = (data,) if isinstance(data, str) else tuple(data or ())
-    data_config = DataConfig(
+    return DataConfig(
         datasets=datasets,
         data_dir=str(data_dir) if data_dir is not None else None,
         **{k: v for k, v in settings.items() if k in data_fields},
     )
-    train_settings = {k: v for k, v in settings.items() if k in train_fields}  # seed is both configs'
-    config = resolve_config(model, runs_dir=out, epochs=epochs, **train_settings)
-    from hcr.training.fit import train as fit  # TensorFlow: only once the settings are known to be sound
-
-    return fit(config, data_config, out)
 
 
 def _write_arrays(x: np.ndarray, y: np.ndarray, out: Path) -> Path:
@@ -191,6 +235,23 @@ def compare(
     if preset not in PRESETS:
         raise HcrError(f"unknown preset '{preset}': use {', '.join(PRESETS)}")
     return compare_models(PRESETS[preset], models, datasets, Path(data_dir) if data_dir else None, Path(out))
+
+
+def evaluate(run_dir: Path | str, datasets: Sequence[str] = (), data_dir: Path | str | None = None) -> "Evaluation":
+    """Score a run's best model as `hcr evaluate` does, on its test split or on every image of `datasets`:
+    `.summary` (accuracy, per-letter scores, confused pairs, size, speed) and `.figures`, the PNG files written
+    (confusion matrices, learning curves, the most confident mistakes), for IPython.display.Image."""
+    from hcr.evaluation.evaluate import evaluate_run
+
+    return evaluate_run(Path(run_dir), datasets, data_dir)
+
+
+def export(run_dir: Path | str, out: Path | str | None = None) -> Path:
+    """Export a run's best model as `hcr export` does: model.onnx and model.json, checked against Keras, into the
+    run folder (or `out`); returns the model.onnx path, which hcr.Recognizer(path) loads."""
+    from hcr.training.export import export_onnx
+
+    return export_onnx(Path(run_dir), Path(out) if out is not None else None)
 
 
 def load_dataset(name: str, data_dir: Path | str | None = None) -> "LetterData":

@@ -74,6 +74,7 @@ TRAIN_RULES: dict[str, Rule] = {
     "early_stopping_patience": at_least(0),
     "reduce_lr_patience": at_least(0),
     "seed": SEED,
+    "mixed_precision": BOOLEAN,
     "hparams": ((lambda value: isinstance(value, dict)), "a mapping of builder arguments"),
     "weights": ((lambda value: value is None or isinstance(value, str)), "a file path, or unset"),
 }
@@ -96,6 +97,8 @@ class TrainConfig:
     early_stopping_patience: int = 6  # epochs without a better val_accuracy before stopping
     reduce_lr_patience: int = 2  # epochs without a better val_loss before halving the learning rate
     seed: int = 0
+    # float16 arithmetic, float32 weights and softmax (hcr.training.precision): faster on NVIDIA GPUs, slower on CPU
+    mixed_precision: bool = False
     hparams: dict[str, Any] = field(default_factory=dict)  # the model builder's keyword arguments
     weights: str | None = None  # pretrained weights file, for the models built on one
     # tuned-* models and tuning trials: the study and trial the settings came from (and the best_params.json)

@@ -148,6 +148,13 @@ def train(
         "Default: the model's recipe, else 0.",
         rich_help_panel=TRAINING_PANEL,
     ),
+    mixed_precision: bool = typer.Option(
+        False,
+        "--mixed-precision",
+        help="Compute in float16 with float32 weights (Keras's mixed_float16): faster on an NVIDIA GPU (the `gpu` "
+        "extra), slower on CPU. Default: off.",
+        rich_help_panel=TRAINING_PANEL,
+    ),
     weights: Path | None = typer.Option(
         None, metavar="FILE", help="Pretrained weights file (MobileNetV2 models).", rich_help_panel=TRAINING_PANEL
     ),
@@ -184,6 +191,7 @@ def train(
             "model": model, "epochs": epochs, "batch_size": batch_size, "max_steps_per_epoch": max_steps_per_epoch,
             "learning_rate": learning_rate,
             "augment": augment, "pen_width": pen_width, "weights": str(weights) if weights else None, "seed": seed,
+            "mixed_precision": mixed_precision,
         }.items() if key in given}  # fmt: skip
         cli_data = {key: value for key, value in {
             "datasets": tuple(dataset), "data_dir": str(data_dir.resolve()) if data_dir else None,

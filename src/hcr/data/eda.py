@@ -6,21 +6,15 @@ import numpy as np
 
 from hcr.atomic import atomic_path
 from hcr.data.dataset import LetterData
-from hcr.errors import MissingExtraError
 from hcr.labels import CLASSES, NUM_CLASSES
+from hcr.pyplot import pyplot
 
 SAMPLES_PER_CLASS = 12
 
 
 def write_eda_figures(data: LetterData, out_dir: Path, seed: int = 0) -> list[Path]:
     """Class distribution, random samples per letter, pixel-intensity histogram and mean image per letter."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise MissingExtraError("train", "matplotlib") from None
+    plt = pyplot()
     figures = {
         "class_distribution.png": _class_distribution,
         "samples.png": lambda d, plt: _samples(d, plt, seed),

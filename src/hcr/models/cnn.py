@@ -36,7 +36,8 @@ def build_cnn(
     x = layers.Dense(dense_units, activation="relu", kernel_regularizer=regularizer)(x)
     if dropout:
         x = layers.Dropout(dropout)(x)
-    outputs = layers.Dense(num_classes, activation="softmax")(x)  # [N, num_classes]
+    # float32 even under mixed precision (hcr.training.precision): a float16 softmax rounds small probabilities to 0
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32")(x)  # [N, num_classes]
     return keras.Model(inputs, outputs, name=name)
 
 

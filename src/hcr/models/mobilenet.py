@@ -50,7 +50,8 @@ def build_head(num_classes: int, n_features: int, dense_units: int, dropout: flo
     if dense_units:
         x = layers.Dense(dense_units, activation="relu", kernel_regularizer=regularizer)(x)
         x = layers.Dropout(dropout)(x) if dropout else x
-    outputs = layers.Dense(num_classes, activation="softmax", kernel_regularizer=regularizer)(x)
+    # float32 under mixed precision too, as the CNNs' (hcr.models.cnn)
+    outputs = layers.Dense(num_classes, activation="softmax", kernel_regularizer=regularizer, dtype="float32")(x)
     return keras.Model(inputs, outputs, name="head")
 
 

@@ -37,6 +37,7 @@ from hcr.training.callbacks import (
 from hcr.training.config_file import CONFIG_FILE_NAME, write_config_file
 from hcr.training.hard_examples import model_classes, training_additions
 from hcr.training.inputs import ImagePool, steps_per_epoch
+from hcr.training.precision import precision_policy
 from hcr.training.predict import RunModel
 from hcr.training.transfer import warm_up_head
 
@@ -110,7 +111,24 @@ def fit(
 ) -> TrainResult:
     """Train `config.model` on the letters `data` as `split` divides them, checkpointing into `run`: from scratch
     (no `state`) or from the checkpoint `state` names, unless training had ended; then score the best checkpoint
-    and write metrics.json. The run folder must already hold its config and split (`train` writes them)."""
+    and write metrics.json. The run folder must already hold its config and split (`train` writes them).
+
+    With `config.mixed_precision` the model is built and trained under Keras's mixed_float16 policy, which is put
+    back afterwards (hcr.training.precision)."""
+    with precision_policy(config.mixed_precision):
+        return _fit(config, data, split, run, state=state, callbacks=callbacks)
+
+
+def _fit(
+    config: TrainConfig,
+    data: LetterData,
+    split: Split,
+    run: RunDir,
+    *,
+    state: dict[str, Any] | None,
+    callbacks: Sequence[keras.callbacks.Callback],
+) -> TrainResult:
+    """`fit` under the precision policy it set."""
     keras.utils.set_random_seed(config.seed)
     entry = get_model_entry(config.model)
     data_config = run.read_config().data

@@ -32,6 +32,7 @@ from hcr.training.export import (
     read_sidecar,
 )
 from hcr.training.hard_examples import model_classes
+from hcr.training.precision import float32_model
 
 TFLITE_NAME = "model.tflite"
 INT8_NAME = "model-int8.tflite"
@@ -56,7 +57,7 @@ def export_tflite(run_dir: Path, out_dir: Path | None = None) -> Path:
         raise HcrError(f"{run_dir}: no trained model (checkpoints/best.keras is missing)")
     out_dir = out_dir or run.path
     data, split = load_run_data(run)  # the images as the model was trained on them
-    model = run.load_model(run.best_model_path)
+    model = float32_model(run.load_model(run.best_model_path))  # a mixed-precision run converts as float32
     checked_part = "test" if len(split.test) else "val"
     indices = getattr(split, checked_part)
     x_checked, y_checked = to_model_input(data.x[indices]), data.y[indices]  # float32 [N, 28, 28, 1]

@@ -29,7 +29,9 @@ class RunModel:
         if not run.best_model_path.is_file():
             raise HcrError(f"{run_path}: no trained model (checkpoints/best.keras is missing)")
         self.model_path_ = run.best_model_path
-        self.model_ = run.load_model(run.best_model_path)
+        from hcr.training.precision import float32_model  # Keras, as the checkpoint needs: after the checks above
+
+        self.model_ = float32_model(run.load_model(run.best_model_path))  # a mixed-precision run's too
         self.n_params_ = int(self.model_.count_params())
 
     def predict_proba(self, x: np.ndarray, batch_size: int = BATCH_SIZE) -> np.ndarray:

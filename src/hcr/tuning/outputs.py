@@ -14,7 +14,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from hcr.atomic import atomic_path, write_text_atomic
 from hcr.configs import DataConfig
-from hcr.errors import MissingExtraError
+from hcr.pyplot import pyplot
 from hcr.runs import BEST_PARAMS_NAME
 from hcr.tuning.spaces import SearchSpace
 
@@ -54,14 +54,8 @@ def write_best_params(
 def write_plots(study: optuna.Study, tuning_dir: Path) -> list[Path]:
     """Optimization history, and parameter importances once two completed trials differ in value (fANOVA needs two,
     and fails on "zero total variance" when they score alike: tiny studies often do, and the run then crashed)."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        from matplotlib.ticker import MaxNLocator
-    except ImportError:
-        raise MissingExtraError("train", "matplotlib") from None
+    plt = pyplot()
+    from matplotlib.ticker import MaxNLocator
     from optuna.importance import FanovaImportanceEvaluator
     from optuna.visualization import matplotlib as optuna_plots
 
