@@ -238,9 +238,9 @@ def _letter_ink(image: Image.Image) -> tuple[np.ndarray, tuple[slice, slice]]:
     mask = _ink_mask(ink)
     row_counts = mask.view(np.uint8).sum(axis=1, dtype=np.int32)  # [H] ink pixels per row
     glyph = _main_glyph(mask, row_counts)
-    lines = [found for found in (_frame(mask, glyph), _ruled_lines(mask, row_counts)) if found is not None]
+    lines = [found for found in (_frame(mask, glyph), ruled_lines(mask, row_counts)) if found is not None]
     if lines:
-        ink[_with_faint_edges(np.logical_or.reduce(lines), mask)] = 0.0
+        ink[with_faint_edges(np.logical_or.reduce(lines), mask)] = 0.0
         mask = _ink_mask(ink)
         glyph = _main_glyph(mask)
     return ink, glyph
@@ -283,15 +283,17 @@ def _leading(flags: np.ndarray) -> int:
     return len(flags) if flags.all() else int(np.argmin(flags))
 
 
-def _ruled_lines(mask: np.ndarray, counts: np.ndarray) -> np.ndarray | None:
+def ruled_lines(mask: np.ndarray, counts: np.ndarray, span: float = LINE_SPAN) -> np.ndarray | None:
     """bool [H, W]: straight horizontal lines across the image, much longer than the letter is tall (ruled paper, a
     comb field's baseline, an underline across the page), or None.
 
     Rows with ink across at least LINE_MIN of the width, in bands no thicker than LINE_THICK of the height (a thick
     letter's rows make a band as tall as it), are candidates. The letter is the heaviest run of the other rows with
     ink (unless that is too little: a dash, a bar, lines alone are kept), and a candidate row whose longest run of
-    ink spans LINE_SPAN of the width and is at least LINE_RATIO × the letter's height is a line: a T's or an E's bar
-    is about as long as the letter is tall, and ends where the letter does, inside the image. O(pixels)."""
+    ink spans `span` of the width and is at least LINE_RATIO × the letter's height is a line: a T's or an E's bar
+    is about as long as the letter is tall, and ends where the letter does, inside the image. (In an image of a line
+    of letters, the "letter" is the line's band of rows, and a printed line need not span as much of the width: a
+    form field is often cropped with some paper on either side.) O(pixels)."""
     h, w = mask.shape
     candidates = np.flatnonzero(counts >= LINE_MIN * w)
     candidates = candidates[_in_thin_bands(candidates, LINE_THICK * h)]
@@ -303,7 +305,7 @@ def _ruled_lines(mask: np.ndarray, counts: np.ndarray) -> np.ndarray | None:
     if total < LINE_REST * int(counts.sum()) or total == 0:
         return None
     letter = _main_span(rest, 0)
-    shortest = max(LINE_RATIO * (letter.stop - letter.start), LINE_SPAN * w)
+    shortest = max(LINE_RATIO * (letter.stop - letter.start), span * w)
     candidates = candidates[counts[candidates] >= shortest]
     if not len(candidates):
         return None
@@ -338,7 +340,7 @@ def _longest_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts[last] - rows[last] * (w + 2), stops[last] - rows[last] * (w + 2)
 
 
-def _with_faint_edges(lines: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def with_faint_edges(lines: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Printed lines and the faint pixels beside them (anti-aliasing, JPEG), but not a letter's strokes there."""
     grown = lines.copy()
     grown[1:] |= lines[:-1]

@@ -5,7 +5,9 @@ each left to right, with spaces.
 
 Each crop is the letter's own ink (bright on black, with a blank margin), which `preprocess.to_letter_array` turns
 into 28×28 exactly as it does a single letter: a letter read from a line looks to the model as it would alone.
-The steps: the ink map (polarity and background as for single letters), connected components, specks dropped, the
+The steps: the ink map (polarity and background as for single letters), a form's printed lines taken out (a ruled
+line or a comb field's baseline, as for single letters, and the comb's ticks: thin upright strokes standing on that
+line at even spacing), connected components, specks dropped, the
 components grouped into lines by the rows they cover, and in each line the pieces of one letter merged (a broken
 stroke, the unjoined bar of a T, the dot of an i), blobs too wide for one letter (touching letters) cut where the
 fewest strokes cross, and a space wherever a gap is wide.
@@ -21,7 +23,14 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from hcr.inference.preprocess import INK_THRESHOLD, MIN_CONTRAST, BlankImageError, ink_map
+from hcr.inference.preprocess import (
+    INK_THRESHOLD,
+    MIN_CONTRAST,
+    BlankImageError,
+    ink_map,
+    ruled_lines,
+    with_faint_edges,
+)
 
 SPECK_FRACTION = 0.02  # a component with less ink area than this fraction of a typical letter's is noise
 MERGE_OVERLAP = 0.5  # pieces sharing this fraction of the narrower one's columns are one letter
@@ -32,6 +41,10 @@ SPLIT_WINDOW = 0.25  # a cut is sought within this fraction of a letter width ar
 SPACE_GAP = 2.5  # a gap wider than this many times the typical gap between letters separates two words...
 SPACE_HEIGHTS = (0.5, 0.8)  # ...but a space is never narrower than the first or wider than the second letter height
 LINE_GAP = 0.2  # rows without a letter, in letter heights, that separate two lines
+PRINTED_LINE_SPAN = 0.5  # a printed line across a field spans this share of the image's width at least
+TICK_WIDTH = 0.2  # a comb's tick is thinner than this many of its heights...
+TICK_REACH = 3  # ...ends within this many px of a printed line...
+TICK_GRID = 0.1  # ...and stands, with at least two others, on a grid of even steps (± this share of a step)
 FRINGE = 2  # px around a letter's strokes kept with it: the faint anti-aliased edge the threshold cut off
 MARGIN = 2  # px of blank around each crop, so the crop's border reads as background
 
@@ -76,11 +89,20 @@ def segment_line(image: Image.Image) -> list[Glyph]:
     if peak < MIN_CONTRAST:
         raise BlankImageError("the image is blank (no ink found)")
     mask = ink > INK_THRESHOLD * peak
+    printed = ruled_lines(mask, mask.view(np.uint8).sum(axis=1, dtype=np.int32), span=PRINTED_LINE_SPAN)
+    if printed is not None:
+        ink[with_faint_edges(printed, mask)] = 0.0
+        mask = ink > INK_THRESHOLD * peak
     labels, n_labels = ndimage.label(mask, structure=np.ones((3, 3)))  # 8-connected: diagonal strokes hold
+    found = _components(labels, n_labels)
+    if printed is not None:
+        found = _without_comb_ticks(found, np.flatnonzero(printed.any(axis=1)))
+    if not found:
+        raise BlankImageError("the image holds printed lines and no writing")
     pieces: list[_Piece] = []
     spaces: list[bool] = []
     line_of: list[int] = []
-    for number, line in enumerate(_lines(_drop_specks(_components(labels, n_labels)))):
+    for number, line in enumerate(_lines(_drop_specks(found))):
         line = _merge_overlapping(line)
         height = float(np.median([p.height for p in line]))
         line = sorted(_split_wide(_attach_fragments(line, height), labels, height), key=lambda p: p.left + p.right)
@@ -113,6 +135,35 @@ def _components(labels: np.ndarray, n_labels: int) -> list[_Piece]:
         _Piece({i + 1}, s[1].start, s[0].start, s[1].stop, s[0].stop, int(areas[i + 1]))
         for i, s in enumerate(ndimage.find_objects(labels))
     ]
+
+
+def _without_comb_ticks(pieces: list[_Piece], line_rows: np.ndarray) -> list[_Piece]:
+    """The pieces without a comb field's ticks: thin upright pieces that end at a printed line (`line_rows`, the
+    rows it was taken from) and stand on an even grid with at least two others. A written I is as thin, but it
+    stands inside a cell, off the grid of the cell walls."""
+
+    def ends_at_line(p: _Piece) -> bool:
+        return bool(
+            np.abs(line_rows - p.top).min() <= TICK_REACH or np.abs(line_rows - p.bottom + 1).min() <= TICK_REACH
+        )
+
+    thin = [p for p in pieces if p.width < TICK_WIDTH * p.height and ends_at_line(p)]
+    if len(thin) < 3:
+        return pieces
+    centres = np.sort([(p.left + p.right) / 2 for p in thin])
+    step = float(np.median(np.diff(centres)))
+    if step <= 0:
+        return pieces
+    best = np.zeros(len(centres), dtype=bool)
+    for anchor in centres:  # the grid through the anchor that most of the thin pieces stand on
+        steps = (centres - anchor) / step
+        on_grid = np.abs(steps - np.round(steps)) <= TICK_GRID
+        if on_grid.sum() > best.sum():
+            best = on_grid
+    if best.sum() < 3:
+        return pieces
+    ticks = {id(p) for p in thin if best[int(np.searchsorted(centres, (p.left + p.right) / 2))]}
+    return [p for p in pieces if id(p) not in ticks]
 
 
 def _drop_specks(pieces: list[_Piece]) -> list[_Piece]:
