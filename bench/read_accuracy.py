@@ -1,12 +1,17 @@
 """Does `hcr read` read a line of capitals as well as the model reads the same letters one by one?
 
-    .venv/bin/python -m bench.read_accuracy RUN_DIR_OR_MODEL [--lines 1000] [--source az] [--seed 0] [--json PATH]
+    .venv/bin/python -m bench.read_accuracy RUN_DIR_OR_MODEL [--lines 1000] [--source az] [--layout plain]
+                                            [--seed 0] [--json PATH]
 
 RUN_DIR_OR_MODEL is a model.onnx from `hcr export` (or a folder holding one, e.g. an exported run folder); its
 model.json names the source run, whose test split supplies the letters (`--run DIR` where it is not the model's
 folder or runs/<name>). Lines of 3–12 letters are composed from
 them with tests/lines.py (random gaps, a word gap at 20 % of gaps, baseline jitter, ±15 % letter size, 24–60 px
 letters, half dark ink on white, half bright on black) and read with hcr.inference.reading.read_line.
+`--layout` sets how they are written: `plain` as above; `touching`, no gaps at all (each letter 0–10 % of a
+letter size into the next, so most pairs touch or overlap); `comb` one letter per cell of a printed comb field
+(a baseline with ticks at the cell walls), `boxes` the same with a top line (a row of boxes); `ruled`, the plain
+line with a printed rule just under it.
 
 Letters come from the Kaggle A–Z part of the test split by default: it holds capitals only, as a line of capitals
 does, while EMNIST Letters mixes in lower case (a dotted i, a looped l) that no line of capitals would contain;
@@ -28,7 +33,7 @@ from bench.model_run import model_run
 from PIL import Image
 from rich.console import Console
 from rich.table import Table
-from tests.lines import compose_line
+from tests.lines import ComposedLine, compose_comb_field, compose_line, with_rule_under
 
 from hcr.inference.predictor import Predictor
 from hcr.inference.reading import read_line
@@ -38,6 +43,8 @@ TARGET_POINTS = 2.0
 LETTERS_PER_LINE = (3, 12)
 LETTER_SIZES = (24, 60)  # px, long side of a typical letter of a line
 WORD_GAP_RATE = 0.2  # fraction of gaps between letters that are spaces between words
+LAYOUTS = ("plain", "touching", "comb", "boxes", "ruled")
+TOUCHING_GAPS = (-0.1, 0.0)  # letter sizes between neighbours in a `touching` line: overlapping up to a tenth
 
 
 def main() -> None:
@@ -45,6 +52,7 @@ def main() -> None:
     parser.add_argument("model", type=Path, help="model.onnx, or a folder holding model.onnx + model.json")
     parser.add_argument("--lines", type=int, default=1000)
     parser.add_argument("--source", default="az", help="the test letters' source: az (capitals only) or all")
+    parser.add_argument("--layout", choices=LAYOUTS, default="plain", help="how the letters are written (see above)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--save-examples", type=Path, help="write the first 20 lines here as PNG, named by truth")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -71,14 +79,9 @@ def main() -> None:
         indices = order[np.arange(cursor, cursor + n) % len(order)]
         cursor += n
         used.append(indices)
-        space_before = [False, *(rng.random(n - 1) < WORD_GAP_RATE).tolist()]
-        line = compose_line(
-            data.x[indices],
-            rng,
-            space_before=space_before,
-            letter_size=int(rng.integers(*LETTER_SIZES)),
-            dark_on_light=bool(i % 2),
-        )
+        with_spaces = args.layout != "touching"  # in a comb field or a row of boxes, a space is an empty cell
+        space_before = [False, *(rng.random(n - 1) < WORD_GAP_RATE * with_spaces).tolist()]
+        line = _written(args.layout, data.x[indices], rng, space_before, int(rng.integers(*LETTER_SIZES)), bool(i % 2))
         truth = "".join(" " * s + letter_of(y) for s, y in zip(space_before, data.y[indices], strict=True))
         reading = read_line(line.image, predictor)
         if args.save_examples and i < 20:
@@ -101,6 +104,7 @@ def main() -> None:
     results = {
         "model": str(args.model),
         "source": args.source,
+        "layout": args.layout,
         "lines": args.lines,
         "letters": len(letters),
         "distinct_letters": len(np.unique(letters)),
@@ -118,6 +122,19 @@ def main() -> None:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
 
 
+def _written(
+    layout: str, letters: np.ndarray, rng: np.random.Generator, space_before: list[bool], size: int, dark: bool
+) -> ComposedLine:
+    """The letters written in one of LAYOUTS, `size` px tall, dark ink on white when `dark`."""
+    if layout in ("comb", "boxes"):
+        return compose_comb_field(
+            letters, space_before=space_before, letter_size=size, with_top=layout == "boxes", dark_on_light=dark
+        )
+    gaps = rng.uniform(*TOUCHING_GAPS, size=len(letters) - 1).tolist() if layout == "touching" else None
+    line = compose_line(letters, rng, space_before=space_before, gaps=gaps, letter_size=size, dark_on_light=dark)
+    return with_rule_under(line) if layout == "ruled" else line
+
+
 def _edit_distance(a: str, b: str) -> int:
     """Levenshtein distance: the fewest insertions, deletions and substitutions that turn a into b."""
     row = list(range(len(b) + 1))
@@ -129,7 +146,8 @@ def _edit_distance(a: str, b: str) -> int:
 
 
 def _print(results: dict) -> None:
-    table = Table(title=f"hcr read on {results['lines']:,} composed lines ({results['letters']:,} letters)")
+    title = f"hcr read on {results['lines']:,} composed lines ({results['letters']:,} letters, {results['layout']})"
+    table = Table(title=title)
     table.add_column("measure")
     table.add_column("value", justify="right")
     gap = 100 * (results["single_letter_accuracy"] - results["character_accuracy"])

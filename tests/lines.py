@@ -2,7 +2,8 @@
 
 Used by tests/inference/test_segment.py, tests/inference/test_read.py and bench/read_accuracy.py.
 Each letter keeps its real strokes; only its place and size change: random gaps (wider between words),
-baseline jitter and size variation, on white paper (dark ink) or a dark background (bright ink).
+baseline jitter and size variation, on white paper (dark ink) or a dark background (bright ink); or one letter per
+cell of a printed comb field or row of boxes; or a printed rule under the line.
 """
 
 import functools
@@ -84,3 +85,48 @@ def _scaled(x: np.ndarray, long_side: float) -> np.ndarray:
     scale = long_side / max(ink.shape)
     size = (max(1, round(ink.shape[1] * scale)), max(1, round(ink.shape[0] * scale)))
     return np.asarray(Image.fromarray(ink).resize(size, Image.Resampling.BILINEAR))
+
+
+def compose_comb_field(
+    letters: np.ndarray,
+    *,
+    space_before: Sequence[bool] | None = None,
+    letter_size: int = LETTER_SIZE,
+    with_top: bool = False,
+    dark_on_light: bool = True,
+) -> ComposedLine:
+    """Real capitals written one per cell of a printed comb field: a baseline with a tick at each cell wall (with a
+    top line, a row of boxes), an empty cell where `space_before` is set. Letters sit a few px above the baseline,
+    centred in their cells."""
+    space_before = list(space_before) if space_before is not None else [False] * len(letters)
+    cells = np.cumsum(np.array(space_before, dtype=int) + 1) - 1  # [n] each letter's cell
+    cell = round(1.5 * letter_size)
+    n_cells = int(cells[-1]) + 1
+    width, base = cell * n_cells + 2 * letter_size, 2 * letter_size
+    canvas = np.zeros((3 * letter_size, width), dtype=np.uint8)  # [H, W] bright ink on black
+    boxes = []
+    for k, x in zip(cells, letters, strict=True):
+        patch = _scaled(x, letter_size * 0.9)
+        h, w = patch.shape
+        left, top = letter_size + k * cell + (cell - w) // 2, base - 4 - h
+        window = canvas[top : top + h, left : left + w]
+        np.maximum(window, patch, out=window)
+        boxes.append((left, top, left + w, top + h))
+    tick_top = base - (letter_size + 8 if with_top else letter_size // 2)
+    ends = slice(letter_size // 2, width - letter_size // 2)
+    canvas[base : base + 2, ends] = 255  # the printed baseline, across the field
+    if with_top:
+        canvas[tick_top : tick_top + 2, ends] = 255
+    for k in range(n_cells + 1):
+        canvas[tick_top:base, letter_size + k * cell : letter_size + k * cell + 2] = 255  # a tick at each cell wall
+    image = Image.fromarray(255 - canvas if dark_on_light else canvas)
+    return ComposedLine(image, boxes, space_before)
+
+
+def with_rule_under(line: ComposedLine) -> ComposedLine:
+    """The line with a printed rule 1 px under its lowest letter, across the whole image, 2 px thick."""
+    page = np.asarray(line.image).copy()
+    bottom = max(box[3] for box in line.boxes)
+    ink = 0 if page[0, 0] > 127 else 255  # the line's own ink: dark on white paper, bright on black
+    page[bottom + 1 : bottom + 3] = ink
+    return ComposedLine(Image.fromarray(page), line.boxes, line.space_before)

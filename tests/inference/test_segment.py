@@ -8,7 +8,7 @@ from scipy import ndimage
 from hcr.inference.preprocess import BlankImageError, to_letter_array
 from hcr.inference.segment import SPLIT_ASPECT, segment_line
 from hcr.labels import index_of
-from tests.lines import LETTER_SIZE, _scaled, compose_line, real_letters
+from tests.lines import LETTER_SIZE, compose_comb_field, compose_line, real_letters, with_rule_under
 
 MATCH = 0.75  # least correlation between a crop's 28×28 and its source letter's (typically > 0.95)
 
@@ -175,47 +175,24 @@ def test_blank_image_is_a_clear_error(image):
         segment_line(image)
 
 
-def _comb_field(letters: np.ndarray, with_top: bool) -> tuple[Image.Image, list[tuple[int, int, int, int]]]:
-    """Real capitals written one per cell of a printed comb field (a baseline with ticks between cells; with a top
-    line, a row of boxes), dark on white; and where each letter's ink lies."""
-    size, cell = LETTER_SIZE, round(1.5 * LETTER_SIZE)
-    width, base = cell * len(letters) + 2 * size, 2 * size
-    page = np.zeros((3 * size, width), dtype=np.uint8)
-    boxes = []
-    for k, x in enumerate(letters):
-        patch = _scaled(x, size * 0.9)
-        h, w = patch.shape
-        left, top = size + k * cell + (cell - w) // 2, base - 4 - h
-        np.maximum(page[top : top + h, left : left + w], patch, out=page[top : top + h, left : left + w])
-        boxes.append((left, top, left + w, top + h))
-    tick_top = base - (size + 8 if with_top else size // 2)
-    page[base : base + 2, size // 2 : width - size // 2] = 255  # the printed baseline, across the field
-    if with_top:
-        page[tick_top : tick_top + 2, size // 2 : width - size // 2] = 255
-    for k in range(len(letters) + 1):
-        page[tick_top:base, size + k * cell : size + k * cell + 2] = 255  # a tick at each cell wall
-    return Image.fromarray(255 - page), boxes
-
-
 @pytest.mark.parametrize("with_top", [False, True], ids=["comb", "boxes"])
 @pytest.mark.parametrize("seed", range(3))
 def test_letters_in_a_comb_field_come_out_without_the_printed_lines(seed, with_top):
     data = real_letters("az")
     rng = np.random.default_rng(300 + seed)
     letters = data.x[rng.choice(len(data), int(rng.integers(4, 9)), replace=False)]
-    image, boxes = _comb_field(letters, with_top)
-    glyphs = segment_line(image)
+    space_before = [False, *(rng.random(len(letters) - 1) < 0.3).tolist()]  # an empty cell between words
+    field = compose_comb_field(letters, space_before=space_before, with_top=with_top, dark_on_light=seed != 1)
+    glyphs = segment_line(field.image)
     assert len(glyphs) == len(letters), [g.box for g in glyphs]
-    for glyph, placed in zip(glyphs, boxes, strict=True):
+    assert [g.space_before for g in glyphs] == space_before  # a space is an empty cell, not a wide gap
+    for glyph, placed in zip(glyphs, field.boxes, strict=True):
         assert _overlap(glyph.box, placed) > 0.7, (glyph.box, placed)
     assert (np.diag(_correlations(glyphs, letters)) > MATCH).all()
 
 
 def test_a_line_written_on_a_ruled_line_comes_out_without_it():
     line, letters = _line_of("az", 7)
-    page = np.asarray(line.image).copy()
-    bottom = max(b[3] for b in line.boxes)
-    page[bottom + 1 : bottom + 3] = 0  # a printed rule just under the letters, across the page
-    glyphs = segment_line(Image.fromarray(page))
+    glyphs = segment_line(with_rule_under(line).image)
     assert len(glyphs) == len(letters)
     assert (np.diag(_correlations(glyphs, letters)) > MATCH).all()

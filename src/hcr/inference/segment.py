@@ -42,7 +42,8 @@ SPACE_GAP = 2.5  # a gap wider than this many times the typical gap between lett
 SPACE_HEIGHTS = (0.5, 0.8)  # ...but a space is never narrower than the first or wider than the second letter height
 LINE_GAP = 0.2  # rows without a letter, in letter heights, that separate two lines
 PRINTED_LINE_SPAN = 0.5  # a printed line across a field spans this share of the image's width at least
-TICK_WIDTH = 0.2  # a comb's tick is thinner than this many of its heights...
+TICK_WIDTH = 0.2  # a comb's tick is no wider than this many of its heights, or than TICK_PX (a short tick)...
+TICK_PX = 3
 TICK_REACH = 3  # ...ends within this many px of a printed line...
 TICK_GRID = 0.1  # ...and stands, with at least two others, on a grid of even steps (± this share of a step)
 FRINGE = 2  # px around a letter's strokes kept with it: the faint anti-aliased edge the threshold cut off
@@ -94,9 +95,9 @@ def segment_line(image: Image.Image) -> list[Glyph]:
         ink[with_faint_edges(printed, mask)] = 0.0
         mask = ink > INK_THRESHOLD * peak
     labels, n_labels = ndimage.label(mask, structure=np.ones((3, 3)))  # 8-connected: diagonal strokes hold
-    found = _components(labels, n_labels)
+    found, cells = _components(labels, n_labels), None
     if printed is not None:
-        found = _without_comb_ticks(found, np.flatnonzero(printed.any(axis=1)))
+        found, cells = _without_comb_ticks(found, np.flatnonzero(printed.any(axis=1)))
     if not found:
         raise BlankImageError("the image holds printed lines and no writing")
     pieces: list[_Piece] = []
@@ -107,7 +108,7 @@ def segment_line(image: Image.Image) -> list[Glyph]:
         height = float(np.median([p.height for p in line]))
         line = sorted(_split_wide(_attach_fragments(line, height), labels, height), key=lambda p: p.left + p.right)
         pieces += line
-        spaces += _spaces(line, height)
+        spaces += _cell_spaces(line, cells) if cells else _spaces(line, height)
         line_of += [number] * len(line)
     owner = _owner_map(pieces, labels)
     scale_x, scale_y = image.width / ink.shape[1], image.height / ink.shape[0]
@@ -137,33 +138,50 @@ def _components(labels: np.ndarray, n_labels: int) -> list[_Piece]:
     ]
 
 
-def _without_comb_ticks(pieces: list[_Piece], line_rows: np.ndarray) -> list[_Piece]:
-    """The pieces without a comb field's ticks: thin upright pieces that end at a printed line (`line_rows`, the
-    rows it was taken from) and stand on an even grid with at least two others. A written I is as thin, but it
-    stands inside a cell, off the grid of the cell walls."""
+@dataclass(frozen=True)
+class _Cells:
+    """A comb field's cells: walls at `first` + k × `width` (in the ink map's columns)."""
+
+    first: float
+    width: float
+
+    def of(self, piece: _Piece) -> int:
+        return int(np.floor(((piece.left + piece.right) / 2 - self.first) / self.width))
+
+
+def _without_comb_ticks(pieces: list[_Piece], line_rows: np.ndarray) -> tuple[list[_Piece], _Cells | None]:
+    """The pieces without a comb field's ticks, and the field's cells if it is one. Ticks are thin upright pieces
+    that end at a printed line (`line_rows`, the rows it was taken from) and stand on an even grid with at least two
+    others. A written I is as thin, but it stands inside a cell, off the grid of the cell walls."""
 
     def ends_at_line(p: _Piece) -> bool:
         return bool(
             np.abs(line_rows - p.top).min() <= TICK_REACH or np.abs(line_rows - p.bottom + 1).min() <= TICK_REACH
         )
 
-    thin = [p for p in pieces if p.width < TICK_WIDTH * p.height and ends_at_line(p)]
+    thin = [p for p in pieces if p.width <= max(TICK_WIDTH * p.height, TICK_PX) and ends_at_line(p)]
     if len(thin) < 3:
-        return pieces
+        return pieces, None
     centres = np.sort([(p.left + p.right) / 2 for p in thin])
     step = float(np.median(np.diff(centres)))
     if step <= 0:
-        return pieces
-    best = np.zeros(len(centres), dtype=bool)
+        return pieces, None
+    best, first = np.zeros(len(centres), dtype=bool), 0.0
     for anchor in centres:  # the grid through the anchor that most of the thin pieces stand on
         steps = (centres - anchor) / step
         on_grid = np.abs(steps - np.round(steps)) <= TICK_GRID
         if on_grid.sum() > best.sum():
-            best = on_grid
+            best, first = on_grid, float(anchor)
     if best.sum() < 3:
-        return pieces
+        return pieces, None
     ticks = {id(p) for p in thin if best[int(np.searchsorted(centres, (p.left + p.right) / 2))]}
-    return [p for p in pieces if id(p) not in ticks]
+    return [p for p in pieces if id(p) not in ticks], _Cells(first, step)
+
+
+def _cell_spaces(pieces: list[_Piece], cells: _Cells) -> list[bool]:
+    """In a comb field a space is an empty cell, whatever the gap between the letters' ink."""
+    numbers = [cells.of(p) for p in pieces]
+    return [False, *(b - a > 1 for a, b in itertools.pairwise(numbers))]
 
 
 def _drop_specks(pieces: list[_Piece]) -> list[_Piece]:
