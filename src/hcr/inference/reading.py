@@ -11,9 +11,10 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
-from hcr.inference.predictor import Prediction, Predictor
+from hcr.inference.predictor import Prediction, Predictor, load_letter
 from hcr.inference.preprocess import ImageError, open_image
 from hcr.inference.segment import Box, segment_line
 
@@ -51,7 +52,7 @@ class LineReading:
 def read_line(image: Image.Image, predictor: Predictor, top_k: int = 3) -> LineReading:
     """The string written on an image of one or more lines; raises BlankImageError when there is no ink."""
     characters = []
-    for glyph in segment_line(image):
+    for glyph in segment_line(image, score=lambda crops: _letter_scores(crops, predictor)):
         prediction = predictor.predict_image(Image.fromarray(glyph.crop), top_k)
         assert prediction.status not in ("blank", "error"), prediction.message  # a crop holds ink at full strength
         as_predicted = {field.name: getattr(prediction, field.name) for field in fields(prediction)}
@@ -59,6 +60,13 @@ def read_line(image: Image.Image, predictor: Predictor, top_k: int = 3) -> LineR
             ReadCharacter(**as_predicted, box=glyph.box, space_before=glyph.space_before, line=glyph.line)
         )
     return LineReading(compose_text([c.to_dict() for c in characters]), characters)
+
+
+def _letter_scores(crops: list[np.ndarray], predictor: Predictor) -> np.ndarray:
+    """How surely each crop reads as one letter: its top letter's probability, a tenth of it where the model
+    refuses the crop as not-a-letter (two letters in one crop, usually)."""
+    predictions = predictor.predict_loaded([load_letter(Image.fromarray(crop)) for crop in crops], top_k=1)
+    return np.array([p.confidence * (1.0 if p.letter is not None else 0.1) for p in predictions])
 
 
 def compose_text(characters: list[dict[str, Any]], shown: Callable[[dict[str, Any]], str] | None = None) -> str:

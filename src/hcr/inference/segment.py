@@ -17,6 +17,7 @@ Capitals share a height while their widths range from I to W, so the typical let
 """
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +50,13 @@ TICK_GRID = 0.1  # ...and stands, with at least two others, on a grid of even st
 FRINGE = 2  # px around a letter's strokes kept with it: the faint anti-aliased edge the threshold cut off
 MARGIN = 2  # px of blank around each crop, so the crop's border reads as background
 
+TRY_ASPECT = 0.6  # a piece wider than this many letter heights that the reader does not read surely (below SURE)...
+SURE = 0.2  # ...is tried as touching letters too
+CUT_PRIOR = (
+    0.25  # each cut costs as much as a part read this much less surely: a letter is not cut into letters lightly
+)
+CUT_CANDIDATES = 12  # the places fewest strokes cross in a blob of touching letters, tried as cuts by the reader
+Scorer = Callable[[list[np.ndarray]], np.ndarray]  # letter crops → how surely each reads as one letter, 0..1
 Box = tuple[int, int, int, int]  # (left, top, right, bottom), right and bottom exclusive, as Pillow's crop takes
 
 
@@ -82,9 +90,10 @@ class _Piece:
         return self.bottom - self.top
 
 
-def segment_line(image: Image.Image) -> list[Glyph]:
+def segment_line(image: Image.Image, score: Scorer | None = None) -> list[Glyph]:
     """The letters of an image of one or more lines: line by line from the top, each left to right; raises
-    BlankImageError when it holds no ink."""
+    BlankImageError when it holds no ink. With `score` (a reader), touching letters are cut where it reads the parts
+    best; without, by their expected number."""
     ink = ink_map(image.copy())  # float32 [h, w] at most WORK_SIDE on a side; copy: ink_map shrinks in place
     peak = float(ink.max())
     if peak < MIN_CONTRAST:
@@ -106,7 +115,8 @@ def segment_line(image: Image.Image) -> list[Glyph]:
     for number, line in enumerate(_lines(_drop_specks(found))):
         line = _merge_overlapping(line)
         height = float(np.median([p.height for p in line]))
-        line = sorted(_split_wide(_attach_fragments(line, height), labels, height), key=lambda p: p.left + p.right)
+        line = _split_wide(_attach_fragments(line, height), labels, height, ink, score)
+        line = sorted(line, key=lambda p: p.left + p.right)
         pieces += line
         spaces += _cell_spaces(line, cells) if cells else _spaces(line, height)
         line_of += [number] * len(line)
@@ -257,23 +267,28 @@ def _union(a: _Piece, b: _Piece) -> _Piece:
     )
 
 
-def _split_wide(pieces: list[_Piece], labels: np.ndarray, height: float) -> list[_Piece]:
-    """Cut blobs too wide for one letter into round(width / typical width) letters, each given a new label in
-    `labels`."""
+def _split_wide(
+    pieces: list[_Piece], labels: np.ndarray, height: float, ink: np.ndarray, score: Scorer | None
+) -> list[_Piece]:
+    """Cut blobs too wide for one letter (touching letters) into letters, each given a new label in `labels`: where
+    the reader (`score`) reads the parts most surely as letters, else into round(width / typical width) letters."""
     widest = SPLIT_ASPECT * height
     narrow = [p.width for p in pieces if p.width <= widest]
     letter_width = float(np.median(narrow)) if narrow else height
+    unsure = _unread(pieces, labels, ink, height, score) if score else set()
     out = []
     for piece in pieces:
-        if piece.width <= widest:
+        if piece.width <= widest and id(piece) not in unsure:
             out.append(piece)
             continue
         window = (slice(piece.top, piece.bottom), slice(piece.left, piece.right))
-        ink = np.isin(labels[window], list(piece.labels))  # [h, w]
-        cuts = [0, *_cut_columns(ink, max(2, round(piece.width / letter_width))), piece.width]
-        for start, stop in itertools.pairwise(cuts):
-            letter = np.zeros_like(ink)
-            letter[:, start:stop] = ink[:, start:stop]
+        blob = np.isin(labels[window], list(piece.labels))  # [h, w]
+        crossings = _crossings(blob)
+        expected = _cut_columns(crossings, max(2, round(piece.width / letter_width)))
+        cuts = _read_cuts(np.where(blob, ink[window], 0.0), crossings, expected, widest, score) if score else expected
+        for start, stop in itertools.pairwise([0, *cuts, piece.width]):
+            letter = np.zeros_like(blob)
+            letter[:, start:stop] = blob[:, start:stop]
             if letter.any():
                 new_label = int(labels.max()) + 1
                 labels[window][letter] = new_label
@@ -281,22 +296,82 @@ def _split_wide(pieces: list[_Piece], labels: np.ndarray, height: float) -> list
     return out
 
 
-def _cut_columns(ink: np.ndarray, n_letters: int) -> list[int]:
+def _unread(pieces: list[_Piece], labels: np.ndarray, ink: np.ndarray, height: float, score: Scorer) -> set[int]:
+    """ids of the pieces of a letter's width or more that the reader does not read as one letter: two narrow
+    letters touching (an I against an E) are no wider than one wide letter, so only reading tells them apart."""
+    wide = [p for p in pieces if p.width > TRY_ASPECT * height]
+    crops = []
+    for p in wide:
+        window = (slice(p.top, p.bottom), slice(p.left, p.right))
+        crops.append(_part_crop(np.where(np.isin(labels[window], list(p.labels)), ink[window], 0.0)))
+    scores = score(crops) if crops else []
+    return {id(p) for p, value in zip(wide, scores, strict=True) if value < SURE}
+
+
+def _crossings(blob: np.ndarray) -> np.ndarray:
+    """float [w - 1]: how many strokes link column c to column c + 1 of a bool [h, w] blob (8-connected)."""
+    right = blob[:, 1:]  # [h, w - 1]
+    reaches_right = right | np.pad(right[1:], ((0, 1), (0, 0))) | np.pad(right[:-1], ((1, 0), (0, 0)))
+    return (blob[:, :-1] & reaches_right).sum(axis=0).astype(np.float64)
+
+
+def _cut_columns(crossings: np.ndarray, n_letters: int) -> list[int]:
     """Where to cut a blob of `n_letters` letters: near each expected boundary, between the two columns that the
     fewest strokes cross. Letters touch at a point, so that is where they meet, whereas the thinnest column (the
     usual projection minimum) often runs through a letter's own slanted stroke."""
-    right = ink[:, 1:]  # [h, w - 1]
-    reaches_right = right | np.pad(right[1:], ((0, 1), (0, 0))) | np.pad(right[:-1], ((1, 0), (0, 0)))
-    crossings = (ink[:, :-1] & reaches_right).sum(axis=0).astype(np.float64)  # [w - 1] links from column c to c + 1
-    step = ink.shape[1] / n_letters
+    width = len(crossings) + 1
+    step = width / n_letters
     cuts: list[int] = []
     for k in range(1, n_letters):
         lo, hi = round(k * step - SPLIT_WINDOW * step), round(k * step + SPLIT_WINDOW * step) + 1
-        columns = np.arange(max(lo, cuts[-1] + 1 if cuts else 1), min(hi, ink.shape[1]))  # first column of the right
+        columns = np.arange(max(lo, cuts[-1] + 1 if cuts else 1), min(hi, width))  # first column of the right
         if len(columns):
             distance = np.abs(columns - k * step) / step  # < 1: breaks ties towards the expected place
             cuts.append(int(columns[np.argmin(crossings[columns - 1] + distance)]))
     return cuts
+
+
+def _read_cuts(
+    letter_ink: np.ndarray, crossings: np.ndarray, expected: list[int], widest: float, score: Scorer
+) -> list[int]:
+    """The cuts of a blob of touching letters that the reader reads best: among the places few strokes cross (each
+    local minimum of `crossings`, the lowest CUT_CANDIDATES, and the `expected` cuts), the sequence of cuts whose
+    parts, each read as a letter alone, have the highest product of confidences. A part holding two letters reads
+    as not-a-letter or unsure, a letter cut in two as two unsure halves, so the right cuts win without knowing how
+    many letters the blob holds. One batch of model calls for every candidate part."""
+    width = letter_ink.shape[1]
+    inner = crossings[1:-1]
+    minima = 1 + np.flatnonzero((inner <= crossings[:-2]) & (inner <= crossings[2:])) + 1  # cut before column c
+    lowest = minima[np.argsort(crossings[minima - 1], kind="stable")][:CUT_CANDIDATES]
+    points = sorted({0, width, *expected, *lowest.tolist()})
+    parts = [(i, j) for i in range(len(points)) for j in range(i + 1, len(points)) if points[j] - points[i] <= widest]
+    crops = [_part_crop(letter_ink[:, points[i] : points[j]]) for i, j in parts]
+    scores = {}
+    readable = [(part, crop) for part, crop in zip(parts, crops, strict=True) if crop is not None]
+    if readable:
+        scores = dict(zip([part for part, _ in readable], score([crop for _, crop in readable]), strict=True))
+    best = np.full(len(points), -np.inf)
+    best[0], previous = 0.0, np.zeros(len(points), dtype=int)
+    for (i, j), value in sorted(scores.items(), key=lambda item: item[0][1]):
+        total = best[i] + np.log(max(float(value), 1e-6)) + (np.log(CUT_PRIOR) if i else 0.0)
+        if total > best[j]:
+            best[j], previous[j] = total, i
+    if not np.isfinite(best[-1]):
+        return expected
+    cuts, j = [], len(points) - 1
+    while j:
+        j = previous[j]
+        cuts.append(points[j])
+    return sorted(cuts)[1:]
+
+
+def _part_crop(ink: np.ndarray) -> np.ndarray | None:
+    """A part of a blob as a letter crop (as _crop makes them), or None when it holds no ink."""
+    rows = np.flatnonzero(ink.max(axis=1) > 0)
+    if not len(rows) or ink.max() <= 0:
+        return None
+    part = ink[rows[0] : rows[-1] + 1]
+    return np.round(np.pad(part * (255.0 / part.max()), MARGIN)).astype(np.uint8)
 
 
 def _bounded(piece_labels: set[int], mask: np.ndarray, top: int, left: int) -> _Piece:
