@@ -188,7 +188,7 @@ def test_case_fold_keeps_everything_and_unknown_modes_are_refused(letters):
         select_case(letters, "lower")
 
 
-def test_case_survives_take_concat_and_the_cache(shared_data, monkeypatch):
+def test_case_survives_take_concat_and_the_cache(shared_data, monkeypatch, parse_cache_dir):
     calls = []
     real = emnist_module.read_idx
     monkeypatch.setattr(emnist_module, "read_idx", lambda *a: calls.append(a) or real(*a))

@@ -19,7 +19,7 @@ app = typer.Typer(help="Inspect and download datasets.", no_args_is_help=True)
 
 DATASET_HELP = (
     "az, emnist-letters, emnist-byclass, emnist-bymerge, emnist-balanced, nist-sd19, folder:PATH, or NAME:PATH for a "
-    "copy elsewhere. Repeat to combine (shared images are kept once). Default: az and emnist-letters in the data dir."
+    "copy elsewhere. Repeat to combine (shared images are kept once). Default: every dataset in the data dir."
 )
 DATA_DIR_HELP = "Folder holding the datasets. Default: $HCR_DATA_DIR, else ~/.cache/hcr/data."
 # Option groups in --help: long commands read better in a few short panels, each laid out for its own options, than

@@ -1,11 +1,16 @@
-"""Train/validation/test splits: stratified by letter, or the datasets' own (official) test split.
+"""Train/validation/test splits: stratified by letter and source, or the datasets' own (official) test split.
 
 Splits are index arrays into one `LetterData`, computed with scikit-learn's stratified shuffle from a seed
 (numpy's legacy RandomState stream, identical across machines and versions), and saved with every run.
+
+Each (letter, source) pair is split in the same proportions, so that every source's score is measured on its own
+share of every letter (dev protocol v2). Where a pair is too small for that (fewer than 2 images, or more pairs
+than images in a part, as in a subset of a few images per letter), the split is stratified by letter alone.
 """
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,15 +79,15 @@ def make_split(
     check_fractions(val_fraction, test_fraction)
     everything = np.arange(len(data))
     if method == STRATIFIED:
-        pool, test = _stratified(everything, data.y, test_fraction, seed)
+        pool, test = _stratified(everything, data, test_fraction, seed)
     else:
         without_split = np.isin(data.source, [data.sources.index(s) for s in data.sources_without_split])
         pool = everything[~data.official_test & ~without_split]
         test = everything[data.official_test]
         if without_split.any():
-            rest, rest_test = _stratified(everything[without_split], data.y[without_split], test_fraction, seed)
+            rest, rest_test = _stratified(everything[without_split], data, test_fraction, seed)
             pool, test = np.concatenate([pool, rest]), np.concatenate([test, rest_test])
-    train, val = _stratified(pool, data.y[pool], val_fraction / (1 - test_fraction), seed)
+    train, val = _stratified(pool, data, val_fraction / (1 - test_fraction), seed)
     return Split(np.sort(train), np.sort(val), np.sort(test), method, seed, data_fingerprint(data))
 
 
@@ -103,7 +108,18 @@ def check_fractions(val_fraction: float, test_fraction: float) -> None:
         )
 
 
-def _stratified(indices: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _strata(indices: np.ndarray, data: LetterData, fraction: float) -> np.ndarray:
+    """The group of each of `indices` that a split of `fraction` keeps in proportion: its (letter, source) pair where
+    every pair can be split so (2 images or more each, no more pairs than images in either part), else its letter."""
+    pairs = data.y[indices] * len(data.sources) + data.source[indices]
+    _, sizes = np.unique(pairs, return_counts=True)
+    taken = math.ceil(fraction * len(indices))
+    if sizes.min() >= 2 and len(sizes) <= min(taken, len(indices) - taken):
+        return pairs
+    return data.y[indices]
+
+
+def _stratified(indices: np.ndarray, data: LetterData, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     if fraction == 0:
         return indices, indices[:0]
     try:
@@ -111,7 +127,8 @@ def _stratified(indices: np.ndarray, y: np.ndarray, fraction: float, seed: int) 
     except ImportError:
         raise MissingExtraError("train", "scikit-learn") from None
     try:
-        kept, taken = train_test_split(indices, test_size=fraction, stratify=y, random_state=seed)
+        groups = _strata(indices, data, fraction)
+        kept, taken = train_test_split(indices, test_size=fraction, stratify=groups, random_state=seed)
     except ValueError as e:
         raise HcrError(
             f"cannot split {len(indices)} images by letter ({e}); use more images per letter or other fractions"
