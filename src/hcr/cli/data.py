@@ -31,6 +31,7 @@ TRAINING_PANEL = "Training"
 class SplitMethod(StrEnum):
     stratified = "stratified"
     official = "official"
+    writer = "writer"
 
 
 class CaseMode(StrEnum):
@@ -62,7 +63,8 @@ def split_option() -> Any:
     return typer.Option(
         SplitMethod.stratified,
         metavar="MODE",
-        help="stratified (by letter) or official (each dataset's own test split, where it has one).",
+        help="stratified (by letter and source), official (each dataset's own test split, where it has one) or "
+        "writer (no writer in two parts; NIST SD19 with its by_write folder).",
         rich_help_panel=DATA_PANEL,
     )
 

@@ -1,4 +1,5 @@
-"""Train/validation/test splits: stratified by letter and source, or the datasets' own (official) test split.
+"""Train/validation/test splits: stratified by letter and source, the datasets' own (official) test split, or by
+writer (no writer's letters in two parts: a score on writers the model has never seen).
 
 Splits are index arrays into one `LetterData`, computed with scikit-learn's stratified shuffle from a seed
 (numpy's legacy RandomState stream, identical across machines and versions), and saved with every run.
@@ -16,13 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from hcr.data.dataset import LetterData
+from hcr.data.dataset import NO_WRITER, LetterData
 from hcr.errors import HcrError, MissingExtraError
 from hcr.holdout import TEST_FRACTION, VAL_FRACTION
 
 STRATIFIED = "stratified"
 OFFICIAL = "official"
-METHODS = (STRATIFIED, OFFICIAL)
+WRITER = "writer"
+METHODS = (STRATIFIED, OFFICIAL, WRITER)
 PARTS = ("train", "val", "test")
 MAX_SEED = 2**32 - 1  # numpy's, scikit-learn's and Keras's seeds are unsigned 32-bit integers
 
@@ -72,11 +74,15 @@ def make_split(
     seed: int = 0,
 ) -> Split:
     """Split `data`. `official` keeps each source's own test split (val is carved from its train part) and
-    splits sources without one (Kaggle A–Z, image folders) by letter with `test_fraction`."""
+    splits sources without one (Kaggle A–Z, image folders) by letter with `test_fraction`. `writer` puts each
+    writer's images in one part."""
     if method not in METHODS:
-        raise HcrError(f"unknown split '{method}': use {' or '.join(METHODS)}")
+        raise HcrError(f"unknown split '{method}': use {', '.join(METHODS[:-1])} or {METHODS[-1]}")
     check_seed(seed)
     check_fractions(val_fraction, test_fraction)
+    if method == WRITER:
+        train, val, test = _by_writer(data, val_fraction, test_fraction, seed)
+        return Split(train, val, test, method, seed, data_fingerprint(data))
     everything = np.arange(len(data))
     if method == STRATIFIED:
         pool, test = _stratified(everything, data, test_fraction, seed)
@@ -106,6 +112,32 @@ def check_fractions(val_fraction: float, test_fraction: float) -> None:
             f"the val fraction must be in (0, 1), the test fraction in [0, 1), and they must sum below 1; "
             f"got {val_fraction}, {test_fraction}"
         )
+
+
+def _by_writer(
+    data: LetterData, val_fraction: float, test_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Writers in a random order (from `seed`): the first take the test part, the next the validation part, until
+    each holds its fraction of the images; the rest train. Every image needs a writer id."""
+    unknown = data.writer == NO_WRITER
+    if unknown.all():
+        raise HcrError(
+            "a writer split needs writer ids, and these images have none: NIST SD19 with its by_write folder has them"
+        )
+    if unknown.any():
+        without = sorted({data.sources[i] for i in np.unique(data.source[unknown])})
+        raise HcrError(
+            f"a writer split needs every image's writer: {unknown.sum():,} images have none ({', '.join(without)})"
+        )
+    writers, of_image, counts = np.unique(data.writer, return_inverse=True, return_counts=True)
+    order = np.random.RandomState(seed).permutation(len(writers))
+    before = (np.cumsum(counts[order]) - counts[order]) / len(data)  # share of the images ahead of each writer
+    part = np.empty(len(writers), dtype=np.int64)  # 0 train, 1 val, 2 test
+    part[order] = np.where(before < test_fraction, 2, np.where(before < test_fraction + val_fraction, 1, 0))
+    if not {0, 1} <= set(part.tolist()):
+        raise HcrError(f"cannot split {len(writers)} writers into train and validation parts of these fractions")
+    image_part = part[of_image.ravel()]
+    return np.flatnonzero(image_part == 0), np.flatnonzero(image_part == 1), np.flatnonzero(image_part == 2)
 
 
 def _strata(indices: np.ndarray, data: LetterData, fraction: float) -> np.ndarray:
