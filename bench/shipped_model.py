@@ -29,6 +29,7 @@ from hcr.data.splits import Split
 from hcr.inference.predictor import Predictor
 from hcr.inference.preprocess import to_letter_arrays
 from hcr.labels import CLASSES, index_of
+from hcr.runs import RunDir
 
 
 def bar_images() -> list[Image.Image]:
@@ -51,7 +52,9 @@ def main() -> None:
     args = parser.parse_args()
     predictor = Predictor(args.model)
     run = Path(predictor.metadata_["source_run"])
-    data = load_datasets(predictor.metadata_["data"]["datasets"], predictor.metadata_["data"]["data_dir"])
+    # a run made before runs named their datasets (dev protocol v1's default pool) is rebuilt from its sources
+    datasets = predictor.metadata_["data"]["datasets"] or RunDir.open(run).read_config().sources
+    data = load_datasets(datasets, predictor.metadata_["data"]["data_dir"])
     test = Split.load(run / "split.npz").test
     capital, _ = with_capital_labels(data)
     predicted = predictor.predict_arrays(to_letter_arrays(data.x[test])).argmax(axis=1)
