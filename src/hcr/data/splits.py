@@ -74,8 +74,8 @@ def make_split(
     seed: int = 0,
 ) -> Split:
     """Split `data`. `official` keeps each source's own test split (val is carved from its train part) and
-    splits sources without one (Kaggle A–Z, image folders) by letter with `test_fraction`. `writer` puts each
-    writer's images in one part."""
+    splits sources without one (Kaggle A–Z, SD19 without hsf_N folders, image folders) by letter and source with
+    `test_fraction`. `writer` puts each writer's images in one part."""
     if method not in METHODS:
         raise HcrError(f"unknown split '{method}': use {', '.join(METHODS[:-1])} or {METHODS[-1]}")
     check_seed(seed)
