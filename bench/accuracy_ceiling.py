@@ -3,8 +3,9 @@ errors that remain come from.
 
     .venv/bin/python -m bench.accuracy_ceiling [--model regularized-cnn] [--seeds 0,1,2,3] [--runs-dir DIR]
 
-Trains MODEL with its default recipe once per seed (the split stays the dev protocol's: all real images in
-../shared/data, stratified 70/15/15, split seed 0; only the training seed changes), then scores each run's best
+Trains MODEL with its default recipe once per seed (the split stays the dev protocol's, v2 since its figures in
+the README were measured: every dataset in ../shared/data, de-duplicated, stratified by letter and source 70/15/15,
+split seed 0; only the training seed changes), then scores each run's best
 checkpoint and the average of their probabilities on the dev-test split. Averaging removes the part of the error
 that differs from run to run; what is left is what this data lets a model of this kind learn. The remaining errors
 are split into:

@@ -31,6 +31,7 @@ from hcr.data.sources import load_datasets
 from hcr.inference.predictor import Predictor
 from hcr.inference.preprocess import to_letter_arrays
 from hcr.labels import CLASSES, index_of
+from hcr.runs import RunDir
 
 
 def bar_images() -> list[Image.Image]:
@@ -55,7 +56,9 @@ def main() -> None:
     args = parser.parse_args()
     predictor = Predictor(args.model)
     run = model_run(predictor, args.model, args.run)
-    data = load_datasets(predictor.metadata_["data"]["datasets"], args.data_dir)
+    # a run made before runs named their datasets (dev protocol v1's default pool) is rebuilt from its sources
+    datasets = predictor.metadata_["data"]["datasets"] or RunDir.open(run).read_config().sources
+    data = load_datasets(datasets, args.data_dir)
     test = load_run_split(run).test
     capital, _ = with_capital_labels(data)
     predicted = predictor.predict_arrays(to_letter_arrays(data.x[test])).argmax(axis=1)

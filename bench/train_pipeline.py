@@ -6,13 +6,13 @@ float32 arrays, side by side; and the peak memory of `hcr train` on the million-
     .venv/bin/python bench/train_pipeline.py --skip-throughput --pool-dir /tmp/scale/keep   # a pool made before
 
 Throughput (target: hcr ≥ 0.95× the reference, with and without augmentation): the same model (`--model`, default
-baseline-cnn), built with the same seed on each side, on the dev pool (all of ../shared/data's default datasets,
-stratified split, seed 0), batch 64, no validation (this measures the input, not scoring). Without augmentation the
-reference is `model.fit(x_float32, y, batch_size=64, shuffle=True)`; with it, the pipeline hcr used before
-(`from_tensor_slices` of the float32 train part, shuffled, batched, augmented per batch). The two sides train one
-epoch each in turn (A B A B …, the order flipping every pair), so load from other work on the shared cores falls
-on both alike; the first epoch of each (tracing) is left out and the table gives the median over the rest, and the
-median of the per-pair ratios.
+baseline-cnn), built with the same seed on each side, on the dev pool (dev protocol v2: every dataset in
+../shared/data, de-duplicated, stratified split, seed 0), batch 64, no validation (this measures the input, not
+scoring). Without augmentation the reference is `model.fit(x_float32, y, batch_size=64, shuffle=True)`; with it, the
+pipeline hcr used before (`from_tensor_slices` of the float32 train part, shuffled, batched, augmented per batch).
+The two sides train one epoch each in turn (A B A B …, the order flipping every pair), so load from other work on
+the shared cores falls on both alike; the first epoch of each (tracing) is left out and the table gives the median
+over the rest, and the median of the per-pair ratios.
 
 Memory (target ≤ 6 GB): `hcr train` in a fresh process on ByClass + Kaggle A–Z generated at full size
 (bench/scale_data.py: 1,186,705 images parsed, the letters kept), `--max-steps-per-epoch` so that the run ends;

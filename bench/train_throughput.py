@@ -2,9 +2,11 @@
 
     .venv/bin/python bench/train_throughput.py [--model baseline-cnn] [--epochs 3] [--repeats 3]
 
-Dev protocol: all real images in ../shared/data, stratified 70/15/15 split, seed 0. Both sides train the same
-architecture on the same in-memory arrays with batch 64 and score the validation set every epoch; hcr adds its
-callbacks (checkpoints, history, progress) — that overhead is what the ratio measures. Target: ≥ 0.95×.
+Dev protocol v2 (docs/dev-protocol.md): every dataset in ../shared/data, exact copies kept once, stratified by
+letter and source 70/15/15, seed 0 (150,852 images; the v1 figures in the README were measured on 17,246). Both
+sides train the same architecture on the same in-memory arrays with batch 64 and score the validation set every
+epoch; hcr adds its callbacks (checkpoints, history, progress) — that overhead is what the ratio measures.
+Target: ≥ 0.95×.
 Repeats alternate which side runs first, and the table reports medians. With --augment, hcr's figure is also
 given with on-the-fly rotation/shift/zoom (a tf.data pipeline), against the same bare reference.
 """

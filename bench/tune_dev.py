@@ -3,10 +3,10 @@
     .venv/bin/python bench/tune_dev.py --trials 30 --epochs 12                  # the figure: hours on 2 cores
     .venv/bin/python bench/tune_dev.py --trials 2 --epochs 1 --final-epochs 1 --per-class 20   # smoke run
 
-Dev protocol: all real images in ../shared/data combined, stratified 70/15/15 split, seed 0. The search and the
-checkpoint pick use validation accuracy only; the test split is read once, for the retrained best settings, and
-compared with regularized-cnn's dev-test accuracy (its run folder via --reference-run, else the figure in
-docs/benchmarks.md).
+Dev protocol v2 (docs/dev-protocol.md): every dataset in ../shared/data, de-duplicated, stratified by letter and
+source 70/15/15, seed 0. The search and the checkpoint pick use validation accuracy only; the test split is read once,
+for the retrained best settings, and compared with regularized-cnn's dev-test accuracy (its run folder via
+--reference-run; without one, the v1 figure below, measured on the 17,246-image pool: not comparable on v2).
 Run it alone on the machine: a second process on the same 2 cores halves everything and skews the budget.
 """
 
@@ -25,7 +25,7 @@ from hcr.pipelines.tune_retrain import tune_then_retrain
 from hcr.tuning import TuneConfig, get_space
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-REGULARIZED_TEST_ACCURACY = 0.932  # docs/benchmarks.md, "Training": regularized-cnn, dev protocol (run 20261124-032627)
+REGULARIZED_TEST_ACCURACY = 0.932  # regularized-cnn on dev protocol v1 (run 20261124-032627); v2: use --reference-run
 
 
 def main() -> None:

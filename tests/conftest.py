@@ -21,23 +21,22 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session")
 def session_parse_cache(tmp_path_factory) -> Path:
-    """One parse cache for the whole run, never $HOME's. Entries are keyed by the source's location and its files'
-    size and mtime (rendered letters by their pixels), so a test that changes a copy of a file re-parses it, and the
-    real data in ../shared/data is parsed once per run instead of once per test (SD19's 27,616 scans alone take
-    seconds; a CLI test's subprocess inherits the cache through HCR_CACHE_DIR)."""
-    return tmp_path_factory.mktemp("session-parse-cache")
+    """One parse cache for the whole session, never $HOME's: the default pool (every shared dataset) takes ~15 s to
+    parse and ~1 s from the cache, and dozens of tests load it. Entries are keyed by the files' paths, sizes and
+    times, so a test's own copies of the data get entries of their own."""
+    return tmp_path_factory.mktemp("parse-cache-session")
 
 
 @pytest.fixture(autouse=True)
-def _isolated_environment(session_parse_cache, monkeypatch) -> None:
-    """Every test uses the run's parse cache and no HCR_DATA_DIR from the caller's shell."""
+def _shared_parse_cache(session_parse_cache, monkeypatch) -> None:
+    """Every test reads the session's parse cache and no HCR_DATA_DIR from the caller's shell."""
     monkeypatch.setenv("HCR_CACHE_DIR", str(session_parse_cache))
     monkeypatch.delenv("HCR_DATA_DIR", raising=False)
 
 
 @pytest.fixture
 def parse_cache_dir(tmp_path_factory, monkeypatch) -> Path:
-    """An empty parse cache of the test's own, for tests of the cache itself (what is written, what is reused)."""
+    """An empty parse cache of the test's own, for the tests that count parses or look into the cache."""
     cache = tmp_path_factory.mktemp("parse-cache")
     monkeypatch.setenv("HCR_CACHE_DIR", str(cache))
     return cache
@@ -65,7 +64,7 @@ def emnist_copy(shared_data, tmp_path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def onnx_model_dir(shared_data, tmp_path_factory) -> Path:
+def onnx_model_dir(shared_data, tmp_path_factory, session_parse_cache) -> Path:
     """A folder holding model.onnx + model.json: a tiny real baseline-cnn (30 images per letter, 3 epochs), exported.
 
     Good enough to exercise prediction end to end (it reads well above chance), not to judge accuracy."""
@@ -76,8 +75,8 @@ def onnx_model_dir(shared_data, tmp_path_factory) -> Path:
 
     root = tmp_path_factory.mktemp("onnx-model")
     data_config = DataConfig(data_dir=str(shared_data), per_class=30)
-    with pytest.MonkeyPatch.context() as patch:  # session-scoped: the per-test parse cache is not set up yet
-        patch.setenv("HCR_CACHE_DIR", str(root / "parse-cache"))
+    with pytest.MonkeyPatch.context() as patch:  # session-scoped: the per-test fixtures are not set up yet
+        patch.setenv("HCR_CACHE_DIR", str(session_parse_cache))
         result = train(resolve_config("baseline-cnn", epochs=3), data_config, root / "runs")
         return export_onnx(result.run.path, root / "model").parent
 
@@ -89,7 +88,7 @@ def onnx_model_run(onnx_model_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
-def interrupted_run(shared_data, tmp_path_factory) -> Path:
+def interrupted_run(shared_data, tmp_path_factory, session_parse_cache) -> Path:
     """A real tiny run (baseline-cnn, 10 images per letter) stopped after the first of its two epochs, as a killed
     process leaves it: config, split, history, best.keras, last-0001.keras and state.json — resumable. Tests damage
     copies of it (copytree), never the folder itself."""
@@ -104,8 +103,8 @@ def interrupted_run(shared_data, tmp_path_factory) -> Path:
             raise KeyboardInterrupt("stopped after the first epoch, as Ctrl-C would")
 
     root = tmp_path_factory.mktemp("interrupted-run")
-    with pytest.MonkeyPatch.context() as patch:  # session-scoped: the per-test parse cache is not set up yet
-        patch.setenv("HCR_CACHE_DIR", str(root / "parse-cache"))
+    with pytest.MonkeyPatch.context() as patch:  # session-scoped: the per-test fixtures are not set up yet
+        patch.setenv("HCR_CACHE_DIR", str(session_parse_cache))
         with pytest.raises(KeyboardInterrupt):
             train(resolve_config("baseline-cnn", epochs=2), DataConfig(data_dir=str(shared_data), per_class=10),
                   root / "runs", callbacks=[Interrupt()])  # fmt: skip

@@ -128,7 +128,7 @@ DATA_RULES: dict[str, Rule] = {
     "per_class": optional(at_least(1)),
     "val_fraction": NON_NEGATIVE,  # the ranges and their sum: check_fractions
     "test_fraction": NON_NEGATIVE,
-    "split": ((lambda value: value in METHODS), " or ".join(METHODS)),
+    "split": ((lambda value: value in METHODS), f"{', '.join(METHODS[:-1])} or {METHODS[-1]}"),
     "seed": SEED,
     "capitals": BOOLEAN,
     "case": ((lambda value: value in CASE_MODES), " or ".join(CASE_MODES)),

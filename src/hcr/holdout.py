@@ -1,5 +1,5 @@
 """How a run holds data out: validation picks the best epoch, test scores the result once; by default the seed
-notebook's shares, stratified or the datasets' own test split, from a seed.
+notebook's shares, stratified, the datasets' own test split or by writer, from a seed.
 
 Defined once for the split (hcr.data.splits), the data config (hcr.configs) and the CLI's options. A module of its
 own, without numpy, so the configs and the CLI's options can check and show them without loading hcr.data.
@@ -11,7 +11,8 @@ VAL_FRACTION = 0.15
 TEST_FRACTION = 0.15
 STRATIFIED = "stratified"
 OFFICIAL = "official"
-METHODS = (STRATIFIED, OFFICIAL)
+WRITER = "writer"
+METHODS = (STRATIFIED, OFFICIAL, WRITER)
 MAX_SEED = 2**32 - 1  # numpy's, scikit-learn's and Keras's seeds are unsigned 32-bit integers
 
 

@@ -20,7 +20,7 @@ def test_inspect_real_data_writes_table_figures_and_split(shared_data, tmp_path)
             "--data-dir",
             str(shared_data),
             "--per-class",
-            "400",
+            "3000",
             "--out",
             str(out),
         ],
@@ -31,13 +31,11 @@ def test_inspect_real_data_writes_table_figures_and_split(shared_data, tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Images per letter" in result.stdout
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["sources"] == ["az", "emnist-letters"]
+    assert summary["sources"] == ["az", "emnist-letters", "emnist-byclass", "emnist-bymerge", "nist-sd19"]
     counts = summary["per_class"]
-    assert max(counts.values()) == 400
-    assert counts["V"] == 146
-    n_short = sum(n < 400 for n in counts.values())
-    assert n_short > 0
-    assert f"fewer than 400 images for {n_short} letters" in " ".join(result.stderr.split())
+    assert max(counts.values()) == 3_000
+    assert (counts["X"], counts["Z"]) == (2_820, 2_970)  # the two letters with fewer than 3,000 in the pool
+    assert "fewer than 3000 images for 2 letters" in " ".join(result.stderr.split())
     assert sum(summary["split"]["sizes"].values()) == summary["n_images"] == sum(counts.values())
     for name in ("class_distribution", "samples", "pixel_histogram", "mean_images"):
         with Image.open(out / f"{name}.png") as figure:

@@ -9,7 +9,15 @@ from hcr.data import load_datasets
 from hcr.data.az import load_az_csv
 from hcr.data.emnist import find_emnist_files, load_emnist
 from hcr.labels import index_of
-from tests.realdata import N_AZ, N_EMNIST_TEST, N_EMNIST_TRAIN, read_idx_raw
+from tests.realdata import (
+    BYCLASS_LOWER,
+    BYCLASS_UPPER,
+    N_AZ,
+    N_EMNIST_TEST,
+    N_EMNIST_TRAIN,
+    SD19_UPPER,
+    read_idx_raw,
+)
 
 
 def test_emnist_gzip_idx_matches_the_official_files(shared_data):
@@ -81,11 +89,24 @@ def test_kaggle_az_csv(shared_data):
 
 
 def test_all_datasets_in_the_data_dir_combine(shared_data):
+    """Dev protocol v2's pool: every dataset found, exact copies kept once (in the first dataset that holds them)."""
     data = load_datasets([], shared_data)
-    assert len(data) == 17_246
-    assert data.sources == ("az", "emnist-letters")
-    assert (np.bincount(data.source) == [N_AZ, N_EMNIST_TRAIN + N_EMNIST_TEST]).all()
-    assert data.sources_without_split == ("az",)
+    assert data.sources == ("az", "emnist-letters", "emnist-byclass", "emnist-bymerge", "nist-sd19")
+    assert data.duplicates == {
+        "emnist-letters = emnist-byclass": 1_560,
+        "emnist-letters = emnist-bymerge": 1_625,
+        "emnist-byclass = emnist-bymerge": 8_026,
+    }
+    letters_in_byclass = sum(BYCLASS_UPPER) + sum(BYCLASS_LOWER)
+    assert np.bincount(data.source).tolist() == [
+        N_AZ,
+        N_EMNIST_TRAIN + N_EMNIST_TEST,
+        letters_in_byclass - 1_560,
+        58_796 - 1_625 - 8_026,
+        sum(SD19_UPPER),
+    ]
+    assert len(data) == 150_852
+    assert data.sources_without_split == ("az", "nist-sd19")
     assert data.y.min() >= 0
     assert data.y.max() <= 25
 

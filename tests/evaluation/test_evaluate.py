@@ -17,15 +17,15 @@ FIGURES = {"confusion_matrix.png", "confusion_matrix_normalized.png", "learning_
 
 
 @pytest.fixture(scope="module")
-def tiny_run(shared_data, tmp_path_factory) -> Path:
+def tiny_run(shared_data, tmp_path_factory, session_parse_cache) -> Path:
     """baseline-cnn trained for 1 epoch on 20 real images per letter (78 test images): poor, but real."""
     from hcr.configs import DataConfig
     from hcr.training.config import resolve_config
     from hcr.training.fit import train
 
     root = tmp_path_factory.mktemp("tiny-run")
-    with pytest.MonkeyPatch.context() as patch:  # module-scoped: the per-test parse cache is not set up yet
-        patch.setenv("HCR_CACHE_DIR", str(root / "parse-cache"))
+    with pytest.MonkeyPatch.context() as patch:  # module-scoped: the per-test fixtures are not set up yet
+        patch.setenv("HCR_CACHE_DIR", str(session_parse_cache))
         result = train(resolve_config("baseline-cnn", epochs=1), DataConfig(data_dir=str(shared_data), per_class=20),
                        root / "runs")  # fmt: skip
     return result.run.path

@@ -17,15 +17,15 @@ from hcr.runs import RunDir
 
 
 @pytest.fixture(scope="module")
-def tiny_run(shared_data, tmp_path_factory) -> Path:
+def tiny_run(shared_data, tmp_path_factory, session_parse_cache) -> Path:
     """baseline-cnn on 30 images per letter, 1 epoch: a real model, quick to train."""
     from hcr.configs import DataConfig
     from hcr.training.config import resolve_config
     from hcr.training.fit import train
 
     root = tmp_path_factory.mktemp("litert-run")
-    with pytest.MonkeyPatch.context() as patch:  # module-scoped: the per-test parse cache is not set up yet
-        patch.setenv("HCR_CACHE_DIR", str(root / "parse-cache"))
+    with pytest.MonkeyPatch.context() as patch:  # module-scoped: the per-test fixtures are not set up yet
+        patch.setenv("HCR_CACHE_DIR", str(session_parse_cache))
         return train(resolve_config("baseline-cnn", epochs=1), DataConfig(data_dir=str(shared_data), per_class=30),
                      root / "runs").run.path  # fmt: skip
 

@@ -34,7 +34,9 @@ def test_train_writes_a_complete_run_folder(shared_data, tmp_path):
         assert path.is_file(), path
     saved = json.loads(run.config_path.read_text())
     assert saved["train"]["model"] == "baseline-cnn"
-    assert saved["sources"] == ["az", "emnist-letters"]
+    pool = ["az", "emnist-letters", "emnist-byclass", "emnist-bymerge", "nist-sd19"]  # the default: every dataset
+    assert saved["sources"] == pool
+    assert saved["data"]["datasets"] == pool  # named, so that a later default cannot change the run's data
     env = json.loads(run.env_path.read_text())
     assert "keras" in env
     source = Path(hcr.__file__).parent  # the tests run from a git checkout: the run names its commit

@@ -19,7 +19,7 @@ app = typer.Typer(help="Inspect and download datasets.", no_args_is_help=True)
 
 DATASET_HELP = (
     "az, emnist-letters, emnist-byclass, emnist-bymerge, emnist-balanced, nist-sd19, folder:PATH, or NAME:PATH for a "
-    "copy elsewhere. Repeat to combine (shared images are kept once). Default: az and emnist-letters in the data dir."
+    "copy elsewhere. Repeat to combine (shared images are kept once). Default: every dataset in the data dir."
 )
 DATA_DIR_HELP = "Folder holding the datasets. Default: $HCR_DATA_DIR, else ~/.cache/hcr/data."
 # Option groups in --help: long commands read better in a few short panels, each laid out for its own options, than
@@ -31,6 +31,7 @@ TRAINING_PANEL = "Training"
 class SplitMethod(StrEnum):
     stratified = "stratified"
     official = "official"
+    writer = "writer"
 
 
 class CaseMode(StrEnum):
@@ -62,7 +63,8 @@ def split_option() -> Any:
     return typer.Option(
         SplitMethod.stratified,
         metavar="MODE",
-        help="stratified (by letter) or official (each dataset's own test split, where it has one).",
+        help="stratified (by letter and source), official (each dataset's own test split, where it has one) or "
+        "writer (no writer in two parts; NIST SD19 with its by_write folder).",
         rich_help_panel=DATA_PANEL,
     )
 

@@ -20,7 +20,7 @@ from hcr.paths import parse_cache_dir
 log = logging.getLogger(__name__)
 
 CACHE_FORMAT = 1
-ARRAYS = ("x", "y", "source", "official_test", "case")
+ARRAYS = ("x", "y", "source", "official_test", "case", "writer")  # an entry without one of them is parsed again
 
 
 def fingerprint(paths: Sequence[Path], version: str = "") -> str:

@@ -9,6 +9,7 @@ from hcr.data.case import UNKNOWN
 from hcr.labels import NUM_CLASSES
 
 IMAGE_SIDE = 28
+NO_WRITER = -1
 
 
 @dataclass(frozen=True)
@@ -18,7 +19,8 @@ class LetterData:
     Conventions at rest: `x` uint8 [N, 28, 28], upright, ink bright on a dark background; `y` int64 [N] in
     0..25 (0 is A). `official_test[i]` is True where image i's source put it in its test split; sources without
     an official split are listed in `sources_without_split` and have it all False. `case` is uint8 [N] in
-    hcr.data.case's UNKNOWN, UPPER, LOWER (all UNKNOWN when not given).
+    hcr.data.case's UNKNOWN, UPPER, LOWER (all UNKNOWN when not given). `writer` is int64 [N]: the writer's id where
+    the source knows it (NIST SD19 with its by_write folder), NO_WRITER (-1) elsewhere; writer-disjoint splits need it.
 
     `skipped` counts the images a loader left out ("emnist-byclass: digits" → 57,918), `duplicates` the exact
     copies removed when sources were combined ("emnist-letters = emnist-byclass" → 1,560): kept so that `inspect`,
@@ -32,6 +34,7 @@ class LetterData:
     official_test: np.ndarray  # bool [N]
     sources_without_split: tuple[str, ...] = ()
     case: np.ndarray | None = None  # uint8 [N]; None becomes all UNKNOWN
+    writer: np.ndarray | None = None  # int64 [N]; None becomes all NO_WRITER
     skipped: Mapping[str, int] = field(default_factory=dict)
     duplicates: Mapping[str, int] = field(default_factory=dict)
 
@@ -41,8 +44,10 @@ class LetterData:
             raise ValueError(f"x must be uint8 [{n}, 28, 28], got {self.x.dtype} {self.x.shape}")
         if self.case is None:
             object.__setattr__(self, "case", np.full(n, UNKNOWN, dtype=np.uint8))
-        if self.source.shape != (n,) or self.official_test.shape != (n,) or self.case.shape != (n,):
-            raise ValueError("source, official_test and case must have one entry per image")
+        if self.writer is None:
+            object.__setattr__(self, "writer", np.full(n, NO_WRITER, dtype=np.int64))
+        if any(a.shape != (n,) for a in (self.source, self.official_test, self.case, self.writer)):
+            raise ValueError("source, official_test, case and writer must have one entry per image")
 
     @classmethod
     def single_source(
@@ -53,6 +58,7 @@ class LetterData:
         official_test: np.ndarray | None = None,
         case: np.ndarray | None = None,
         skipped: Mapping[str, int] | None = None,
+        writer: np.ndarray | None = None,
     ) -> "LetterData":
         n = len(y)
         return cls(
@@ -63,6 +69,7 @@ class LetterData:
             official_test=np.zeros(n, dtype=bool) if official_test is None else official_test,
             sources_without_split=(name,) if official_test is None else (),
             case=None if case is None else np.asarray(case, dtype=np.uint8),
+            writer=None if writer is None else np.asarray(writer, dtype=np.int64),
             skipped=dict(skipped or {}),
         )
 
@@ -79,9 +86,14 @@ class LetterData:
             official_test=self.official_test[indices],
             sources_without_split=self.sources_without_split,
             case=self.case[indices],
+            writer=self.writer[indices],
             skipped=self.skipped,
             duplicates=self.duplicates,
         )
+
+    @property
+    def has_writers(self) -> bool:
+        return bool((self.writer != NO_WRITER).any())
 
     @property
     def duplicates_removed(self) -> int:
@@ -112,6 +124,7 @@ def concat(parts: Sequence[LetterData]) -> LetterData:
         official_test=np.concatenate([p.official_test for p in parts]),
         sources_without_split=tuple(s for p in parts for s in p.sources_without_split),
         case=np.concatenate([p.case for p in parts]),
+        writer=np.concatenate([p.writer for p in parts]),
         skipped={k: v for p in parts for k, v in p.skipped.items()},
         duplicates={k: v for p in parts for k, v in p.duplicates.items()},
     )

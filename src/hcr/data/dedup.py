@@ -7,6 +7,8 @@ first copy (in the order the datasets were named) is kept, with the most precise
 official test if any copy was. Copies within one source are that source's own and are left alone.
 """
 
+from dataclasses import replace
+
 import numpy as np
 
 from hcr.data.case import LOWER, UPPER
@@ -34,17 +36,7 @@ def deduplicate(data: LetterData) -> LetterData:
         key = f"{data.sources[kept_source]} = {data.sources[dropped_source]}"
         pairs[key] = pairs.get(key, 0) + 1
     keep = np.flatnonzero(~removed)
-    merged = LetterData(
-        x=data.x,
-        y=data.y,
-        source=data.source,
-        sources=data.sources,
-        official_test=official_test,
-        sources_without_split=data.sources_without_split,
-        case=case,
-        skipped=data.skipped,
-        duplicates=pairs,
-    )
+    merged = replace(data, official_test=official_test, case=case, duplicates=pairs)
     return merged.take(keep)
 
 

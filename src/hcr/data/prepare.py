@@ -73,7 +73,10 @@ def load_run_data(
     """The run's data rebuilt from its config (from another folder holding the same files, if given) and its
     saved split — refused if the images are not exactly those the split was made for. With `as_loaded`, the
     images stay as the datasets store them even if the run trained on them preprocessed (--canonical)."""
-    data_config = run.read_config().data
+    saved = run.read_config()
+    data_config = saved.data
+    if not data_config.datasets:  # a run made before runs named their datasets: its sources are the pool it had
+        data_config = replace(data_config, datasets=tuple(saved.sources))
     if data_dir is not None:
         data_config = replace(data_config, data_dir=str(Path(data_dir).resolve()))
     data = selected_images(data_config)

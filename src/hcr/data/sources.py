@@ -1,9 +1,9 @@
 """Turn `--dataset` values and a data dir into one combined `LetterData`, through the parse cache.
 
 A dataset is named `az`, `emnist-letters`, `emnist-byclass`, `emnist-bymerge`, `emnist-balanced`, `nist-sd19` or
-`folder:PATH`; `NAME:PATH` points at a copy outside the data dir. With no names, the datasets found in the data dir
-are used: az and emnist-letters only (the larger sets are used when named, until the dev protocol moves to them).
-Combined sources lose the exact copies they share (dedup.py) before anything is split.
+`folder:PATH`; `NAME:PATH` points at a copy outside the data dir. With no names, every dataset found in the data dir
+is used, in that order (dev protocol v2, docs/dev-protocol.md). Combined sources lose the exact copies they share
+(dedup.py) before anything is split; the first dataset named keeps each copy.
 """
 
 from collections.abc import Sequence
@@ -50,14 +50,17 @@ def shareable_name(text: str) -> str:
 
 
 def discover_datasets(data_dir: Path) -> list[DatasetSpec]:
-    """The datasets present in `data_dir` (folders of images are never guessed: name them)."""
+    """Every dataset present in `data_dir`, in KINDS order (folders of images are never guessed: name them)."""
     if not data_dir.is_dir():
         raise DataError(data_dir, "data folder not found (set --data-dir or HCR_DATA_DIR)")
     found = []
     if find_file(data_dir, az.FILE_NAME):
         found.append(DatasetSpec(az.NAME))
-    if emnist.find_emnist_files(data_dir):
-        found.append(DatasetSpec(emnist.NAME))
+    found += [
+        DatasetSpec(name) for name, split in emnist.EMNIST_SPLITS.items() if emnist.find_emnist_files(data_dir, split)
+    ]
+    if sd19.find_by_class(data_dir):
+        found.append(DatasetSpec(sd19.NAME))
     if not found:
         raise DataError(
             data_dir,

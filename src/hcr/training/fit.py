@@ -12,7 +12,7 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,8 @@ def train(
     """Start a new run folder and train `config.model` in it; `callbacks` watch the epochs too (tuning prunes with
     one: setting `model.stop_training` ends the run after that epoch, which is then scored as usual)."""
     data, split = prepare_data(data_config)
+    # the datasets by name, not "the default": the default pool may change (it did with dev protocol v2), a run may not
+    data_config = replace(data_config, datasets=data_config.datasets or data.sources)
     run = RunDir.create(runs_dir, config.model)
     with run.in_use(), run.removed_unless_trained():
         saved = {

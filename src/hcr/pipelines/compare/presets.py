@@ -32,8 +32,8 @@ class Preset:
 
 
 PRESETS = {
-    # at most 650 images per letter (16,900: the size of the dev pool, on which quick was sized to 15 min on 2 cores;
-    # every image of the 151 k pool of every shared dataset would take ~2 hours, of a 0.8 M pool half a day),
+    # at most 650 images per letter (16,900: the size of the v1 dev pool, on which quick was sized to 15 min on 2
+    # cores; every image of the 151 k pool of dev protocol v2 would take ~2 hours, of a 0.8 M pool half a day),
     # a quarter of each recipe's epochs (baseline/regularized 5, frozen 10, fine-tuning 2, tuned-cnn 8); a small CNN
     # search; a MobileNetV2 trial alone (a feature pass, then epochs at 96 px) would not fit in 15 min
     "quick": Preset("quick", per_class=650, epoch_scale=0.25, min_epochs=2, tuning={"cnn": (4, 2)}),
