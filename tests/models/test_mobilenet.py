@@ -101,3 +101,11 @@ def test_a_cache_too_large_for_memory_is_not_built(caplog):
     assert fits_in_memory(cut, 1_000, 200, config)
     assert not fits_in_memory(cut, 10_000, 2_000, config)
     assert "not caching activations" in caplog.text
+
+
+def test_no_cut_when_no_block_of_the_backbone_trains():
+    """0 blocks unfrozen: only the head trains, so there is no cut to cache at (training runs uncached)."""
+    from hcr.models import transfer
+
+    model = create_model("mobilenetv2-finetune", weights=str(MOBILENET_WEIGHTS), input_side=32, unfreeze_blocks=0)
+    assert transfer.cut(model) is None

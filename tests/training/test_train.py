@@ -283,8 +283,9 @@ def test_fine_tuning_on_cached_activations_trains_checkpoints_its_upper_part_and
         "mobilenetv2-finetune", epochs=2, augment=True, augmented_copies=1, weights=str(MOBILENET_WEIGHTS),
         hparams={"input_side": 32, "unfreeze_blocks": 3},
     )  # fmt: skip
+    data = DataConfig(datasets=("az",), data_dir=str(shared_data), per_class=10)  # one source: a quick parse
     with pytest.raises(KeyboardInterrupt):
-        train(config, DataConfig(data_dir=str(shared_data), per_class=10), tmp_path, callbacks=[Interrupt()])
+        train(config, data, tmp_path, callbacks=[Interrupt()])
     (run_path,) = tmp_path.iterdir()
     run = RunDir(run_path)
     (last,) = run.last_model_path.parent.glob("last-*.keras")

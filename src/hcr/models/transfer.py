@@ -56,8 +56,11 @@ class Cut:
         return 4 * int(np.prod(self.lower.output_shape[1:]))
 
 
-def cut(model: keras.Model) -> Cut:
-    """`model`'s backbone cut before its first trainable layer, and the head above it."""
+def cut(model: keras.Model) -> Cut | None:
+    """`model`'s backbone cut before its first trainable layer, and the head above it; None when no layer of the
+    backbone trains (0 blocks unfrozen: only the head trains, on features)."""
+    if not backbone(model).trainable_weights:
+        return None
     lower, middle = split_backbone(backbone(model))
     inputs = keras.Input(middle.input_shape[1:])
     return Cut(lower, middle, keras.Model(inputs, head(model)(middle(inputs)), name=UPPER_NAME))

@@ -127,7 +127,7 @@ def fit(
     if entry.transfer == "features":  # only the head trains: on the frozen backbone's features, computed once
         features = _backbone_features(model, x_all[train_indices], data.x[split.val])
     elif entry.transfer == "warm-head":
-        cut = transfer.cut(model) if config.cache_activations else None
+        cut = transfer.cut(model) if config.cache_activations else None  # None: nothing of the backbone trains
         if cut is not None and fits_in_memory(cut, len(train_indices), len(split.val), config):
             # the trainable blocks and the head train on the frozen blocks' output, computed once (cut_cache)
             cache = CutCache.build(cut, pool, train_indices, split.val, config)
