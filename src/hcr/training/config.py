@@ -92,7 +92,7 @@ class TrainConfig:
     zoom: float = 0.1  # fraction of the side
     pen_width: float = 0.0  # share of letters whose strokes are made thicker or thinner (augment.RandomPenWidth)
     # fine-tuned transfer models: run the frozen lower blocks once per image and train the rest on their cached
-    # output (hcr.training.cut_cache), 2–3× faster epochs at 96 px; with `augment`, the cache holds the original and
+    # output (hcr.training.cut_cache), ~2× faster epochs at 96 px; with `augment`, the cache holds the original and
     # `augmented_copies` augmented copies of each training image, and passes over the training part cycle through them
     cache_activations: bool = True
     augmented_copies: int = 3

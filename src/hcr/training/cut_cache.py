@@ -2,8 +2,9 @@
 only the trainable blocks and the head (hcr.models.transfer.Cut.upper) run at every step.
 
 Fine-tuning MobileNetV2's top 10 blocks at 96 px used to push every letter through all 16 blocks at every epoch,
-although the lower 6 never change; most of the work is there, at the high resolutions. Their output for one letter
-is small (6×6×24 float32 = 3.4 KB at 96 px), so it is computed once and kept in memory.
+although the lower 6 never change; their forward pass, at the high resolutions, is about half of a training step
+(the other half is the trainable blocks' forward and backward pass: epochs are ~2× faster, docs/transfer.md). Their
+output for one letter is small (6×6×24 float32 = 3.4 KB at 96 px), so it is computed once and kept in memory.
 
 Augmentation cannot be applied to cached activations, so with `augment` the cache holds, per training image, the
 original and `augmented_copies` augmented copies, and each pass over the training part reads the next version of
