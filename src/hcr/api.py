@@ -227,14 +227,18 @@ def compare(
     data_dir: Path | str | None = None,
     preset: str = "quick",
     out: Path | str = "out/compare",
+    seeds: Sequence[int] = (0,),
 ) -> "Comparison":
     """Train and evaluate several models on one split, as `hcr compare` does: the leaderboard, the report and the
-    best model exported (`.best_model_path`). `preset` is one of "quick", "seed", "full"."""
+    best model exported (`.best_model_path`). `preset` is one of "quick", "seed", "full"; with several training
+    `seeds`, accuracies are mean ± sd over them and the ranking uses the mean."""
     from hcr.pipelines.compare import PRESETS, compare_models
 
     if preset not in PRESETS:
         raise HcrError(f"unknown preset '{preset}': use {', '.join(PRESETS)}")
-    return compare_models(PRESETS[preset], models, datasets, Path(data_dir) if data_dir else None, Path(out))
+    return compare_models(
+        PRESETS[preset], models, datasets, Path(data_dir) if data_dir else None, Path(out), seeds=seeds
+    )
 
 
 def evaluate(run_dir: Path | str, datasets: Sequence[str] = (), data_dir: Path | str | None = None) -> "Evaluation":

@@ -71,6 +71,8 @@ TRAIN_RULES: dict[str, Rule] = {
     "shift": between(0, 1, high_open=True),
     "zoom": between(0, 1, high_open=True),
     "pen_width": between(0, 1),
+    "cache_activations": BOOLEAN,
+    "augmented_copies": at_least(1),
     "early_stopping_patience": at_least(0),
     "reduce_lr_patience": at_least(0),
     "seed": SEED,
@@ -94,6 +96,11 @@ class TrainConfig:
     shift: float = 0.1  # fraction of the side
     zoom: float = 0.1  # fraction of the side
     pen_width: float = 0.0  # share of letters whose strokes are made thicker or thinner (augment.RandomPenWidth)
+    # fine-tuned transfer models: run the frozen lower blocks once per image and train the rest on their cached
+    # output (hcr.training.cut_cache), ~2× faster epochs at 96 px; with `augment`, the cache holds the original and
+    # `augmented_copies` augmented copies of each training image, and passes over the training part cycle through them
+    cache_activations: bool = True
+    augmented_copies: int = 3
     early_stopping_patience: int = 6  # epochs without a better val_accuracy before stopping
     reduce_lr_patience: int = 2  # epochs without a better val_loss before halving the learning rate
     seed: int = 0

@@ -102,6 +102,74 @@ def test_compare_two_tiny_models_then_resume(shared_data, tmp_path):
 
 
 @pytest.mark.slow
+def test_compare_over_two_seeds_ranks_by_the_mean_and_resumes_a_seed(shared_data, tmp_path):
+    import statistics
+
+    out = tmp_path / "compare"
+    models = ["baseline-cnn", "compact-cnn"]
+    result = compare_models(TINY, models, ["az"], data_dir=shared_data, out_dir=out, seeds=(0, 1))
+
+    # each model trained once per training seed, on one split (the data settings' seed)
+    runs = {}
+    for path in (out / "runs").iterdir():
+        saved = json.loads((path / "config.json").read_text())
+        assert saved["data"]["seed"] == 0
+        metrics = json.loads((path / "metrics.json").read_text())
+        runs[saved["train"]["model"], saved["train"]["seed"]] = (str(path), metrics["val"]["accuracy"])
+    assert set(runs) == {(model, seed) for model in models for seed in (0, 1)}
+    splits = {(path / "split.npz").read_bytes() for path in (out / "runs").iterdir()}
+    assert len(splits) == 1
+
+    # the leaderboard: mean ± sd over the seeds, ranked by the mean, the run of the best seed
+    with (out / "leaderboard.csv").open() as f:
+        rows = {row["model"]: row for row in csv.DictReader(f)}
+    for model in models:
+        vals = [runs[model, seed][1] for seed in (0, 1)]
+        assert float(rows[model]["val_accuracy"]) == pytest.approx(statistics.mean(vals))
+        assert float(rows[model]["val_accuracy_sd"]) == pytest.approx(statistics.stdev(vals))
+        assert rows[model]["seeds"] == "2"
+        assert rows[model]["run"] == runs[model, max((0, 1), key=lambda seed: runs[model, seed][1])][0]
+    means = [row.val_accuracy for row in result.leaderboard]
+    assert means == sorted(means, reverse=True)
+    markdown = (out / "leaderboard.md").read_text()
+    table = [line for line in markdown.splitlines() if line.startswith(("| 1 |", "| 2 |"))]
+    assert [line.count(" ± ") for line in table] == [2, 2]  # val and test of each model
+    assert "mean ± sd (n − 1) over the training seeds 0, 1" in markdown
+    report = result.report_path.read_text()
+    assert "seed 0" in report
+    assert "seed 1" in report
+    assert " ± " in report
+    best = result.leaderboard[0]
+    assert json.loads((out / "best" / "model.json").read_text())["source_run"] == best.run
+
+    # killed before one seed's run was scored: only that run resumes, in its own folder
+    (Path(runs["compact-cnn", 1][0]) / "metrics.json").unlink()
+    again = compare_models(TINY, models, ["az"], data_dir=shared_data, out_dir=out, seeds=(0, 1))
+    assert len(list((out / "runs").iterdir())) == 4
+    assert (Path(runs["compact-cnn", 1][0]) / "metrics.json").is_file()
+    assert [row.model for row in again.leaderboard] == [row.model for row in result.leaderboard]
+    state = json.loads((out / STATE_FILE).read_text())
+    assert set(state["models"]["compact-cnn"]["seeds"]) == {"0", "1"}
+
+
+@pytest.mark.parametrize(("seeds", "message"), [((), "at least one"), ((0, 0), "given twice"), ((-1,), "0..")])
+def test_bad_seeds_are_refused_before_any_work(seeds, message, tmp_path):
+    with pytest.raises(HcrError, match=message):
+        compare_models(TINY, ["baseline-cnn"], out_dir=tmp_path / "out", seeds=seeds)
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_refuses_seeds_that_are_not_integers(tmp_path):
+    from typer.testing import CliRunner
+
+    from hcr.cli import app
+
+    outcome = CliRunner().invoke(app, ["compare", "--seeds", "0,one", "--out", str(tmp_path / "out")])
+    assert isinstance(outcome.exception, HcrError)
+    assert "--seeds must be comma-separated integers" in str(outcome.exception)
+
+
+@pytest.mark.slow
 def test_a_tuned_model_is_searched_once_then_trained(shared_data, tmp_path):
     preset = Preset("tiny-tuned", per_class=20, epoch_scale=0.0, min_epochs=1, tuning={"cnn": (2, 1)})
     out = tmp_path / "compare"

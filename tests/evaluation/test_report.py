@@ -137,3 +137,21 @@ def test_report_fits_a_phone_screen(chromium):
     assert leaderboard.locator("th").count() == len(HEADERS)
     assert page.evaluate("document.querySelector('table.leaderboard').parentElement.scrollWidth") > 375  # scrolls
     page.close()
+
+
+def test_seeds_combine_into_mean_and_sd_and_rank_by_the_mean():
+    """A model's seeds make one row: mean ± sd (n − 1) of its accuracies, and the best seed's run; the ranking uses
+    the mean, so a model with one lucky seed does not beat one that is better on average."""
+    from hcr.evaluation.leaderboard import combine_seeds
+
+    def row(model, seed, val, test):
+        return LeaderboardRow(model, val, test, 0.8, 100, 1200, 60.0, 0.0, 1000.0, 2.0, 5, f"runs/{model}-{seed}", seed)
+
+    lucky = combine_seeds([row("lucky", 0, 0.95, 0.90), row("lucky", 1, 0.80, 0.86)])
+    steady = combine_seeds([row("steady", 0, 0.90, 0.91), row("steady", 1, 0.91, 0.92)])
+    assert (lucky.seeds, lucky.seed, lucky.run) == (2, 0, "runs/lucky-0")  # the best seed's run
+    assert lucky.val_accuracy == pytest.approx(0.875)
+    assert lucky.val_accuracy_sd == pytest.approx(0.10607, abs=1e-5)  # sample sd: |0.95 − 0.80| / √2
+    assert [r.model for r in rank([lucky, steady])] == ["steady", "lucky"]
+    assert formatted([steady])[0][2:4] == ["90.50% ± 0.71%", "91.50% ± 0.71%"]
+    assert combine_seeds([row("one", 3, 0.9, 0.9)]) == row("one", 3, 0.9, 0.9)  # one seed: the run's own row

@@ -65,3 +65,47 @@ def test_cli_without_weights_exits_2(shared_data):
     assert result.returncode == 2
     assert "HCR_MOBILENET_WEIGHTS" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("unfreeze_blocks", [10, 16])
+def test_the_cut_parts_recompose_the_uncached_model(shared_data, unfreeze_blocks):
+    """Fine-tuning on cached activations computes what the whole model computes: upper(lower(x)) equals model(x)
+    on real letters, and the upper part trains exactly the model's trainable weights (the layers are shared)."""
+    from hcr.data import load_datasets
+    from hcr.inference.preprocess import to_model_input
+    from hcr.models import transfer
+
+    model = create_model("mobilenetv2-finetune", weights=str(MOBILENET_WEIGHTS), unfreeze_blocks=unfreeze_blocks)
+    cut = transfer.cut(model)
+    x = to_model_input(load_datasets(["az"], shared_data).x[::100])  # 60 real letters
+    uncached = model.predict(x, verbose=0)
+    cached = cut.upper.predict(cut.lower.predict(x, verbose=0), verbose=0)
+    np.testing.assert_allclose(cached, uncached, atol=1e-5)
+    assert {id(v) for v in cut.upper.trainable_weights} == {id(v) for v in model.trainable_weights}
+    assert not cut.lower.trainable_weights
+    side = {10: 6, 16: 48}[unfreeze_blocks]  # 96 px: block 6 ends at 1/16 of the side, the stem at 1/2
+    assert cut.lower.output_shape[1:3] == (side, side)
+
+
+def test_a_cache_too_large_for_memory_is_not_built(caplog):
+    from hcr.configs import TrainConfig
+    from hcr.models import transfer
+    from hcr.training.cut_cache import fits_in_memory
+
+    model = create_model(
+        "mobilenetv2-finetune", weights=str(MOBILENET_WEIGHTS), input_side=128, unfreeze_blocks=16
+    )  # cut after the stem: 64×64×8, 128 KiB an image
+    cut = transfer.cut(model)
+    assert cut.bytes_per_image == 4 * 64 * 64 * 8
+    config = TrainConfig(model="mobilenetv2-finetune", augment=True, augmented_copies=3)
+    assert fits_in_memory(cut, 1_000, 200, config)
+    assert not fits_in_memory(cut, 10_000, 2_000, config)
+    assert "not caching activations" in caplog.text
+
+
+def test_no_cut_when_no_block_of_the_backbone_trains():
+    """0 blocks unfrozen: only the head trains, so there is no cut to cache at (training runs uncached)."""
+    from hcr.models import transfer
+
+    model = create_model("mobilenetv2-finetune", weights=str(MOBILENET_WEIGHTS), input_side=32, unfreeze_blocks=0)
+    assert transfer.cut(model) is None

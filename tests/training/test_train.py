@@ -266,3 +266,39 @@ def test_a_final_model_trains_on_everything_but_validation_with_capital_labels(s
 def test_a_weights_file_concerns_only_the_models_built_on_one(tmp_path):
     """`--weights` given for a whole comparison must not reach (or be checked for) a CNN."""
     assert resolve_config("baseline-cnn", weights=str(tmp_path / "absent.h5")).weights is None
+
+
+@pytest.mark.slow
+def test_fine_tuning_on_cached_activations_trains_checkpoints_its_upper_part_and_resumes(shared_data, tmp_path):
+    """The cached path end to end on real letters: augmented versions cycled, the upper part checkpointed with its
+    optimizer, restored on resume (Adam's step count goes on), and best.keras the whole model, as uncached."""
+    import keras
+
+    from hcr.models import transfer
+    from hcr.training.fit import resume
+    from tests.realdata import MOBILENET_WEIGHTS
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs=None) -> None:
+            raise KeyboardInterrupt("stopped after the first epoch, as Ctrl-C would")
+
+    config = resolve_config(
+        "mobilenetv2-finetune", epochs=2, augment=True, augmented_copies=1, weights=str(MOBILENET_WEIGHTS),
+        hparams={"input_side": 32, "unfreeze_blocks": 3},
+    )  # fmt: skip
+    data = DataConfig(datasets=("az",), data_dir=str(shared_data), per_class=10)  # one source: a quick parse
+    with pytest.raises(KeyboardInterrupt):
+        train(config, data, tmp_path, callbacks=[Interrupt()])
+    (run_path,) = tmp_path.iterdir()
+    run = RunDir(run_path)
+    (last,) = run.last_model_path.parent.glob("last-*.keras")
+    first_epoch = keras.models.load_model(last)
+    assert transfer.is_upper(first_epoch)
+    steps = int(first_epoch.optimizer.iterations.numpy())
+    result = resume(run_path)
+    assert result.metrics["epochs_done"] == 2
+    (last,) = run.last_model_path.parent.glob("last-*.keras")
+    assert int(keras.models.load_model(last).optimizer.iterations.numpy()) == 2 * steps  # not restarted at 0
+    best = keras.models.load_model(run.best_model_path)
+    assert best.input_shape == (None, 28, 28, 1)
+    assert {layer.name for layer in best.layers} >= {"backbone", "head"}

@@ -19,6 +19,7 @@ from hcr.cli.settings import config_option, given_options, resolved_data_setting
 from hcr.cli.tracking import track_option, tracking_uri_option
 from hcr.cli.train import quiet_tensorflow
 from hcr.console import console, output
+from hcr.errors import HcrError
 
 
 class PresetName(StrEnum):
@@ -44,6 +45,11 @@ def compare(
     case: CaseMode = case_option(),
     capitals: bool = capitals_option(),
     canonical: bool = canonical_option(),
+    seeds: str = typer.Option(
+        "0",
+        help="Comma-separated training seeds: each model trains once per seed on the same split (the data "
+        "settings' seed); the leaderboard shows mean ± sd and ranks by the mean, e.g. 0,1,2.",
+    ),
     out: Path = typer.Option(
         Path("out/compare"), help="Output folder; run the same command again to resume an interrupted comparison."
     ),
@@ -67,6 +73,7 @@ def compare(
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # the tuning step prints a line per trial itself
     started = time.perf_counter()
     names = [name.strip() for name in models.split(",") if name.strip()] if models else []
+    training_seeds = _parse_seeds(seeds)
     uri = resolve_tracking_uri(track, tracking_uri, out)
     if uri is not None:
         require_mlflow()  # now, not after the work whose results it would log
@@ -75,7 +82,9 @@ def compare(
         "case": case.value, "capitals": capitals, "canonical": canonical,
     }.items() if key in given}  # fmt: skip
     data_settings = resolved_data_settings(config_file, cli_data, "hcr compare")
-    result = compare_models(PRESETS[preset.value], names, dataset, data_dir, out, weights, data_settings=data_settings)
+    result = compare_models(
+        PRESETS[preset.value], names, dataset, data_dir, out, weights, data_settings=data_settings, seeds=training_seeds
+    )
     if uri is not None:
         from hcr.tracking.pipelines import log_comparison
 
@@ -85,9 +94,9 @@ def compare(
     shown = {"#": "#", "model": "model", "val acc": "val acc", "test acc": "test acc", "test macro-F1": "F1",
              "params": "params", "train time": "train", "images/s": "img/s"}  # fmt: skip
     columns = [HEADERS.index(header) for header in shown]
-    table = Table(
-        title=f"Leaderboard ({preset.value} preset, by validation accuracy)", box=box.SIMPLE_HEAD, collapse_padding=True
-    )
+    ranking = f"mean validation accuracy over seeds {seeds}" if len(training_seeds) > 1 else "validation accuracy"
+    title = f"Leaderboard ({preset.value} preset, by {ranking})"
+    table = Table(title=title, box=box.SIMPLE_HEAD, collapse_padding=True)
     for name in shown.values():
         table.add_column(name, justify="left" if name == "model" else "right", no_wrap=True)
     for place, row in enumerate(formatted(result.leaderboard)):
@@ -102,3 +111,11 @@ def compare(
         highlight=False,
         soft_wrap=True,
     )
+
+
+def _parse_seeds(text: str) -> list[int]:
+    """--seeds "0,1,2" as integers (compare_models checks their range and that none repeats)."""
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise HcrError(f"--seeds must be comma-separated integers such as 0,1,2, got {text!r}") from None

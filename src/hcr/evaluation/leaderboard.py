@@ -1,13 +1,15 @@
 """The comparison's leaderboard: one row per model, as CSV (every digit) and Markdown (for people and READMEs).
 
 Rows are ranked by validation accuracy, the number the best model is picked on; test accuracy is shown beside it
-but never used to choose.
+but never used to choose. A model trained with several seeds is one row: the mean ± sd of its accuracies over the
+seeds, ranked by the mean (one lucky seed does not win a comparison), and the run of its best seed.
 """
 
 import csv
 import io
+import statistics
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from hcr.atomic import write_text_atomic
@@ -27,6 +29,12 @@ class LeaderboardRow:
     single_image_ms: float
     epochs: int
     run: str
+    seed: int = 0  # the training seed of `run`
+    # over several training seeds: how many, and the sample standard deviation (n − 1) of the accuracies, whose
+    # means the accuracy fields then hold
+    seeds: int = 1
+    val_accuracy_sd: float = 0.0
+    test_accuracy_sd: float = 0.0
 
 
 HEADERS = ("#", "model", "val acc", "test acc", "test macro-F1", "params", "size", "train time", "tuning time",
@@ -38,14 +46,29 @@ def rank(rows: Sequence[LeaderboardRow]) -> list[LeaderboardRow]:
     return sorted(rows, key=lambda row: (-row.val_accuracy, row.parameters, row.model))
 
 
+def combine_seeds(rows: Sequence[LeaderboardRow]) -> LeaderboardRow:
+    """One model's rows, one per training seed, as one: the mean ± sd of the accuracies (and the mean macro-F1);
+    everything else (run, size, speed, time, epochs) of the seed with the best validation accuracy, whose run is the
+    one a comparison exports."""
+    best = rank(rows)[0]
+    if len(rows) == 1:
+        return best
+    val, test = [row.val_accuracy for row in rows], [row.test_accuracy for row in rows]
+    return replace(
+        best, val_accuracy=statistics.mean(val), val_accuracy_sd=statistics.stdev(val),
+        test_accuracy=statistics.mean(test), test_accuracy_sd=statistics.stdev(test),
+        test_macro_f1=statistics.mean(row.test_macro_f1 for row in rows), seeds=len(rows),
+    )  # fmt: skip
+
+
 def formatted(rows: Sequence[LeaderboardRow]) -> list[list[str]]:
     """Rows as people read them (percentages, MB, minutes), in HEADERS order."""
     return [
         [
             str(place),
             row.model,
-            f"{row.val_accuracy:.2%}",
-            f"{row.test_accuracy:.2%}",
+            _spread(row.val_accuracy, row.val_accuracy_sd, row.seeds),
+            _spread(row.test_accuracy, row.test_accuracy_sd, row.seeds),
             f"{row.test_macro_f1:.3f}",
             f"{row.parameters:,}",
             f"{row.file_bytes / 1e6:.1f} MB",
@@ -59,18 +82,20 @@ def formatted(rows: Sequence[LeaderboardRow]) -> list[list[str]]:
 
 
 def write_leaderboard(
-    rows: Sequence[LeaderboardRow], out_dir: Path, notes: dict[str, str] | None = None
+    rows: Sequence[LeaderboardRow], out_dir: Path, notes: dict[str, str] | None = None, caption: str = ""
 ) -> tuple[Path, Path]:
-    """leaderboard.csv and leaderboard.md in `out_dir`, rows in the given order; `notes` (model → why it is not
-    ranked) are listed under the Markdown table."""
+    """leaderboard.csv and leaderboard.md in `out_dir`, rows in the given order; `caption` (how the rows were
+    ranked) and `notes` (model → why it is not ranked) are written under the Markdown table."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(LeaderboardRow.__dataclass_fields__))
     writer.writeheader()
     writer.writerows(asdict(row) for row in rows)
     csv_path, md_path = out_dir / "leaderboard.csv", out_dir / "leaderboard.md"
     write_text_atomic(csv_path, buffer.getvalue())
-    skipped = "".join(f"- `{name}` not ranked: {why}\n" for name, why in (notes or {}).items())
-    write_text_atomic(md_path, markdown_table(HEADERS, formatted(rows)) + ("\n" + skipped if skipped else ""))
+    below = (f"{caption}\n" if caption else "") + "".join(
+        f"- `{name}` not ranked: {why}\n" for name, why in (notes or {}).items()
+    )
+    write_text_atomic(md_path, markdown_table(HEADERS, formatted(rows)) + ("\n" + below if below else ""))
     return csv_path, md_path
 
 
@@ -83,3 +108,7 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str
 
 def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+def _spread(mean: float, sd: float, seeds: int) -> str:
+    return f"{mean:.2%} ± {sd:.2%}" if seeds > 1 else f"{mean:.2%}"

@@ -60,6 +60,20 @@ def compose(backbone: keras.Model, head: keras.Model, name: str) -> keras.Model:
     return keras.Model(inputs, head(backbone(inputs)), name=name)
 
 
+def split_backbone(backbone: keras.Model) -> tuple[keras.Model, keras.Model]:
+    """(lower, middle): the backbone cut just before its first trainable layer, so that the frozen `lower` part
+    (letters → activations [N, h, w, c]) can run once per image and only `middle` (those activations → the
+    features) runs at every step. Both parts share the backbone's layers: training `middle` trains the backbone."""
+    mobilenet = backbone.layers[-1]
+    first = next(layer for layer in mobilenet.layers if layer.trainable_weights)  # e.g. block_7_expand
+    preprocess = keras.Model(backbone.input, backbone.layers[-2].output)  # resize, grey → 3 channels, -1..1
+    frozen = keras.Model(mobilenet.input, first.input)
+    inputs = keras.Input(INPUT_SHAPE)
+    lower = keras.Model(inputs, frozen(preprocess(inputs)), name="lower")
+    middle = keras.Model(first.input, mobilenet.output, name="middle")
+    return lower, middle
+
+
 def set_trainable_blocks(backbone: keras.Model, unfreeze_blocks: int) -> None:
     """Freeze the backbone except its top `unfreeze_blocks` inverted-residual blocks and the final 1×1 conv;
     BatchNorm layers stay frozen (in inference mode) whatever the setting."""

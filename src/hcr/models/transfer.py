@@ -7,13 +7,16 @@ Running a frozen MobileNetV2 over every image at every epoch would cost minutes 
 never changes, so a head can train on cached features in seconds instead.
 """
 
+from dataclasses import dataclass
+
 import keras
 import numpy as np
 
 from hcr.console import console
-from hcr.models.mobilenet import compose
+from hcr.models.mobilenet import compose, split_backbone
 
 FEATURE_BATCH = 256
+UPPER_NAME = "upper"
 
 
 def backbone(model: keras.Model) -> keras.Model:
@@ -36,3 +39,33 @@ def extract_features(model: keras.Model, x: np.ndarray, what: str) -> np.ndarray
     part = backbone(model)
     with console.status(f"Computing {part.output_shape[-1]} backbone features for {len(x):,} {what} images…"):
         return part.predict(x, batch_size=FEATURE_BATCH, verbose=0)
+
+
+@dataclass(frozen=True)
+class Cut:
+    """A fine-tuned model cut at its first trainable layer. The parts share the model's layers, so training `upper`
+    trains the model itself: after training, the model is lower and upper recomposed, unchanged in structure."""
+
+    lower: keras.Model  # frozen: letters [N, 28, 28, 1] → activations at the cut [N, h, w, c]
+    middle: keras.Model  # the trainable blocks: activations → features [N, n_features]
+    upper: keras.Model  # middle then head: activations → probabilities
+
+    @property
+    def bytes_per_image(self) -> int:
+        """float32 bytes of one image's activations at the cut (at 96 px, 10 blocks unfrozen: 6×6×24 → 3,456)."""
+        return 4 * int(np.prod(self.lower.output_shape[1:]))
+
+
+def cut(model: keras.Model) -> Cut | None:
+    """`model`'s backbone cut before its first trainable layer, and the head above it; None when no layer of the
+    backbone trains (0 blocks unfrozen: only the head trains, on features)."""
+    if not backbone(model).trainable_weights:
+        return None
+    lower, middle = split_backbone(backbone(model))
+    inputs = keras.Input(middle.input_shape[1:])
+    return Cut(lower, middle, keras.Model(inputs, head(model)(middle(inputs)), name=UPPER_NAME))
+
+
+def is_upper(model: keras.Model) -> bool:
+    """Whether `model` (a checkpoint) is the upper part of a cut, not a whole model."""
+    return model.name == UPPER_NAME

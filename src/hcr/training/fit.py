@@ -35,6 +35,7 @@ from hcr.training.callbacks import (
     StopOnNonFiniteLoss,
 )
 from hcr.training.config_file import CONFIG_FILE_NAME, write_config_file
+from hcr.training.cut_cache import CutCache, fits_in_memory, restore_upper
 from hcr.training.hard_examples import model_classes, training_additions
 from hcr.training.inputs import ImagePool, steps_per_epoch
 from hcr.training.precision import precision_policy
@@ -142,22 +143,27 @@ def _fit(
     pool = ImagePool(x_all, y_all)
     train_indices = np.concatenate([split.train, len(data.y) + np.arange(len(y_extra))])
     model, trained = _start_or_restore(run, config, entry, state, len(model_classes(data_config)))
-    features = None
+    features = cache = None
     if entry.transfer == "features":  # only the head trains: on the frozen backbone's features, computed once
-        features = (
-            transfer.extract_features(model, to_model_input(x_all[train_indices]), "training"),
-            transfer.extract_features(model, to_model_input(data.x[split.val]), "validation"),
-        )
-    elif entry.transfer == "warm-head" and state is None:
-        x_train, x_val = to_model_input(data.x[split.train]), to_model_input(data.x[split.val])
-        warm_up_head(model, x_train, data.y[split.train], x_val, data.y[split.val], config.seed)
-        del x_train, x_val  # float32 copies for the head's warm-up only; training itself reads the uint8 pool
+        features = _backbone_features(model, x_all[train_indices], data.x[split.val])
+    elif entry.transfer == "warm-head":
+        cut = transfer.cut(model) if config.cache_activations else None  # None: nothing of the backbone trains
+        if cut is not None and fits_in_memory(cut, len(train_indices), len(split.val), config):
+            # the trainable blocks and the head train on the frozen blocks' output, computed once (cut_cache)
+            cache = CutCache.build(cut, pool, train_indices, split.val, config)
+            trained = cut.upper if state is None else trained  # a resumed one is restored already
+        if state is None:
+            warm_train, warm_val = (
+                (
+                    cut.middle.predict(cache.train[0], batch_size=256, verbose=0),
+                    cut.middle.predict(cache.val, batch_size=256, verbose=0),
+                )
+                if cache is not None  # the originals' activations, through the blocks still as pretrained
+                else _backbone_features(model, x_all[train_indices], data.x[split.val])
+            )
+            warm_up_head(model, warm_train, y_all[train_indices], warm_val, data.y[split.val], config.seed)
     if state is None:
-        trained.compile(
-            optimizer=keras.optimizers.Adam(config.learning_rate),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
+        _compile(trained, config.learning_rate)
         history, initial_epoch, best, restored = [], 0, -math.inf, {}
     else:
         history = run.read_history(state["epochs_done"])
@@ -182,7 +188,7 @@ def _fit(
     ]
     started = time.perf_counter()
     if state is None or not is_complete(state, config):
-        inputs, fit_options = _training_input(pool, y_all, train_indices, split.val, config, features)
+        inputs, fit_options = _training_input(pool, y_all, train_indices, split.val, config, features, cache)
         try:
             trained.fit(
                 *inputs,
@@ -213,15 +219,36 @@ def _start_or_restore(
 ) -> tuple[keras.Model, keras.Model]:
     """(whole model, the part that trains): a new model, or the last checkpoint with its optimizer state.
 
-    For head-only transfer the checkpoint holds just the head; it is put back on a freshly built backbone."""
+    For head-only transfer the checkpoint holds just the head; it is put back on a freshly built backbone. A model
+    fine-tuned on cached activations checkpoints its upper part; its weights go back into a freshly built model."""
     hparams = {**config.hparams, **({"weights": config.weights} if entry.needs_weights else {})}
     if state is None:
         model = create_model(config.model, num_classes=num_classes, **hparams)
         return model, (transfer.head(model) if entry.transfer == "features" else model)
     last = run.load_model(run.state_path.parent / state["last_model"])
-    if entry.transfer != "features":
-        return last, last
-    return transfer.with_head(create_model(config.model, num_classes=num_classes, **hparams), last), last
+    if entry.transfer == "features":
+        return transfer.with_head(create_model(config.model, num_classes=num_classes, **hparams), last), last
+    if transfer.is_upper(last):
+        model = create_model(config.model, num_classes=num_classes, **hparams)
+        upper = transfer.cut(model).upper
+        _compile(upper, config.learning_rate)
+        restore_upper(upper, last)
+        return model, upper
+    return last, last
+
+
+def _backbone_features(model: keras.Model, x_train: np.ndarray, x_val: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The backbone's features [N, n_features] of the uint8 training and validation letters."""
+    return (
+        transfer.extract_features(model, to_model_input(x_train), "training"),
+        transfer.extract_features(model, to_model_input(x_val), "validation"),
+    )
+
+
+def _compile(model: keras.Model, learning_rate: float) -> None:
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
 
 
 def _training_input(
@@ -231,10 +258,15 @@ def _training_input(
     val: np.ndarray,
     config: TrainConfig,
     features: tuple[np.ndarray, np.ndarray] | None,
+    cache: CutCache | None,
 ) -> tuple[tuple, dict[str, Any]]:
     """What fit takes: batches made float32 one at a time from the uint8 pool (training.inputs), or, for a head
-    trained on frozen features, those feature arrays; `steps_per_epoch` caps an epoch over a huge pool."""
+    trained on frozen features, those feature arrays, or batches of cached activations at the cut (cut_cache);
+    `steps_per_epoch` caps an epoch over a huge pool."""
     steps = steps_per_epoch(len(train), config)
+    if cache is not None:
+        validation = {"validation_data": (cache.val, y[val]), "validation_batch_size": 512}
+        return (cache.training_batches(y[train], config),), {"steps_per_epoch": steps, "shuffle": False} | validation
     if features is not None:
         features_train, features_val = features
         options = {"batch_size": config.batch_size, "shuffle": True, "steps_per_epoch": steps}

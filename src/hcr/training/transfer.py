@@ -1,22 +1,25 @@
 """Warming a transfer model's head up on frozen features before fine-tuning the whole model (hcr.models.transfer
-computes the features and knows the model's parts)."""
+computes the features and knows the model's parts; hcr.training.cut_cache computes them from cached activations)."""
 
 import keras
 import numpy as np
 
 from hcr.console import console
-from hcr.models.transfer import extract_features, head
+from hcr.models.transfer import head
 
 WARM_UP_EPOCHS = 15
 
 
 def warm_up_head(
-    model: keras.Model, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, seed: int
+    model: keras.Model,
+    features_train: np.ndarray,
+    y_train: np.ndarray,
+    features_val: np.ndarray,
+    y_val: np.ndarray,
+    seed: int,
 ) -> float:
-    """Fit `model`'s head on frozen features before fine-tuning, so the random head's large gradients do not
-    wreck the pretrained blocks; returns the head's validation accuracy."""
-    features_train = extract_features(model, x_train, "training")
-    features_val = extract_features(model, x_val, "validation")
+    """Fit `model`'s head on the backbone's features before fine-tuning, so the random head's large gradients do
+    not wreck the pretrained blocks; returns the head's validation accuracy."""
     keras.utils.set_random_seed(seed)
     trained = head(model)
     trained.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])

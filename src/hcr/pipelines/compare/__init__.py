@@ -2,18 +2,22 @@
 
 hcr compare --preset quick --data-dir ../shared/data                  # → out/compare/
 hcr compare --models baseline-cnn,regularized-cnn --out out/cnns
+hcr compare --models baseline-cnn,compact-cnn --seeds 0,1,2          # mean ± sd over three training seeds
 
     out/compare/
         compare_state.json          settings and progress: an interrupted comparison resumes from here (state.py)
         eda/*.png                   the data, before any model (report.py)
         tuning/<stamp>-tune-<space>/  the Optuna study behind each tuned-* model (model_step.py, hcr.tuning)
-        runs/<stamp>-<model>/       one run folder per model (hcr.training.fit), with evaluation/ inside
+        runs/<stamp>-<model>/       one run folder per model and seed (hcr.training.fit), with evaluation/ inside
         leaderboard.csv  leaderboard.md  report.html
         best/model.onnx  best/model.json  best/MODEL_CARD.md    (best.py)
 
-A model whose run folder holds metrics.json is finished and never retrained; one with a checkpoint but no
-metrics.json was interrupted and is resumed from its last epoch. A tuned model is searched for first, within the
-preset's budget, and only once: a finished study (its best_params.json) is reused, an interrupted one is joined.
+With `seeds`, every model trains once per training seed, on the same split (the data settings' seed makes it):
+the leaderboard ranks by the mean validation accuracy over the seeds and shows mean ± sd, and the model exported is
+the top model's run of its best seed. A model whose run folder (for that seed) holds metrics.json is finished and
+never retrained; one with a checkpoint but no metrics.json was interrupted and is resumed from its last epoch. A
+tuned model is searched for first, within the preset's budget, and only once (for all seeds): a finished study (its
+best_params.json) is reused, an interrupted one is joined.
 """
 
 import logging
@@ -23,10 +27,10 @@ from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from hcr.configs import DataConfig
+from hcr.configs import SEED, DataConfig
 from hcr.console import console
 from hcr.errors import HcrError
-from hcr.evaluation.leaderboard import LeaderboardRow, rank, write_leaderboard
+from hcr.evaluation.leaderboard import LeaderboardRow, combine_seeds, rank, write_leaderboard
 from hcr.evaluation.report import write_report
 from hcr.pipelines.compare.best import export_best
 from hcr.pipelines.compare.model_step import Setup, evaluation_of, leaderboard_row, plan, run_model
@@ -59,6 +63,7 @@ def compare_models(
     weights: Path | None = None,
     *,
     data_settings: DataConfig | None = None,
+    seeds: Sequence[int] = (0,),
 ) -> Comparison:
     """Train (or resume, or reuse) and evaluate every model on one split, then write the leaderboard, the report
     and the best model by validation accuracy, exported to ONNX with its model card.
@@ -66,7 +71,8 @@ def compare_models(
     `data_settings` are the data settings a deployable model is trained with (case, bars as I, canonical
     preprocessing, rendered copies, split shares; e.g. the shipped model's recipe file), so that the comparison ranks
     what users would get; `datasets` and `data_dir` replace theirs when given, and the preset's per-letter sample
-    applies unless they set one."""
+    applies unless they set one. Each model trains once per training seed of `seeds` (see above)."""
+    seeds = _checked_seeds(seeds)
     base = data_settings or DataConfig()
     data_config = replace(
         base,
@@ -84,31 +90,61 @@ def compare_models(
     state.save()  # the output folder is made only now, once the request is known to be sound
 
     eda_figures, data_facts = data_overview(data_config, setup.out_dir / "eda")
-    runs: dict[str, Path] = {}
+    runs: dict[str, dict[int, Path]] = {}  # model → seed → run folder
     with _progress() as progress:
-        task = progress.add_task("models", total=len(plans))
+        task = progress.add_task("models", total=len(plans) * len(seeds))
         for place, (name, config) in enumerate(plans.items(), start=1):
             log.info("model %d/%d: %s", place, len(plans), name)
-            progress.update(task, description=f"{name}: training")
             try:
-                runs[name] = run_model(setup, state, name, config)
-                progress.update(task, description=f"{name}: evaluating")
-                evaluation_of(runs[name])
-            except HcrError as e:
+                for seed in seeds:
+                    progress.update(task, description=f"{name}{_seed_label(seed, seeds)}: training")
+                    runs.setdefault(name, {})[seed] = run_model(setup, state, name, config, seed)
+                    progress.update(task, description=f"{name}{_seed_label(seed, seeds)}: evaluating")
+                    evaluation_of(runs[name][seed])
+                    progress.advance(task)
+            except HcrError as e:  # a model some seed cannot train is not ranked: its spread would be partial
                 skipped[name] = str(e)
                 runs.pop(name, None)
                 log.warning("skipping %s: %s", name, e)
-            progress.advance(task)
         progress.update(task, description="models")
     if not runs:
         raise HcrError("no model could be trained: " + "; ".join(f"{name}: {why}" for name, why in skipped.items()))
 
-    rows = rank([leaderboard_row(state, name, path) for name, path in runs.items()])
-    leaderboard_paths = write_leaderboard(rows, setup.out_dir, notes=skipped)
+    seed_rows = {
+        name: [leaderboard_row(state, name, seed, path) for seed, path in by_seed.items()]
+        for name, by_seed in runs.items()
+    }
+    rows = rank([combine_seeds(model_rows) for model_rows in seed_rows.values()])
+    caption = (
+        f"Accuracies are mean ± sd (n − 1) over the training seeds {', '.join(map(str, seeds))}, on one split (data "
+        f"seed {data_config.seed}); ranked by the mean; size, speed, time and run are the best seed's."
+        if len(seeds) > 1
+        else ""
+    )
+    leaderboard_paths = write_leaderboard(rows, setup.out_dir, notes=skipped, caption=caption)
     best_model_path, card_path = export_best(rows[0], len(rows), setup.out_dir / "best")
-    content = report_content(rows, runs, skipped, data_facts, eda_figures, setup, state, best_model_path, card_path)
+    content = report_content(
+        rows, seed_rows, skipped, data_facts, eda_figures, setup, state, best_model_path, card_path, caption
+    )
     report_path = write_report(content, setup.out_dir / "report.html")
     return Comparison(setup.out_dir, rows, skipped, best_model_path, card_path, report_path, leaderboard_paths)
+
+
+def _checked_seeds(seeds: Sequence[int]) -> tuple[int, ...]:
+    """The training seeds, refused with a one-line error unless there is at least one, none twice, each valid."""
+    check, accepted = SEED
+    if not seeds:
+        raise HcrError("seeds: give at least one training seed")
+    for seed in seeds:
+        if not check(seed):
+            raise HcrError(f"seeds: each must be {accepted}, got {seed!r}")
+    if len(set(seeds)) != len(seeds):
+        raise HcrError(f"seeds: a seed is given twice in {list(seeds)}")
+    return tuple(seeds)
+
+
+def _seed_label(seed: int, seeds: Sequence[int]) -> str:
+    return f" (seed {seed})" if len(seeds) > 1 else ""
 
 
 def _progress() -> Progress:

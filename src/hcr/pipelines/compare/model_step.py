@@ -1,5 +1,5 @@
-"""One model's step in a comparison: which models can run, then each one's run folder (reused if finished, resumed if
-interrupted, else trained, a tuned model's search first) and its evaluation.
+"""One model's step in a comparison: which models can run, then each one's run folder per training seed (reused if
+finished, resumed if interrupted, else trained, a tuned model's search first, once for all seeds) and its evaluation.
 
 Training and evaluation load Keras, so they are imported inside the functions that need them and a comparison's
 settings are checked without it."""
@@ -76,24 +76,24 @@ def plan(setup: Setup, names: Sequence[str]) -> tuple[dict[str, TrainConfig | No
     return plans, skipped
 
 
-def run_model(setup: Setup, state: CompareState, name: str, config: TrainConfig | None) -> Path:
-    """The model's run folder: reused if finished, resumed if interrupted after an epoch, else trained anew
-    (a tuned model's search first)."""
+def run_model(setup: Setup, state: CompareState, name: str, config: TrainConfig | None, seed: int) -> Path:
+    """The model's run folder with training seed `seed` (the data's split stays the data settings' own): reused if
+    finished, resumed if interrupted after an epoch, else trained anew (a tuned model's search first)."""
     from hcr.training.fit import resume, train
 
-    finished, interrupted = existing_runs(setup.runs_dir, name)
+    finished, interrupted = existing_runs(setup.runs_dir, name, seed)
     if finished is not None:
-        log.info("%s: finished earlier in %s; not retrained", name, finished)
+        log.info("%s, seed %d: finished earlier in %s; not retrained", name, seed, finished)
         return finished
     if interrupted is None and config is None:
         config = setup.config(name, tuned_params=_tune(setup, state, name))
     started = time.perf_counter()
     if interrupted is not None:
-        log.info("%s: resuming the interrupted run %s", name, interrupted)
+        log.info("%s, seed %d: resuming the interrupted run %s", name, seed, interrupted)
         run_path = resume(interrupted).run.path
     else:
-        run_path = train(config, setup.data_config, setup.runs_dir).run.path
-    record = state.record(name)
+        run_path = train(config.with_overrides(seed=seed), setup.data_config, setup.runs_dir).run.path
+    record = state.seed_record(name, seed)
     record["train_seconds"] = record.get("train_seconds", 0.0) + time.perf_counter() - started
     record["run"] = str(run_path.relative_to(setup.out_dir))
     state.save()
@@ -138,11 +138,13 @@ def evaluation_of(run_path: Path) -> dict[str, Any]:
     return evaluate_run(run_path).summary
 
 
-def leaderboard_row(state: CompareState, name: str, run_path: Path) -> LeaderboardRow:
+def leaderboard_row(state: CompareState, name: str, seed: int, run_path: Path) -> LeaderboardRow:
+    """The leaderboard's row of one run (hcr.evaluation.leaderboard.combine_seeds makes a model's row of its seeds')."""
     run = RunDir(run_path)
     metrics = run.read_json(run.metrics_path)
     evaluation = evaluation_of(run_path)
     record = state.record(name)
+    seed_record = state.seed_record(name, seed)
     return LeaderboardRow(
         model=name,
         val_accuracy=metrics["val"]["accuracy"],
@@ -150,10 +152,11 @@ def leaderboard_row(state: CompareState, name: str, run_path: Path) -> Leaderboa
         test_macro_f1=evaluation["macro"]["f1"],
         parameters=evaluation["size"]["parameters"],
         file_bytes=evaluation["size"]["file_bytes"],
-        train_seconds=round(record.get("train_seconds", metrics["train_seconds_this_session"]), 1),
+        train_seconds=round(seed_record.get("train_seconds", metrics["train_seconds_this_session"]), 1),
         tune_seconds=round(record.get("tuning", {}).get("seconds", 0.0), 1),
         images_per_second=round(evaluation["speed"]["batch_images_per_second"], 1),
         single_image_ms=round(evaluation["speed"]["single_image_ms"], 2),
         epochs=metrics["epochs_done"],
         run=str(run_path),
+        seed=seed,
     )

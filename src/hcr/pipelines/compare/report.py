@@ -42,7 +42,7 @@ def data_overview(data_config: DataConfig, eda_dir: Path) -> tuple[list[Path], d
 
 def report_content(
     rows: list[LeaderboardRow],
-    runs: dict[str, Path],
+    seed_rows: dict[str, list[LeaderboardRow]],
     skipped: dict[str, str],
     data_facts: dict[str, str],
     eda_figures: list[Path],
@@ -50,13 +50,15 @@ def report_content(
     state: CompareState,
     best_model_path: Path,
     card_path: Path,
+    caption: str = "",
 ) -> ReportContent:
-    """What report.html shows: the leaderboard, the data, and a section per model with its figures."""
+    """What report.html shows: the leaderboard (and `caption`, how it was ranked), the data, and a section per model
+    with its figures (of its best seed's run, and every seed's accuracies when there are several)."""
     out_dir = setup.out_dir
     sections = []
     for row in rows:
-        evaluation = evaluation_of(runs[row.model])
-        folder = evaluation_dir(runs[row.model])
+        evaluation = evaluation_of(Path(row.run))
+        folder = evaluation_dir(Path(row.run))
         sections.append(
             ModelSection(
                 name=row.model,
@@ -65,7 +67,8 @@ def report_content(
                 figures=[folder / name for name in evaluation["figures"]]
                 + [path for path in [folder / RISK_COVERAGE_FIGURE] if path.is_file()],
                 extra={
-                    "validation accuracy": f"{row.val_accuracy:.2%}",
+                    "validation accuracy": formatted([row])[0][HEADERS.index("val acc")],
+                    **({"seeds": _per_seed(seed_rows[row.model], row.seed)} if row.seeds > 1 else {}),
                     "epochs": str(row.epochs),
                     "training time": f"{row.train_seconds / 60:.1f} min",
                     **({"tuning": note} if (note := _tuning_note(state, row.model)) else {}),
@@ -84,8 +87,19 @@ def report_content(
         eda_figures=eda_figures,
         models=sections,
         skipped=skipped,
-        best_note=f"Best by validation accuracy: {rows[0].model}, exported to {best_model_path.relative_to(out_dir)} "
-        f"with its model card {card_path.relative_to(out_dir)}.",
+        best_note=f"Best by {'mean ' if rows[0].seeds > 1 else ''}validation accuracy: {rows[0].model}"
+        + (f" (its seed {rows[0].seed} run)" if rows[0].seeds > 1 else "")
+        + f", exported to {best_model_path.relative_to(out_dir)} with its model card {card_path.relative_to(out_dir)}."
+        + (f" {caption}" if caption else ""),
+    )
+
+
+def _per_seed(rows: list[LeaderboardRow], shown: int) -> str:
+    """Each seed's accuracies, the seed whose run is shown marked."""
+    return "; ".join(
+        f"seed {row.seed}{' (shown)' if row.seed == shown else ''}: val {row.val_accuracy:.2%}, "
+        f"test {row.test_accuracy:.2%}"
+        for row in sorted(rows, key=lambda row: row.seed)
     )
 
 

@@ -1,5 +1,6 @@
-"""A comparison's state file, compare_state.json: its settings, and per model its run folder and the time spent
-training and tuning it, saved after every step so that an interrupted comparison resumes where it stopped."""
+"""A comparison's state file, compare_state.json: its settings, and per model its tuning and, per training seed, its
+run folder and the time spent training it, saved after every step so that an interrupted comparison resumes where
+it stopped. The seeds are not settings: the same comparison run again with more seeds trains only the new ones."""
 
 import json
 import logging
@@ -41,19 +42,27 @@ class CompareState:
         return cls(out_dir, saved)
 
     def record(self, name: str) -> dict[str, Any]:
-        """The model's own record (run folder, train_seconds, tuning), made empty on first use."""
+        """The model's own record (tuning, and its seeds' records), made empty on first use."""
         return self.saved["models"].setdefault(name, {})
+
+    def seed_record(self, name: str, seed: int) -> dict[str, Any]:
+        """The record of the model's run with training seed `seed` (run folder, train_seconds)."""
+        return self.record(name).setdefault("seeds", {}).setdefault(str(seed), {})
 
     def save(self) -> None:
         write_json(self.out_dir / STATE_FILE, self.saved)
 
 
-def existing_runs(runs_dir: Path, name: str) -> tuple[Path | None, Path | None]:
-    """(the newest finished run of `name`, the newest interrupted one with a checkpoint) in `runs_dir`."""
+def existing_runs(runs_dir: Path, name: str, seed: int) -> tuple[Path | None, Path | None]:
+    """(the newest finished run of `name` with training seed `seed`, the newest interrupted one with a checkpoint)
+    in `runs_dir`."""
     finished = interrupted = None
     for path in sorted(runs_dir.glob("*")) if runs_dir.is_dir() else []:
         run = RunDir(path)
-        if not run.config_path.is_file() or run.read_json(run.config_path)["train"]["model"] != name:
+        if not run.config_path.is_file():
+            continue
+        train = run.read_json(run.config_path)["train"]
+        if (train["model"], train["seed"]) != (name, seed):
             continue
         if run.metrics_path.is_file():
             finished = path
