@@ -140,7 +140,7 @@ def test_compare_over_two_seeds_ranks_by_the_mean_and_resumes_a_seed(shared_data
     assert "seed 1" in report
     assert " ± " in report
     best = result.leaderboard[0]
-    assert json.loads((out / "best" / "model.json").read_text())["source_run"] == best.run
+    assert json.loads((out / "best" / "model.json").read_text())["source_run"] == Path(best.run).name
 
     # killed before one seed's run was scored: only that run resumes, in its own folder
     (Path(runs["compact-cnn", 1][0]) / "metrics.json").unlink()
