@@ -174,7 +174,8 @@ def test_a_junk_weights_file_leaves_no_run_folder(shared_data, tmp_path):
     result = _hcr("train", "--model", "mobilenetv2-frozen", "--weights", str(junk), "--data-dir", str(shared_data),
                   "--per-class", "10", "--epochs", "1", "--runs-dir", str(tmp_path / "runs"))  # fmt: skip
     assert result.returncode == 2, result.stdout + result.stderr
-    (line,) = result.stderr.strip().splitlines()
+    *before, line = result.stderr.strip().splitlines()
+    assert all(progress.split()[0] == "INFO" for progress in before), result.stderr  # data loading, no error
     assert str(junk) in line
     assert not list((tmp_path / "runs").iterdir())
 
