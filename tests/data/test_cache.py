@@ -1,5 +1,6 @@
 """The parse cache: the second load skips parsing, a changed file is re-parsed, a broken cache is ignored."""
 
+import json
 import os
 import shutil
 
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 
 from hcr.data import az as az_module
-from hcr.data import load_datasets
+from hcr.data import cache, load_datasets
 from tests.realdata import AZ_CSV
 
 
@@ -82,3 +83,29 @@ def test_a_corrupt_meta_json_is_parsed_again_and_replaced(az_copy, parse_counter
     assert again.x.shape == (5_934, 28, 28)
     load_datasets([f"az:{az_copy}"])
     assert len(parse_counter) == 2  # the entry was rewritten: a corrupt entry does not keep failing
+
+
+def test_two_processes_writing_one_entry_at_once_leave_each_other_alone(az_copy, parse_cache_dir, monkeypatch, caplog):
+    """Two hcr processes started together (tune workers sharing a study, a shell loop) parse the same uncached data
+    and write its entry at the same moment. Here a second writer runs to the end in the middle of the first one's
+    write: the first must neither lose its half-written folder nor warn, and the entry left behind is valid."""
+    real_save = np.save
+    interleaved = []
+
+    def save_with_another_writer_in_between(path, array, *args, **kwargs):
+        if not interleaved:
+            interleaved.append(path)
+            cache._write(entry, stamp, data)  # the other process, start to finish
+        return real_save(path, array, *args, **kwargs)
+
+    data = load_datasets([f"az:{az_copy}"])
+    [entry] = [p for p in parse_cache_dir.iterdir() if p.is_dir()]
+    stamp = json.loads((entry / "meta.json").read_text())["fingerprint"]
+    shutil.rmtree(entry)
+    with monkeypatch.context() as patch:
+        patch.setattr(np, "save", save_with_another_writer_in_between)
+        cache._write(entry, stamp, data)
+    assert interleaved
+    assert "could not write the parse cache" not in caplog.text
+    assert [p.name for p in parse_cache_dir.iterdir()] == [entry.name]  # nothing half-written left behind
+    assert cache._read(entry, stamp) is not None

@@ -9,6 +9,7 @@ import hashlib
 import json
 import logging
 import shutil
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -66,11 +67,13 @@ def _read(entry: Path, stamp: str) -> LetterData | None:
 
 
 def _write(entry: Path, stamp: str, data: LetterData) -> None:
-    """Write into a temporary folder and rename it into place, so readers never see half an entry."""
-    tmp = entry.with_name(entry.name + ".tmp")
+    """Write into a temporary folder of this process's own and rename it into place, so readers never see half an
+    entry and two processes writing the same entry at once (tune workers started together) never touch each other's
+    files. Whoever renames last finds the entry already written from the same files, and keeps it."""
+    tmp = None
     try:
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f"{entry.name}.tmp-", dir=entry.parent))
         for name in ARRAYS:
             np.save(tmp / f"{name}.npy", getattr(data, name))
         meta = {
@@ -80,8 +83,12 @@ def _write(entry: Path, stamp: str, data: LetterData) -> None:
             "skipped": dict(data.skipped),
         }
         (tmp / "meta.json").write_text(json.dumps(meta))
-        shutil.rmtree(entry, ignore_errors=True)
-        tmp.rename(entry)
+        if _read(entry, stamp) is None:  # missing or stale; a current entry is another process's identical write
+            shutil.rmtree(entry, ignore_errors=True)
+            tmp.rename(entry)
     except OSError as e:
-        log.warning("could not write the parse cache at %s (%s); loading will not be faster next time", entry, e)
-        shutil.rmtree(tmp, ignore_errors=True)
+        if _read(entry, stamp) is None:
+            log.warning("could not write the parse cache at %s (%s); loading will not be faster next time", entry, e)
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
