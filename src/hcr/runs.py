@@ -197,12 +197,17 @@ class RunDir:
         file and a damaged one are told apart, and both name the file."""
         import keras
 
+        with reading(self.checked_checkpoint(path), "Keras model file"):
+            return keras.models.load_model(path)
+
+    def checked_checkpoint(self, path: Path) -> Path:
+        """`path`, if it is there and a whole .keras archive: what `load_model` checks first, cheap enough to check
+        before spending a minute loading a run's data."""
         if not path.is_file():
             raise DataError(path, "missing (the run folder is incomplete)")
         if not zipfile.is_zipfile(path):
             raise DataError(path, "not a Keras model file (damaged or truncated)")
-        with reading(path, "Keras model file"):
-            return keras.models.load_model(path)
+        return path
 
     @contextlib.contextmanager
     def in_use(self) -> Iterator[None]:

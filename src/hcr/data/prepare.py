@@ -79,8 +79,8 @@ def load_run_data(
         data_config = replace(data_config, datasets=tuple(saved.sources))
     if data_dir is not None:
         data_config = replace(data_config, data_dir=str(Path(data_dir).resolve()))
+    stored = load_run_split(run)  # first: a damaged split is reported before the pool is loaded
     data = selected_images(data_config)
-    stored = load_run_split(run)
     if stored.data_fingerprint != data_fingerprint(data):
         raise HcrError(
             f"{run.path}: the data in {data_config.data_dir} is not what the run was trained on (its fingerprint "

@@ -55,14 +55,16 @@ def evaluate_run(run_path: Path, datasets: Sequence[str] = (), data_dir: Path | 
     run = RunDir.open(run_path)
     config = run.read_config()
     model_name = config.train.model
+    from hcr.training.predict import RunModel  # Keras: loaded only here
+
+    # the run's own files first: a damaged one is reported in a second, not after loading the data
+    model = RunModel(run.path)
+    history = run.read_history() if run.history_path.is_file() else []
     data, data_info = _evaluation_data(run, config, datasets, data_dir)
     x, y = data.x, data.y
     if len(y) == 0:
         raise HcrError(f"{run_path}: nothing to evaluate on (no images)")
 
-    from hcr.training.predict import RunModel  # Keras: loaded only here
-
-    model = RunModel(run.path)
     y_prob = model.predict_proba(x)  # [N, 26]
     scores = score_predictions(y, y_prob, groups_of(data))  # as a run's metrics.json is scored
     summary = {
@@ -74,7 +76,7 @@ def evaluate_run(run_path: Path, datasets: Sequence[str] = (), data_dir: Path | 
         "speed": measure_speed(model.predict_proba, x),
     }
     out_dir = evaluation_dir(run.path, datasets)
-    figures = _write_figures(run, out_dir, model_name, data_info["description"], x, y, y_prob, scores)
+    figures = _write_figures(run, history, out_dir, model_name, data_info["description"], x, y, y_prob, scores)
     summary["figures"] = [path.name for path in figures]
     run.write_json(out_dir / EVALUATION_FILE, summary)
     return Evaluation(out_dir, summary, figures)
@@ -113,6 +115,7 @@ def _evaluation_data(
 
 def _write_figures(
     run: RunDir,
+    history: list[dict[str, float]],
     out_dir: Path,
     model_name: str,
     description: str,
@@ -130,10 +133,8 @@ def _write_figures(
         ),
         "misclassified.png": misclassified_figure(x, y, y_prob, title=f"Most confident mistakes of {title}"),
     }
-    if run.history_path.is_file():
-        history = run.read_history()
-        if history:
-            figures["learning_curves.png"] = learning_curves_figure(
-                history, title=f"Learning curves: {model_name} ({run.path.name})"
-            )
+    if history:
+        figures["learning_curves.png"] = learning_curves_figure(
+            history, title=f"Learning curves: {model_name} ({run.path.name})"
+        )
     return [save_figure(fig, out_dir / name) for name, fig in figures.items() if fig is not None]

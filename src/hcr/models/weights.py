@@ -23,6 +23,10 @@ def resolve_weights(weights: str | Path | None) -> Path:
     path = Path(chosen).expanduser()
     if not path.is_file():
         raise HcrError(f"{path}: MobileNetV2 weights file not found (from --weights or {WEIGHTS_ENV})")
+    import h5py  # Keras's own reader of .h5 weights, so it is there wherever a model can be trained
+
+    if not h5py.is_hdf5(path):  # checked here, before any data is loaded, not when the model is built
+        raise HcrError(f"{path}: not a Keras weights file (HDF5); expected {WEIGHTS_FILE_NAME}")
     return path.resolve()
 
 

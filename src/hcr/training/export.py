@@ -99,6 +99,7 @@ def export_onnx(run_dir: Path, out_dir: Path | None = None) -> Path:
     keras_model = RunModel(run.path)  # refuses a run without a trained model
     saved = run.read_config().saved
     out_dir = out_dir or run.path
+    out_dir.mkdir(parents=True, exist_ok=True)  # before the data: a folder that cannot be made fails in a second
     onnx_path, json_path = out_dir / "model.onnx", out_dir / "model.json"
     # the letters as the datasets store them: the threshold is calibrated on them preprocessed as a file is, once
     # (a --canonical run's own arrays are already that, and preprocessing them again would not be what predict sees)

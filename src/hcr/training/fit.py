@@ -56,11 +56,12 @@ def train(
 ) -> TrainResult:
     """Start a new run folder and train `config.model` in it; `callbacks` watch the epochs too (tuning prunes with
     one: setting `model.stop_training` ends the run after that epoch, which is then scored as usual)."""
-    data, split = prepare_data(data_config)
-    # the datasets by name, not "the default": the default pool may change (it did with dev protocol v2), a run may not
-    data_config = replace(data_config, datasets=data_config.datasets or data.sources)
-    run = RunDir.create(runs_dir, config.model)
+    run = RunDir.create(runs_dir, config.model)  # first: an output folder that cannot be made fails in a second
     with run.in_use(), run.removed_unless_trained():
+        data, split = prepare_data(data_config)
+        # the datasets by name, not "the default": the default pool may change (it did with dev protocol v2), a run
+        # may not
+        data_config = replace(data_config, datasets=data_config.datasets or data.sources)
         saved = {
             "train": config.to_dict(),
             "data": data_config.to_dict(),
@@ -93,6 +94,10 @@ def resume(run_path: Path, *, callbacks: Sequence[keras.callbacks.Callback] = ()
         if is_complete(state, config) and run.metrics_path.is_file():
             logger.info("run is complete (%d epochs done), nothing to resume: %s", state["epochs_done"], run.path)
             return TrainResult(run, run.read_json(run.metrics_path))
+        # every file the resume reads, checked before the data: a damaged run is reported in a second, not after
+        # loading (and de-duplicating) the whole pool
+        run.read_history(state["epochs_done"])
+        run.checked_checkpoint(run.state_path.parent / state["last_model"])
         data, split = load_run_data(run)
         return fit(config, data, split, run, state=state, callbacks=callbacks)
 
