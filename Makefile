@@ -29,11 +29,11 @@ demo: $(BIN)/hcr                      ## the main job: on $(DATA), else on EMNIS
 test: $(BIN)/hcr postgres browser     ## lint, then the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist worksteal  # two workers: most tests wait on a subprocess or a file, not a core
 
 test-fast: $(BIN)/hcr                 ## the inner loop: lint, then every test that neither trains nor drives a browser
 	$(BIN)/ruff check .
-	$(BIN)/pytest -m "not slow and not browser" -q
+	$(BIN)/pytest -n 2 -m "not slow and not browser" -q
 
 postgres:                             ## PostgreSQL server binaries for the shared-study tests (once; root)
 	.ci/debian-package.sh postgresql '/usr/lib/postgresql/*/bin/pg_ctl'

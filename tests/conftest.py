@@ -1,6 +1,7 @@
 """Shared fixtures: the real handwriting in ../shared/data, and a parse cache that never touches $HOME."""
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -23,7 +24,13 @@ def shared_data() -> Path:
 def session_parse_cache(tmp_path_factory) -> Path:
     """One parse cache for the whole session, never $HOME's: the default pool (every shared dataset) takes ~15 s to
     parse and ~1 s from the cache, and dozens of tests load it. Entries are keyed by the files' paths, sizes and
-    times, so a test's own copies of the data get entries of their own."""
+    times, so a test's own copies of the data get entries of their own. Under pytest-xdist (`make test` runs two
+    workers) the workers share one: it lies beside their own temporary folders, and the cache's writes are safe
+    between processes."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = tmp_path_factory.getbasetemp().parent / "parse-cache-session"
+        shared.mkdir(exist_ok=True)
+        return shared
     return tmp_path_factory.mktemp("parse-cache-session")
 
 
