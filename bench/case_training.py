@@ -124,7 +124,7 @@ def train(out: Path, variant: str, epochs: int, train_share: float, threads: int
 def drawn_bars(n: int, seed: int) -> np.ndarray:
     """uint8 [n, 28, 28]: straight bars drawn as people write an I, saved as PNG files and read as `hcr predict`
     reads them."""
-    from bench.realworld_files import bars
+    from hcr.evaluation.realworld import bars
 
     from hcr.inference.preprocess import open_image, to_letter_array
 
@@ -134,7 +134,7 @@ def drawn_bars(n: int, seed: int) -> np.ndarray:
 def font_letters(letters: str, seed: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Letters rendered from the handwriting-style fonts on the machine, 3 sizes and slants each, read as files:
     (uint8 [n, 28, 28], labels 0–25, font names)."""
-    from bench.realworld_files import font_files, printed_letter
+    from hcr.evaluation.realworld import font_files, printed_letter
 
     from hcr.inference.preprocess import open_image, to_letter_array
 

@@ -6,7 +6,7 @@ Letters: real capitals the model never trained on. When its source run (model.js
 part's capitals (known upper case: Kaggle A–Z, ByClass, SD19) as the datasets store them; otherwise EMNIST
 ByClass's capitals less every image of the datasets the model trained on (none are left for a model trained on
 ByClass itself: measure its twin trained on a split, as bench/shipped_model does). Each condition of
-bench/realworld_files.py (photos of pencil on grey paper, shadows, specks on big pages, printed and comb boxes,
+hcr/evaluation/realworld.py (photos of pencil on grey paper, shadows, specks on big pages, printed and comb boxes,
 ruled lines, felt markers) turns --per-letter letters of each class into files; straight bars drawn as an I and
 capitals printed in every font on the machine (Debian's fonts-* packages) join them. Each file goes through
 `hcr predict`'s path (decode, preprocess, model).
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 from bench.model_run import find_model_run
-from bench.realworld_files import CONDITIONS, bars, font_files, not_letters, printed_letter, two_letters
+from hcr.evaluation.realworld import CONDITIONS, bars, font_files, not_letters, printed_letter, two_letters
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table

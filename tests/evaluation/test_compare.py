@@ -2,6 +2,7 @@
 
 import csv
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -65,6 +66,15 @@ def test_compare_two_tiny_models_then_resume(shared_data, tmp_path):
         assert float(row["test_accuracy"]) == pytest.approx(metrics["test"]["accuracy"])
     assert float(rows[0]["val_accuracy"]) >= float(rows[1]["val_accuracy"])
     assert "| 1 | " + rows[0]["model"] + " |" in (out / "leaderboard.md").read_text()
+
+    # every model is scored on test letters drawn as files, and the exported one is held against the shipped model
+    assert all(0 <= float(row["files_accuracy"]) <= 1 for row in rows)  # a NaN would fail too
+    assert "files acc" in (out / "leaderboard.md").read_text()
+    verdict = re.search(r"the exported model reads ([\d.]+)% and the shipped model ([\d.]+)%", result.against_shipped)
+    assert verdict, result.against_shipped
+    assert verdict.group(0) in result.report_path.read_text()
+    worse = float(verdict.group(1)) < float(verdict.group(2))
+    assert ("WORSE than the shipped model" in result.against_shipped) == worse  # said plainly when it is worse
 
     # the report embeds every figure written: EDA and each model's evaluation
     figures = sorted(out.glob("eda/*.png")) + sorted(out.glob("runs/*/evaluation/*.png"))

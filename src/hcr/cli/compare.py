@@ -91,7 +91,7 @@ def compare(
         log_comparison(Tracker.connect(uri), result.out_dir, result.leaderboard, result.skipped)
 
     # the columns that fit 80 characters, under short names; leaderboard.md has them all
-    shown = {"#": "#", "model": "model", "val acc": "val acc", "test acc": "test acc", "test macro-F1": "F1",
+    shown = {"#": "#", "model": "model", "val acc": "val acc", "test acc": "test acc", "files acc": "files",
              "params": "params", "train time": "train", "images/s": "img/s"}  # fmt: skip
     columns = [HEADERS.index(header) for header in shown]
     ranking = f"mean validation accuracy over seeds {seeds}" if len(training_seeds) > 1 else "validation accuracy"
@@ -104,6 +104,7 @@ def compare(
     output.print(table)
     for name, why in result.skipped.items():
         console.print(f"[yellow]not compared:[/] {name}: {why}", highlight=False)
+    output.print(result.against_shipped, highlight=False, soft_wrap=True)
     output.print(
         f"best model: {result.leaderboard[0].model} → {result.best_model_path} (model card {result.model_card_path})\n"
         f"report: {result.report_path}\nleaderboard: {result.leaderboard_paths[1]}\n"

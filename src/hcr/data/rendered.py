@@ -10,7 +10,7 @@ around a small letter), so each training letter is drawn into a file-like image 
 it will be shown.
 
 The degradations and their ranges are this module's own, chosen from what users reported (issue 17), and kept apart
-from bench/realworld_files.py on purpose: a model must not be scored on a copy of its own augmentation.
+from hcr/evaluation/realworld.py on purpose: a model must not be scored on a copy of its own augmentation.
 Each image gets its own generator from (seed, copy, index), so the result does not depend on how the work is split
 across processes; a result is cached under the parse cache (hcr.paths.parse_cache_dir), keyed by the input images,
 the seed, the number of copies and both versions below.

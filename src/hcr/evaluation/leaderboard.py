@@ -1,12 +1,14 @@
 """The comparison's leaderboard: one row per model, as CSV (every digit) and Markdown (for people and READMEs).
 
-Rows are ranked by validation accuracy, the number the best model is picked on; test accuracy is shown beside it
-but never used to choose. A model trained with several seeds is one row: the mean ± sd of its accuracies over the
-seeds, ranked by the mean (one lucky seed does not win a comparison), and the run of its best seed.
+Rows are ranked by validation accuracy, the number the best model is picked on; test accuracy, and accuracy on test
+letters drawn as files (what `hcr predict` users get), are shown beside it but never used to choose. A model trained
+with several seeds is one row: the mean ± sd of its accuracies over the seeds, ranked by the mean (one lucky seed
+does not win a comparison), and the run of its best seed.
 """
 
 import csv
 import io
+import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
@@ -35,10 +37,13 @@ class LeaderboardRow:
     seeds: int = 1
     val_accuracy_sd: float = 0.0
     test_accuracy_sd: float = 0.0
+    # test letters drawn as the files people bring and read as `hcr predict` reads them (hcr.evaluation.on_files);
+    # NaN where not measured
+    files_accuracy: float = math.nan
 
 
-HEADERS = ("#", "model", "val acc", "test acc", "test macro-F1", "params", "size", "train time", "tuning time",
-           "images/s", "ms/image")  # fmt: skip
+HEADERS = ("#", "model", "val acc", "test acc", "files acc", "test macro-F1", "params", "size", "train time",
+           "tuning time", "images/s", "ms/image")  # fmt: skip
 
 
 def rank(rows: Sequence[LeaderboardRow]) -> list[LeaderboardRow]:
@@ -58,6 +63,7 @@ def combine_seeds(rows: Sequence[LeaderboardRow]) -> LeaderboardRow:
         best, val_accuracy=statistics.mean(val), val_accuracy_sd=statistics.stdev(val),
         test_accuracy=statistics.mean(test), test_accuracy_sd=statistics.stdev(test),
         test_macro_f1=statistics.mean(row.test_macro_f1 for row in rows), seeds=len(rows),
+        files_accuracy=statistics.mean(row.files_accuracy for row in rows),
     )  # fmt: skip
 
 
@@ -69,6 +75,7 @@ def formatted(rows: Sequence[LeaderboardRow]) -> list[list[str]]:
             row.model,
             _spread(row.val_accuracy, row.val_accuracy_sd, row.seeds),
             _spread(row.test_accuracy, row.test_accuracy_sd, row.seeds),
+            "—" if math.isnan(row.files_accuracy) else f"{row.files_accuracy:.2%}",
             f"{row.test_macro_f1:.3f}",
             f"{row.parameters:,}",
             f"{row.file_bytes / 1e6:.1f} MB",

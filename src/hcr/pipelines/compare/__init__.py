@@ -9,7 +9,8 @@ hcr compare --models baseline-cnn,compact-cnn --seeds 0,1,2          # mean ± s
         eda/*.png                   the data, before any model (report.py)
         tuning/<stamp>-tune-<space>/  the Optuna study behind each tuned-* model (model_step.py, hcr.tuning)
         runs/<stamp>-<model>/       one run folder per model and seed (hcr.training.fit), with evaluation/ inside
-        leaderboard.csv  leaderboard.md  report.html
+        leaderboard.csv  leaderboard.md  report.html    (with every model's accuracy on test letters drawn as files,
+                                    and the exported model against the shipped one on them: on_files.py)
         best/model.onnx  best/model.json  best/MODEL_CARD.md    (best.py)
 
 With `seeds`, every model trains once per training seed, on the same split (the data settings' seed makes it):
@@ -32,8 +33,10 @@ from hcr.console import console
 from hcr.errors import HcrError
 from hcr.evaluation.leaderboard import LeaderboardRow, combine_seeds, rank, write_leaderboard
 from hcr.evaluation.report import write_report
+from hcr.inference.predictor import Predictor
 from hcr.pipelines.compare.best import export_best
 from hcr.pipelines.compare.model_step import Setup, evaluation_of, leaderboard_row, plan, run_model
+from hcr.pipelines.compare.on_files import against_shipped, file_test
 from hcr.pipelines.compare.presets import PRESETS, ZOO, Preset, default_models
 from hcr.pipelines.compare.report import data_overview, report_content
 from hcr.pipelines.compare.state import STATE_FILE, CompareState
@@ -52,6 +55,7 @@ class Comparison:
     model_card_path: Path
     report_path: Path
     leaderboard_paths: tuple[Path, Path]  # csv, md
+    against_shipped: str  # how the exported model and the shipped one read the same test files (on_files.py)
 
 
 def compare_models(
@@ -90,6 +94,7 @@ def compare_models(
     state.save()  # the output folder is made only now, once the request is known to be sound
 
     eda_figures, data_facts = data_overview(data_config, setup.out_dir / "eda")
+    files = file_test(data_config, preset.file_letters_for(data_config.per_class))
     runs: dict[str, dict[int, Path]] = {}  # model → seed → run folder
     with _progress() as progress:
         task = progress.add_task("models", total=len(plans) * len(seeds))
@@ -111,7 +116,7 @@ def compare_models(
         raise HcrError("no model could be trained: " + "; ".join(f"{name}: {why}" for name, why in skipped.items()))
 
     seed_rows = {
-        name: [leaderboard_row(state, name, seed, path) for seed, path in by_seed.items()]
+        name: [leaderboard_row(state, name, seed, path, files.files) for seed, path in by_seed.items()]
         for name, by_seed in runs.items()
     }
     rows = rank([combine_seeds(model_rows) for model_rows in seed_rows.values()])
@@ -123,11 +128,16 @@ def compare_models(
     )
     leaderboard_paths = write_leaderboard(rows, setup.out_dir, notes=skipped, caption=caption)
     best_model_path, card_path = export_best(rows[0], len(rows), setup.out_dir / "best")
+    versus_shipped = against_shipped(files, Predictor(best_model_path))
+    log.info("%s", versus_shipped)
     content = report_content(
-        rows, seed_rows, skipped, data_facts, eda_figures, setup, state, best_model_path, card_path, caption
-    )
+        rows, seed_rows, skipped, data_facts, eda_figures, setup, state, best_model_path, card_path,
+        f"{caption} {versus_shipped}".strip(),
+    )  # fmt: skip
     report_path = write_report(content, setup.out_dir / "report.html")
-    return Comparison(setup.out_dir, rows, skipped, best_model_path, card_path, report_path, leaderboard_paths)
+    return Comparison(
+        setup.out_dir, rows, skipped, best_model_path, card_path, report_path, leaderboard_paths, versus_shipped
+    )
 
 
 def _checked_seeds(seeds: Sequence[int]) -> tuple[int, ...]:

@@ -15,11 +15,13 @@ from hcr.configs import DataConfig, TrainConfig
 from hcr.errors import HcrError
 from hcr.evaluation.evaluate import EVALUATION_FILE, evaluate_run, evaluation_dir
 from hcr.evaluation.leaderboard import LeaderboardRow
+from hcr.evaluation.on_files import LettersAsFiles
 from hcr.models import get_model_entry, list_models
 from hcr.pipelines.compare.presets import ZOO, Preset
 from hcr.pipelines.compare.state import CompareState, existing_runs
 from hcr.pipelines.tune_retrain import find_best_params, interrupted_study, resolve_config
 from hcr.runs import BEST_PARAMS_NAME, RunDir, read_json
+from hcr.training.predict import RunModel
 
 log = logging.getLogger(__name__)
 
@@ -138,8 +140,9 @@ def evaluation_of(run_path: Path) -> dict[str, Any]:
     return evaluate_run(run_path).summary
 
 
-def leaderboard_row(state: CompareState, name: str, seed: int, run_path: Path) -> LeaderboardRow:
-    """The leaderboard's row of one run (hcr.evaluation.leaderboard.combine_seeds makes a model's row of its seeds')."""
+def leaderboard_row(state: CompareState, name: str, seed: int, run_path: Path, files: LettersAsFiles) -> LeaderboardRow:
+    """The leaderboard's row of one run (hcr.evaluation.leaderboard.combine_seeds makes a model's row of its seeds'),
+    with its accuracy on the comparison's test letters drawn as `files`."""
     run = RunDir(run_path)
     metrics = run.read_json(run.metrics_path)
     evaluation = evaluation_of(run_path)
@@ -159,4 +162,5 @@ def leaderboard_row(state: CompareState, name: str, seed: int, run_path: Path) -
         epochs=metrics["epochs_done"],
         run=str(run_path),
         seed=seed,
+        files_accuracy=files.score_probabilities(RunModel(run_path).predict_proba)["accuracy"],
     )

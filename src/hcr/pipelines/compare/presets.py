@@ -25,6 +25,12 @@ class Preset:
     # search space (hcr.tuning.spaces) → (trials, maximum epochs per trial); a tuned-* model whose space has no
     # budget here is skipped with a note
     tuning: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # letters of each class drawn as files for the test on files (pipelines/compare/on_files.py), at most as many as
+    # the per-letter sample trains on: ~12 ms a file to draw and read, so 40 per letter add ~15 s to a comparison
+    file_letters: int = 40
+
+    def file_letters_for(self, per_class: int | None) -> int:
+        return min(self.file_letters, per_class or self.file_letters)
 
     def epochs(self, recipe_epochs: int) -> int:
         epochs = max(self.min_epochs, round(recipe_epochs * self.epoch_scale))
@@ -47,7 +53,9 @@ PRESETS = {
         tuning={"cnn": (12, 8), "mobilenetv2": (6, 3)},
     ),
     # every image, every recipe as it is (early stopping decides), the search spaces' own trial epochs
-    "full": Preset("full", per_class=None, epoch_scale=1.0, tuning={"cnn": (30, 12), "mobilenetv2": (15, 5)}),
+    "full": Preset(
+        "full", per_class=None, epoch_scale=1.0, tuning={"cnn": (30, 12), "mobilenetv2": (15, 5)}, file_letters=100
+    ),
 }
 
 

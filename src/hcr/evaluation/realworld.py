@@ -4,7 +4,8 @@ specks on big pages, printed boxes, ruled lines, straight bars, printed fonts â€
 Each condition takes a real 28Ã—28 letter (uint8, bright ink on black) and a random generator and returns the
 bytes of an image file. Written apart from anything hcr trains with, so that a model trained with augmentation is
 not scored on its own augmentation: the parameters here come from what users handed hcr (issue 17), not from
-training. Used by bench/realworld.py.
+training (hcr.data.rendered draws the training copies, with ranges of its own). Used by bench/realworld.py, and by
+`hcr compare`, which scores every model on test letters drawn this way (hcr.evaluation.on_files).
 """
 
 import io
