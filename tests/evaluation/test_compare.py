@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from hcr.errors import HcrError
-from hcr.pipelines.compare import PRESETS, STATE_FILE, Preset, compare_models
+from hcr.inference.predictor import Predictor
+from hcr.pipelines.compare import DEPLOYABLE_SETTINGS, PRESETS, STATE_FILE, Preset, compare_models
 from tests.evaluation.pages import embedded_files, parse_images
 
 TINY = Preset("tiny", per_class=20, epoch_scale=0.0, min_epochs=1)  # 1 epoch on 20 images per letter
@@ -67,6 +68,15 @@ def test_compare_two_tiny_models_then_resume(shared_data, tmp_path):
     assert float(rows[0]["val_accuracy"]) >= float(rows[1]["val_accuracy"])
     assert "| 1 | " + rows[0]["model"] + " |" in (out / "leaderboard.md").read_text()
 
+    # by default, trained the way the shipped model was: its case, bars as I, letters preprocessed as files are
+    shipped = json.loads((Path(Predictor().path_).parent / "model.json").read_text())["data"]
+    for row in rows:
+        trained_with = json.loads((out / "runs" / row["run"].rsplit("/", 1)[-1] / "config.json").read_text())["data"]
+        assert {key: trained_with[key] for key in DEPLOYABLE_SETTINGS} == {
+            key: shipped[key] for key in DEPLOYABLE_SETTINGS
+        }
+    assert (shipped["capitals"], shipped["canonical"]) == (True, True)
+
     # every model is scored on test letters drawn as files, and the exported one is held against the shipped model
     assert all(0 <= float(row["files_accuracy"]) <= 1 for row in rows)  # a NaN would fail too
     assert "files acc" in (out / "leaderboard.md").read_text()
@@ -84,7 +94,6 @@ def test_compare_two_tiny_models_then_resume(shared_data, tmp_path):
 
     # the best model by validation accuracy is exported, loads in the predictor and reads letters
     from hcr.data import load_datasets
-    from hcr.inference.predictor import Predictor
 
     exported = json.loads((out / "best" / "model.json").read_text())
     assert exported["source_run"] == Path(rows[0]["run"]).name
@@ -241,3 +250,13 @@ def test_compare_and_tune_read_the_data_settings_of_a_config_file(command, tmp_p
     assert str(outcome.exception).startswith(f"{recipe} [data]: case must be fold or upper")
     assert "[train] section is for hcr train" in outcome.output
     assert not (tmp_path / "out").exists()
+
+
+def test_the_command_line_can_turn_the_deployable_defaults_off():
+    from hcr.cli.settings import resolved_data_settings
+    from hcr.pipelines.compare import deployable_data_settings
+
+    defaults = deployable_data_settings()
+    assert resolved_data_settings(None, {}, "hcr compare", defaults).canonical is True
+    as_stored = resolved_data_settings(None, {"canonical": False, "capitals": False}, "hcr compare", defaults)
+    assert (as_stored.canonical, as_stored.capitals) == (False, False)

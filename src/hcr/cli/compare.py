@@ -66,7 +66,7 @@ def compare(
     import optuna
 
     from hcr.evaluation.leaderboard import HEADERS, formatted
-    from hcr.pipelines.compare import PRESETS, compare_models
+    from hcr.pipelines.compare import PRESETS, compare_models, deployable_data_settings
     from hcr.tracking import Tracker, require_mlflow
     from hcr.tracking import tracking_uri as resolve_tracking_uri
 
@@ -81,7 +81,8 @@ def compare(
     cli_data = {key: value for key, value in {
         "case": case.value, "capitals": capitals, "canonical": canonical,
     }.items() if key in given}  # fmt: skip
-    data_settings = resolved_data_settings(config_file, cli_data, "hcr compare")
+    # by default, trained the way the shipped model is (its case, bars as I, canonical preprocessing)
+    data_settings = resolved_data_settings(config_file, cli_data, "hcr compare", deployable_data_settings())
     result = compare_models(
         PRESETS[preset.value], names, dataset, data_dir, out, weights, data_settings=data_settings, seeds=training_seeds
     )

@@ -78,8 +78,9 @@ def capitals_option() -> Any:
     """--capitals: bars labelled I, for train and compare."""
     return typer.Option(
         False,
-        "--capitals",
-        help="Block capitals: label every L bar not known to be a capital as I (a bar on a form is an I).",
+        "--capitals/--no-capitals",
+        help="Block capitals: label every L bar not known to be a capital as I (a bar on a form is an I). "
+        "hcr compare: on by default, as the shipped model was trained.",
         rich_help_panel=DATA_PANEL,
     )
 
@@ -88,9 +89,10 @@ def canonical_option() -> Any:
     """--canonical: the letters preprocessed as files are, for train and compare."""
     return typer.Option(
         False,
-        "--canonical",
+        "--canonical/--as-stored",
         help="Train on the letters as `hcr predict` sees a file of them (cropped to the ink, pen evened out, "
-        "re-centred), so images people save read as well as the dataset's arrays.",
+        "re-centred), so images people save read as well as the dataset's arrays. hcr compare: on by default, as "
+        "the shipped model was trained.",
         rich_help_panel=DATA_PANEL,
     )
 

@@ -57,9 +57,12 @@ def resolved_settings(
     return resolve_config(model, runs_dir=runs_dir, **train_settings), _data(config_file, from_file, cli_data)
 
 
-def resolved_data_settings(config_file: Path | None, cli_data: dict[str, Any], command: str) -> "DataConfig":
-    """tune's and compare's data settings: the file's [data] section, then the options given. Each model they train
-    keeps its own recipe, so a [train] section (a run's config.toml has one) is left out, with a note."""
+def resolved_data_settings(
+    config_file: Path | None, cli_data: dict[str, Any], command: str, defaults: dict[str, Any] | None = None
+) -> "DataConfig":
+    """tune's and compare's data settings: `defaults`, then the file's [data] section, then the options given. Each
+    model they train keeps its own recipe, so a [train] section (a run's config.toml has one) is left out, with a
+    note."""
     from_file = _read(config_file)
     if from_file["train"]:
         console.print(
@@ -67,7 +70,7 @@ def resolved_data_settings(config_file: Path | None, cli_data: dict[str, Any], c
             "hcr train (each model here trains with its own recipe)",
             highlight=False,
         )
-    return _data(config_file, from_file, cli_data)
+    return _data(config_file, from_file, cli_data, defaults)
 
 
 def _read(config_file: Path | None) -> dict[str, dict[str, Any]]:
@@ -76,10 +79,15 @@ def _read(config_file: Path | None) -> dict[str, dict[str, Any]]:
     return read_config_file(config_file) if config_file is not None else {"train": {}, "data": {}}
 
 
-def _data(config_file: Path | None, from_file: dict[str, dict[str, Any]], cli_data: dict[str, Any]) -> "DataConfig":
+def _data(
+    config_file: Path | None,
+    from_file: dict[str, dict[str, Any]],
+    cli_data: dict[str, Any],
+    defaults: dict[str, Any] | None = None,
+) -> "DataConfig":
     from hcr.configs import DataConfig
     from hcr.training.config_file import checked_in
 
     if config_file is not None:
         checked_in(config_file, "data", DataConfig, **from_file["data"])
-    return DataConfig(**from_file["data"] | cli_data)
+    return DataConfig(**(defaults or {}) | from_file["data"] | cli_data)

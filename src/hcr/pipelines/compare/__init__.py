@@ -25,6 +25,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -33,7 +34,7 @@ from hcr.console import console
 from hcr.errors import HcrError
 from hcr.evaluation.leaderboard import LeaderboardRow, combine_seeds, rank, write_leaderboard
 from hcr.evaluation.report import write_report
-from hcr.inference.predictor import Predictor
+from hcr.inference.predictor import DEFAULT_MODEL_DIR, Predictor, read_metadata
 from hcr.pipelines.compare.best import export_best
 from hcr.pipelines.compare.model_step import Setup, evaluation_of, leaderboard_row, plan, run_model
 from hcr.pipelines.compare.on_files import against_shipped, file_test
@@ -41,7 +42,16 @@ from hcr.pipelines.compare.presets import PRESETS, ZOO, Preset, default_models
 from hcr.pipelines.compare.report import data_overview, report_content
 from hcr.pipelines.compare.state import STATE_FILE, CompareState
 
-__all__ = ["PRESETS", "STATE_FILE", "ZOO", "Comparison", "Preset", "compare_models"]
+__all__ = [
+    "DEPLOYABLE_SETTINGS",
+    "PRESETS",
+    "STATE_FILE",
+    "ZOO",
+    "Comparison",
+    "Preset",
+    "compare_models",
+    "deployable_data_settings",
+]
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +84,11 @@ def compare_models(
 
     `data_settings` are the data settings a deployable model is trained with (case, bars as I, canonical
     preprocessing, rendered copies, split shares; e.g. the shipped model's recipe file), so that the comparison ranks
-    what users would get; `datasets` and `data_dir` replace theirs when given, and the preset's per-letter sample
+    what users would get; by default, those of the shipped model that shape what a model reads
+    (deployable_data_settings); `datasets` and `data_dir` replace theirs when given, and the preset's per-letter sample
     applies unless they set one. Each model trains once per training seed of `seeds` (see above)."""
     seeds = _checked_seeds(seeds)
-    base = data_settings or DataConfig()
+    base = data_settings or DataConfig(**deployable_data_settings())
     data_config = replace(
         base,
         datasets=tuple(datasets) or base.datasets,
@@ -138,6 +149,20 @@ def compare_models(
     return Comparison(
         setup.out_dir, rows, skipped, best_model_path, card_path, report_path, leaderboard_paths, versus_shipped
     )
+
+
+# the shipped model's data settings that decide what a model reads: the case it answers in, a plain bar read as I,
+# letters preprocessed as `hcr predict` preprocesses files. Rendered copies and not-a-letter examples, which about
+# double the training time, are left to `--config recipes/shipped-model.toml`.
+DEPLOYABLE_SETTINGS = ("case", "capitals", "canonical")
+
+
+def deployable_data_settings() -> dict[str, Any]:
+    """A comparison's default data settings: those of DEPLOYABLE_SETTINGS the shipped model was trained with (its
+    model.json records them), so that by default a comparison trains its models the way a deployable model is
+    trained, and its best model can stand in for the shipped one."""
+    shipped = read_metadata(DEFAULT_MODEL_DIR / "model.onnx")["data"]
+    return {key: shipped[key] for key in DEPLOYABLE_SETTINGS}
 
 
 def _checked_seeds(seeds: Sequence[int]) -> tuple[int, ...]:
