@@ -125,7 +125,6 @@ def drawn_bars(n: int, seed: int) -> np.ndarray:
     """uint8 [n, 28, 28]: straight bars drawn as people write an I, saved as PNG files and read as `hcr predict`
     reads them."""
     from hcr.evaluation.realworld import bars
-
     from hcr.inference.preprocess import open_image, to_letter_array
 
     return np.stack([to_letter_array(open_image(io.BytesIO(f))) for f in bars(np.random.default_rng(seed), n)])
@@ -135,7 +134,6 @@ def font_letters(letters: str, seed: int) -> tuple[np.ndarray, np.ndarray, list[
     """Letters rendered from the handwriting-style fonts on the machine, 3 sizes and slants each, read as files:
     (uint8 [n, 28, 28], labels 0–25, font names)."""
     from hcr.evaluation.realworld import font_files, printed_letter
-
     from hcr.inference.preprocess import open_image, to_letter_array
 
     fonts = [f for f in font_files() if any(name in str(f).lower() for name in HANDWRITING_FONTS)]

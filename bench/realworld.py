@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 from bench.model_run import find_model_run
-from hcr.evaluation.realworld import CONDITIONS, bars, font_files, not_letters, printed_letter, two_letters
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
@@ -33,6 +32,7 @@ from rich.table import Table
 from hcr.data.case import LOWER, UPPER, select_case
 from hcr.data.idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx
 from hcr.data.sources import load_datasets
+from hcr.evaluation.realworld import CONDITIONS, bars, font_files, not_letters, printed_letter, two_letters
 from hcr.inference.predictor import Predictor
 from hcr.inference.preprocess import ImageError, open_image
 from hcr.labels import CLASSES

@@ -9,15 +9,16 @@ the bar is ≤ 0.1 % of real letters (issue 17). Real letters: --n letters from 
 (every dataset there since dev protocol v2, mixed case, as hcr.data.load_datasets gives them), each made into a file by
 one of hcr/evaluation/realworld.py's conditions in turn, plus the same letters with a broken stroke (a 1–2 px gap cut
 across the letter, as a pencil skips, or E/H/K drawn with their strokes apart). Two real letters side by side
-(hcr.evaluation.realworld.two_letters) give the rate at which it catches what it is meant to. Run from the repository root.
+(hcr.evaluation.realworld.two_letters) give the rate at which it catches what it is meant to. Run from the
+repository root.
 """
 
 import argparse
 
 import numpy as np
-from hcr.evaluation.realworld import CONDITIONS, clean_drawing, two_letters
 
 from hcr.data.sources import load_datasets
+from hcr.evaluation.realworld import CONDITIONS, clean_drawing, two_letters
 from hcr.inference.preprocess import ImageError, open_image
 from hcr.inference.segment import segment_line
 from hcr.labels import index_of

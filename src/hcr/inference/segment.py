@@ -370,8 +370,7 @@ def _part_crop(ink: np.ndarray) -> np.ndarray | None:
     rows = np.flatnonzero(ink.max(axis=1) > 0)
     if not len(rows) or ink.max() <= 0:
         return None
-    part = ink[rows[0] : rows[-1] + 1]
-    return np.round(np.pad(part * (255.0 / part.max()), MARGIN)).astype(np.uint8)
+    return _as_crop(ink[rows[0] : rows[-1] + 1])
 
 
 def _bounded(piece_labels: set[int], mask: np.ndarray, top: int, left: int) -> _Piece:
@@ -406,5 +405,9 @@ def _spaces(pieces: list[_Piece], height: float) -> list[bool]:
 
 def _crop(ink: np.ndarray, owner: np.ndarray, label: int, window: tuple[slice, slice]) -> np.ndarray:
     letter = np.where(owner[window] == label, ink[window], 0.0)  # [h, w] the letter alone, neighbours' ink blanked
-    letter = np.pad(letter * (255.0 / letter.max()), MARGIN)
-    return np.round(letter).astype(np.uint8)
+    return _as_crop(letter)
+
+
+def _as_crop(letter: np.ndarray) -> np.ndarray:
+    """uint8: a letter's ink (float, > 0 somewhere) scaled to 0..255, with MARGIN px of paper around it."""
+    return np.round(np.pad(letter * (255.0 / letter.max()), MARGIN)).astype(np.uint8)
