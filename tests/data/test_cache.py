@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -109,3 +110,25 @@ def test_two_processes_writing_one_entry_at_once_leave_each_other_alone(az_copy,
     assert "could not write the parse cache" not in caplog.text
     assert [p.name for p in parse_cache_dir.iterdir()] == [entry.name]  # nothing half-written left behind
     assert cache._read(entry, stamp) is not None
+
+
+def test_what_a_killed_writer_left_is_swept_and_a_write_in_progress_is_not(az_copy, parse_cache_dir):
+    load_datasets([f"az:{az_copy}"])
+    [entry] = [p for p in parse_cache_dir.iterdir() if p.is_dir()]
+    (entry / "meta.json").write_text("{}")  # stale: the next load writes the entry again
+    killed, in_progress = (parse_cache_dir / f"{entry.name}.tmp-{name}" for name in ("1-dead", "2-live"))
+    for tmp in (killed, in_progress):
+        tmp.mkdir()
+        (tmp / "x.npy").write_bytes(b"half written")
+    two_hours_ago = time.time() - 2 * cache.STALE_SECONDS
+    os.utime(killed, (two_hours_ago, two_hours_ago))
+    load_datasets([f"az:{az_copy}"])
+    assert not killed.exists()
+    assert (in_progress / "x.npy").read_bytes() == b"half written"
+    assert oct((entry).stat().st_mode & 0o777) == oct(0o777 & ~_umask())  # readable by the cache's other users
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -5,11 +5,14 @@ modification time): when a file changes, the next load re-parses and overwrites 
 not pile up. A cache that cannot be written (read-only home, full disk) only costs speed, never the load.
 """
 
+import contextlib
 import hashlib
 import json
 import logging
+import os
+import secrets
 import shutil
-import tempfile
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -21,6 +24,7 @@ from hcr.paths import parse_cache_dir
 log = logging.getLogger(__name__)
 
 CACHE_FORMAT = 1
+STALE_SECONDS = 3600  # a temporary folder this old is what a killed writer left, never a write in progress
 ARRAYS = ("x", "y", "source", "official_test", "case", "writer")  # an entry without one of them is parsed again
 
 
@@ -68,12 +72,12 @@ def _read(entry: Path, stamp: str) -> LetterData | None:
 
 def _write(entry: Path, stamp: str, data: LetterData) -> None:
     """Write into a temporary folder of this process's own and rename it into place, so readers never see half an
-    entry and two processes writing the same entry at once (tune workers started together) never touch each other's
-    files. Whoever renames last finds the entry already written from the same files, and keeps it."""
-    tmp = None
+    entry and two processes caching the same entry at once (tune workers started together) never write into each
+    other's folder. Whoever renames last finds the entry already written from the same files, and keeps it."""
+    tmp = entry.with_name(f"{entry.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
     try:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f"{entry.name}.tmp-", dir=entry.parent))
+        _sweep_stale(entry)
+        tmp.mkdir(parents=True)  # honours the umask: a shared cache stays readable to its other users
         for name in ARRAYS:
             np.save(tmp / f"{name}.npy", getattr(data, name))
         meta = {
@@ -90,5 +94,13 @@ def _write(entry: Path, stamp: str, data: LetterData) -> None:
         if _read(entry, stamp) is None:
             log.warning("could not write the parse cache at %s (%s); loading will not be faster next time", entry, e)
     finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _sweep_stale(entry: Path) -> None:
+    """Remove what writers of `entry` killed mid-write left (temporary folders older than STALE_SECONDS), so they do
+    not pile up; a younger one may be another process's write in progress."""
+    for tmp in entry.parent.glob(f"{entry.name}.tmp-*"):
+        with contextlib.suppress(OSError):
+            if time.time() - tmp.stat().st_mtime > STALE_SECONDS:
+                shutil.rmtree(tmp, ignore_errors=True)
