@@ -75,7 +75,6 @@ def test_compare_two_tiny_models_then_resume(shared_data, tmp_path):
         assert {key: trained_with[key] for key in DEPLOYABLE_SETTINGS} == {
             key: shipped[key] for key in DEPLOYABLE_SETTINGS
         }
-    assert (shipped["capitals"], shipped["canonical"]) == (True, True)
 
     # every model is scored on test letters drawn as files, and the exported one is held against the shipped model
     assert all(0 <= float(row["files_accuracy"]) <= 1 for row in rows)  # a NaN would fail too
@@ -252,11 +251,27 @@ def test_compare_and_tune_read_the_data_settings_of_a_config_file(command, tmp_p
     assert not (tmp_path / "out").exists()
 
 
-def test_the_command_line_can_turn_the_deployable_defaults_off():
-    from hcr.cli.settings import resolved_data_settings
-    from hcr.pipelines.compare import deployable_data_settings
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [([], None), (["--as-stored", "--no-capitals"], (False, False)), (["--canonical", "--capitals"], (True, True))],
+)
+def test_the_command_line_takes_the_shipped_models_data_settings_unless_told_otherwise(
+    options, expected, tmp_path, monkeypatch
+):
+    from typer.testing import CliRunner
 
-    defaults = deployable_data_settings()
-    assert resolved_data_settings(None, {}, "hcr compare", defaults).canonical is True
-    as_stored = resolved_data_settings(None, {"canonical": False, "capitals": False}, "hcr compare", defaults)
-    assert (as_stored.canonical, as_stored.capitals) == (False, False)
+    import hcr.pipelines.compare as pipeline
+    from hcr.cli import app
+
+    given = []
+
+    def stop(*args, data_settings, **kwargs):
+        given.append(data_settings)
+        raise HcrError("stopped before training")
+
+    monkeypatch.setattr(pipeline, "compare_models", stop)
+    CliRunner().invoke(app, ["compare", "--models", "baseline-cnn", "--out", str(tmp_path), *options])
+    (settings,) = given
+    shipped = pipeline.deployable_data_settings()
+    assert settings.case == shipped["case"]
+    assert (settings.canonical, settings.capitals) == (expected or (shipped["canonical"], shipped["capitals"]))

@@ -29,7 +29,9 @@ def test_letters_drawn_as_files_are_read_as_hcr_predict_reads_them(az_letters):
     assert files.read.mean() >= 0.97  # files a person reads at once are not reported blank
     score = files.score_predictor(Predictor())
     assert set(score["per_condition"]) == set(CONDITION_NAMES)
-    assert score["accuracy"] >= 0.85  # the shipped model reads real capitals drawn as files
+    # the shipped model reads them (capitals it mostly trained on: this checks the files are readable letters, not
+    # how well it reads unseen ones, which compare and bench/realworld.py measure)
+    assert score["accuracy"] >= 0.85
     # the same seed draws the same files; another seed other files of the same letters
     again = letters_as_files(x, y, seed=0)
     np.testing.assert_array_equal(again.x, files.x)
@@ -50,17 +52,22 @@ def test_a_file_read_as_blank_counts_as_wrong_and_probabilities_score_by_the_lik
 
 
 @pytest.mark.slow
-def test_the_shipped_model_has_seen_exactly_its_training_and_validation_letters(shared_data):
+def test_the_shipped_models_split_is_rebuilt_only_from_the_data_it_trained_on(shared_data, tmp_path):
+    """Its model.json records its data settings and the sizes of its validation and test parts: rebuilt from the
+    shared data, the split has those sizes, and every image outside its test part is among the seen ones. Other data
+    (a folder holding only some of its datasets) or other recorded sizes are refused, never silently used."""
     metadata = Predictor().metadata_
     seen = trained_on(metadata, shared_data)
     settings = metadata["data"]
-    config = DataConfig(**{**settings, "datasets": tuple(settings["datasets"]), "data_dir": str(shared_data)})
-    data = selected_images(config)
-    split = make_split(data, config.split, config.val_fraction, config.test_fraction, config.seed)
-    assert len(seen) == len(data) - len(split.test)  # every image but its test part, each distinct
-    test_keys = {image_key(image) for image in data.x[split.test]}
-    assert len(test_keys) > 10_000  # the pool's images are distinct: duplicates were removed before splitting
-    assert not test_keys & seen
+    pool = load_datasets(settings["datasets"], shared_data)
+    distinct, test_n = len({image_key(image) for image in pool.x}), metadata["metrics"]["test"]["n"]
+    assert distinct - test_n <= len(seen) <= len(pool) - test_n  # (a dataset may hold an image twice)
+    other_sizes = {**metadata, "metrics": {**metadata["metrics"], "val": {"n": metadata["metrics"]["val"]["n"] + 1}}}
+    with pytest.raises(HcrError, match="not the data it trained on"):
+        trained_on(other_sizes, shared_data)
+    (tmp_path / "az").symlink_to(shared_data / "az")
+    with pytest.raises(HcrError):
+        trained_on(metadata, tmp_path)  # only one of its datasets is there
 
 
 @pytest.mark.slow
@@ -82,12 +89,18 @@ def test_the_comparisons_files_hold_no_letter_any_model_has_seen(shared_data):
     np.testing.assert_array_equal(test.files.y, letters.y)
     sentence = against_shipped(test, Predictor())  # the shipped model against itself: never worse
     assert "at least as well as the shipped model" in sentence
-    assert f"On {len(test.files)} test letters" in sentence
+    assert f"On {len(test.files)} letters drawn as files" in sentence
+    assert "they read the same files right" in sentence
 
 
-def test_without_the_shipped_models_data_it_is_not_compared(az_letters, tmp_path):
-    with pytest.raises(HcrError):
-        trained_on(Predictor().metadata_, tmp_path)  # an empty data folder: its datasets are not there
-    x, y = az_letters
-    test = FileTest(letters_as_files(x[:26], y[:26]), "its training data could not be rebuilt here (no datasets)")
+@pytest.mark.slow
+def test_without_the_shipped_models_data_it_is_not_compared(shared_data, tmp_path):
+    (tmp_path / "az").symlink_to(shared_data / "az")  # a data folder holding Kaggle A–Z only
+    config = DataConfig(datasets=("az",), data_dir=str(tmp_path), per_class=20)
+    letters, excluded = unseen_letters(config, per_letter=2)
+    assert excluded
+    assert len(letters) == 52  # the comparison's own unseen letters are still drawn and scored
+    test = FileTest(letters_as_files(np.asarray(letters.x), letters.y), excluded)
     assert against_shipped(test, Predictor()).startswith("The shipped model is not compared on files")
+    empty = FileTest(letters_as_files(np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64)), None)
+    assert "no letter is left" in against_shipped(empty, Predictor())

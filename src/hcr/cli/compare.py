@@ -21,6 +21,10 @@ from hcr.cli.train import quiet_tensorflow
 from hcr.console import console, output
 from hcr.errors import HcrError
 
+# compare's data settings default to the shipped model's (hcr.pipelines.compare.deployable_data_settings), read from
+# its model.json when the command runs; --help says so rather than showing the options' own defaults
+SHIPPED_DEFAULT = "the shipped model's"
+
 
 class PresetName(StrEnum):
     quick = "quick"
@@ -42,9 +46,9 @@ def compare(
     config_file: Path | None = config_option(),
     dataset: list[str] = dataset_option(),
     data_dir: Path | None = data_dir_option(),
-    case: CaseMode = case_option(),
-    capitals: bool = capitals_option(),
-    canonical: bool = canonical_option(),
+    case: CaseMode = case_option(SHIPPED_DEFAULT),
+    capitals: bool = capitals_option(SHIPPED_DEFAULT),
+    canonical: bool = canonical_option(SHIPPED_DEFAULT),
     seeds: str = typer.Option(
         "0",
         help="Comma-separated training seeds: each model trains once per seed on the same split (the data "

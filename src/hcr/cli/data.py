@@ -69,30 +69,30 @@ def split_option() -> Any:
     )
 
 
-def case_option() -> Any:
-    """--case, named MODE in --help, for the same reason as --split."""
-    return typer.Option(CaseMode.fold, metavar="MODE", help=CASE_HELP, rich_help_panel=DATA_PANEL)
+def case_option(default: str | bool = True) -> Any:
+    """--case, named MODE in --help, for the same reason as --split (`default`: what --help shows as the default)."""
+    return typer.Option(CaseMode.fold, metavar="MODE", help=CASE_HELP, rich_help_panel=DATA_PANEL, show_default=default)
 
 
-def capitals_option() -> Any:
-    """--capitals: bars labelled I, for train and compare."""
+def capitals_option(default: str | bool = True) -> Any:
+    """--capitals: bars labelled I, for train and compare (`default`: what --help shows as the default)."""
     return typer.Option(
         False,
         "--capitals/--no-capitals",
-        help="Block capitals: label every L bar not known to be a capital as I (a bar on a form is an I). "
-        "hcr compare: on by default, as the shipped model was trained.",
+        show_default=default,
+        help="Block capitals: label every L bar not known to be a capital as I (a bar on a form is an I).",
         rich_help_panel=DATA_PANEL,
     )
 
 
-def canonical_option() -> Any:
-    """--canonical: the letters preprocessed as files are, for train and compare."""
+def canonical_option(default: str | bool = True) -> Any:
+    """--canonical: the letters preprocessed as files are, for train and compare (`default`: what --help shows)."""
     return typer.Option(
         False,
         "--canonical/--as-stored",
+        show_default=default,
         help="Train on the letters as `hcr predict` sees a file of them (cropped to the ink, pen evened out, "
-        "re-centred), so images people save read as well as the dataset's arrays. hcr compare: on by default, as "
-        "the shipped model was trained.",
+        "re-centred), so images people save read as well as the dataset's arrays.",
         rich_help_panel=DATA_PANEL,
     )
 

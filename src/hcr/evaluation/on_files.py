@@ -8,8 +8,9 @@ specks on a page, a printed box, a ruled line, ...), taking them in turn, each w
 model of a comparison reads the same files. A file is then read as `hcr predict` reads it (decoded, preprocessed into
 a 28×28 letter; a file reported blank or unreadable has no letter and counts as wrong).
 
-Models are scored on the letters of the comparison's test split that the shipped model never trained on or picked
-its epoch with, so that the shipped model can be held against them on the same files without an advantage.
+A comparison scores its models on letters of its pool outside their training and validation parts that the shipped
+model never trained on or picked its epoch with either (hcr.pipelines.compare.on_files), so that the shipped model
+can be held against them on the same files without an advantage.
 """
 
 import hashlib
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from hcr.configs import DataConfig
+from hcr.data.splits import Split
 from hcr.errors import HcrError
 from hcr.evaluation.realworld import CONDITIONS
 from hcr.inference.predictor import Predictor, load_letter
@@ -70,11 +72,15 @@ class LettersAsFiles:
 
     def score_predictor(self, predictor: Predictor) -> dict[str, Any]:
         """The score of an exported model, answering exactly as `hcr predict` does (not-a-letter included)."""
+        return self.score(self.predictor_answers(predictor))
+
+    def predictor_answers(self, predictor: Predictor) -> np.ndarray:
+        """int [N]: an exported model's letter for each file as `hcr predict` answers (NO_ANSWER: none)."""
         answers = np.full(len(self), NO_ANSWER)
         if self.read.any():
             predictions = predictor.predict_loaded(list(self.x[self.read]), top_k=1)
             answers[self.read] = [CLASSES.index(p.letter) if p.letter else NO_ANSWER for p in predictions]
-        return self.score(answers)
+        return answers
 
 
 def letters_as_files(x: np.ndarray, y: np.ndarray, seed: int = 0) -> LettersAsFiles:
@@ -83,9 +89,8 @@ def letters_as_files(x: np.ndarray, y: np.ndarray, seed: int = 0) -> LettersAsFi
     condition = np.arange(len(y)) % len(CONDITIONS)
     for i, (letter, which) in enumerate(zip(x, condition, strict=True)):
         rng = np.random.default_rng([SEED_SALT, seed, i])
-        data = CONDITIONS[CONDITION_NAMES[which]](np.asarray(letter), rng)
         try:
-            loaded = load_letter(open_image(data))
+            loaded = load_letter(open_image(CONDITIONS[CONDITION_NAMES[which]](np.asarray(letter), rng)))
         except ImageError:
             continue
         if isinstance(loaded, np.ndarray):
@@ -103,19 +108,34 @@ def unseen(x: np.ndarray, seen: set[bytes]) -> np.ndarray:
     return np.array([i for i, image in enumerate(x) if image_key(image) not in seen], dtype=np.int64)
 
 
-def trained_on(model_json: dict[str, Any], data_dir: Path | str | None) -> set[bytes]:
-    """The keys of every image an exported model trained on or picked its epoch with (its training and validation
-    parts), rebuilt in `data_dir` from the data settings its model.json records. An error when they cannot be rebuilt
-    there (its datasets are missing): then nothing can be said about which letters it has seen."""
+def seen_keys(config: DataConfig) -> tuple[set[bytes], Split]:
+    """The keys of the images a model trained with `config` trained on or picked its epoch with (the training and
+    validation parts of its split), and that split."""
     from hcr.data.prepare import selected_images
     from hcr.data.splits import make_split
 
+    data = selected_images(config)
+    split = make_split(data, config.split, config.val_fraction, config.test_fraction, config.seed)
+    return {image_key(data.x[i]) for part in (split.train, split.val) for i in part}, split
+
+
+def trained_on(model_json: dict[str, Any], data_dir: Path | str | None) -> set[bytes]:
+    """The keys of every image an exported model trained on or picked its epoch with, rebuilt in `data_dir` from the
+    data settings its model.json records, and checked against the sizes of the validation and test parts it
+    recorded. An error when that fails (its datasets are missing, or the folder holds other data than it trained on,
+    e.g. the full downloads where it trained on samples): then nothing can be said about which letters it has seen."""
     try:
         settings = model_json["data"]
         datasets, folder = tuple(settings["datasets"]), data_dir and str(data_dir)
         config = DataConfig(**{**settings, "datasets": datasets, "data_dir": folder})
-    except (KeyError, TypeError) as e:
+        recorded = {part: int(model_json["metrics"][part]["n"]) for part in ("val", "test")}
+    except (KeyError, TypeError, ValueError) as e:
         raise HcrError(f"its model.json holds no data settings hcr can read ({type(e).__name__}: {e})") from None
-    data = selected_images(config)
-    split = make_split(data, config.split, config.val_fraction, config.test_fraction, config.seed)
-    return {image_key(image) for image in data.x[np.concatenate([split.train, split.val])]}
+    seen, split = seen_keys(config)
+    rebuilt = {"val": len(split.val), "test": len(split.test)}
+    if rebuilt != recorded:
+        raise HcrError(
+            f"its split rebuilt here has {rebuilt['val']:,} validation and {rebuilt['test']:,} test images where it "
+            f"recorded {recorded['val']:,} and {recorded['test']:,}: this data folder is not the data it trained on"
+        )
+    return seen

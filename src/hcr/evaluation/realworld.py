@@ -113,8 +113,8 @@ def specks_on_page(letter, rng):
     w, h = 1200, 900
     side = int(rng.integers(120, 260))
     page = placed(letter, (w, h), side, rng)
-    letter_box = np.argwhere(page > 0.1)
-    (top, left), (bottom, right) = letter_box.min(axis=0), letter_box.max(axis=0)
+    letter_box = np.argwhere(page >= min(0.1, page.max())) if page.max() > 0 else np.array([[h // 2, w // 2]])
+    (top, left), (bottom, right) = letter_box.min(axis=0), letter_box.max(axis=0)  # a faint letter's box too
     for _ in range(int(rng.integers(1, 6))):
         while True:
             y, x = int(rng.integers(0, h - 6)), int(rng.integers(0, w - 6))

@@ -139,8 +139,7 @@ def compare_models(
     )
     leaderboard_paths = write_leaderboard(rows, setup.out_dir, notes=skipped, caption=caption)
     best_model_path, card_path = export_best(rows[0], len(rows), setup.out_dir / "best")
-    versus_shipped = against_shipped(files, Predictor(best_model_path))
-    log.info("%s", versus_shipped)
+    versus_shipped = against_shipped(files, Predictor(best_model_path))  # the CLI prints it; the report shows it
     content = report_content(
         rows, seed_rows, skipped, data_facts, eda_figures, setup, state, best_model_path, card_path,
         f"{caption} {versus_shipped}".strip(),
@@ -161,8 +160,12 @@ def deployable_data_settings() -> dict[str, Any]:
     """A comparison's default data settings: those of DEPLOYABLE_SETTINGS the shipped model was trained with (its
     model.json records them), so that by default a comparison trains its models the way a deployable model is
     trained, and its best model can stand in for the shipped one."""
-    shipped = read_metadata(DEFAULT_MODEL_DIR / "model.onnx")["data"]
-    return {key: shipped[key] for key in DEPLOYABLE_SETTINGS}
+    path = DEFAULT_MODEL_DIR / "model.onnx"
+    try:
+        shipped = read_metadata(path)["data"]
+        return {key: shipped[key] for key in DEPLOYABLE_SETTINGS}
+    except (KeyError, TypeError) as e:
+        raise HcrError(f"{path.with_name('model.json')}: records no data settings ({type(e).__name__}: {e})") from None
 
 
 def _checked_seeds(seeds: Sequence[int]) -> tuple[int, ...]:

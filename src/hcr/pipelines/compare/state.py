@@ -27,7 +27,9 @@ class CompareState:
     def open(cls, out_dir: Path, preset: Preset, data_config: DataConfig) -> "CompareState":
         """The comparison in `out_dir` if it has the same settings (to resume it), else a new one; a comparison with
         other settings is refused rather than mixed with this one."""
-        settings = json.loads(json.dumps({"preset": asdict(preset), "data": data_config.to_dict()}))
+        # what decides the models' training; the number of letters scored as files (file_letters) does not
+        trains = {key: value for key, value in asdict(preset).items() if key != "file_letters"}
+        settings = json.loads(json.dumps({"preset": trains, "data": data_config.to_dict()}))
         path = out_dir / STATE_FILE
         if not path.is_file():
             return cls(out_dir, {"settings": settings, "models": {}})
