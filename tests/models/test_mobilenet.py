@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import h5py
 import keras
 import numpy as np
 import pytest
@@ -52,8 +53,13 @@ def test_missing_weights_is_a_clear_error(monkeypatch, tmp_path):
     assert resolve_weights(None) == MOBILENET_WEIGHTS.resolve()
     junk = tmp_path / "junk.h5"
     junk.write_bytes(b"not an h5 file")
-    with pytest.raises(HcrError, match="not MobileNetV2"):
+    with pytest.raises(HcrError, match=r"not a Keras weights file \(HDF5\)"):  # refused before any model is built
         create_model("mobilenetv2-frozen", weights=str(junk))
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as f:  # HDF5, but not MobileNetV2's weights
+        f.create_dataset("x", data=[1])
+    with pytest.raises(HcrError, match="not MobileNetV2"):
+        create_model("mobilenetv2-frozen", weights=str(other))
 
 
 def test_cli_without_weights_exits_2(shared_data):

@@ -74,23 +74,25 @@ def case_option(default: str | bool = True) -> Any:
     return typer.Option(CaseMode.fold, metavar="MODE", help=CASE_HELP, rich_help_panel=DATA_PANEL, show_default=default)
 
 
-def capitals_option(default: str | bool = True) -> Any:
-    """--capitals: bars labelled I, for train and compare (`default`: what --help shows as the default)."""
+def capitals_option(shipped_default: str | None = None) -> Any:
+    """--capitals: bars labelled I, for train and compare. Where the default is the shipped model's setting (compare,
+    `shipped_default` says so in --help), --no-capitals turns it off."""
     return typer.Option(
         False,
-        "--capitals/--no-capitals",
-        show_default=default,
+        "--capitals/--no-capitals" if shipped_default else "--capitals",
+        show_default=shipped_default or False,
         help="Block capitals: label every L bar not known to be a capital as I (a bar on a form is an I).",
         rich_help_panel=DATA_PANEL,
     )
 
 
-def canonical_option(default: str | bool = True) -> Any:
-    """--canonical: the letters preprocessed as files are, for train and compare (`default`: what --help shows)."""
+def canonical_option(shipped_default: str | None = None) -> Any:
+    """--canonical: the letters preprocessed as files are, for train and compare. Where the default is the shipped
+    model's setting (compare, `shipped_default` says so in --help), --as-stored turns it off."""
     return typer.Option(
         False,
-        "--canonical/--as-stored",
-        show_default=default,
+        "--canonical/--as-stored" if shipped_default else "--canonical",
+        show_default=shipped_default or False,
         help="Train on the letters as `hcr predict` sees a file of them (cropped to the ink, pen evened out, "
         "re-centred), so images people save read as well as the dataset's arrays.",
         rich_help_panel=DATA_PANEL,
