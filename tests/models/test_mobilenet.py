@@ -34,7 +34,6 @@ def test_frozen_model_trains_only_its_head():
 
 def test_pretrained_weights_are_really_loaded():
     """The first conv filters equal the file's, so no silent random initialisation slipped in."""
-    import h5py
 
     model = create_model("mobilenetv2-frozen", weights=str(MOBILENET_WEIGHTS))
     conv1 = model.get_layer("backbone").layers[-1].get_layer("Conv1").get_weights()[0]
