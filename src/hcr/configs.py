@@ -171,3 +171,8 @@ class DataConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, saved: dict[str, Any]) -> "DataConfig":
+        """What `to_dict` wrote (a run's config.json, a model.json), read back: JSON holds the datasets as a list."""
+        return cls(**{**saved, "datasets": tuple(saved["datasets"])})

@@ -127,7 +127,7 @@ class RunDir:
         saved = self.read_json(self.config_path)
         try:
             train = TrainConfig(**saved["train"])
-            data = DataConfig(**{**saved["data"], "datasets": tuple(saved["data"]["datasets"])})
+            data = DataConfig.from_dict(saved["data"])
             sources = list(saved["sources"])
         except HcrError as e:
             raise DataError(self.config_path, str(e)) from None

@@ -125,9 +125,7 @@ def trained_on(model_json: dict[str, Any], data_dir: Path | str | None) -> set[b
     recorded. An error when that fails (its datasets are missing, or the folder holds other data than it trained on,
     e.g. the full downloads where it trained on samples): then nothing can be said about which letters it has seen."""
     try:
-        settings = model_json["data"]
-        datasets, folder = tuple(settings["datasets"]), data_dir and str(data_dir)
-        config = DataConfig(**{**settings, "datasets": datasets, "data_dir": folder})
+        config = DataConfig.from_dict({**model_json["data"], "data_dir": data_dir and str(data_dir)})
         recorded = {part: int(model_json["metrics"][part]["n"]) for part in ("val", "test")}
     except (KeyError, TypeError, ValueError) as e:
         raise HcrError(f"its model.json holds no data settings hcr can read ({type(e).__name__}: {e})") from None
