@@ -2,7 +2,7 @@
 float32 arrays, side by side; and the peak memory of `hcr train` on the million-image pool of bench/scale_data.py.
 
     .venv/bin/python bench/train_pipeline.py                    # throughput, then memory on a generated 1.2 M pool
-    .venv/bin/python bench/train_pipeline.py --skip-memory --epochs 4
+    .venv/bin/python bench/train_pipeline.py --skip-memory            # throughput only: 26 min on the v2 pool
     .venv/bin/python bench/train_pipeline.py --skip-throughput --pool-dir /tmp/scale/keep   # a pool made before
 
 Throughput (target: hcr ≥ 0.95× the reference, with and without augmentation): the same model (`--model`, default
@@ -164,7 +164,7 @@ def memory(pool_dir: Path | None, model_name: str, max_steps: int, keep: bool) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="baseline-cnn")
-    parser.add_argument("--epochs", type=int, default=4, help="epochs per side and mode; the first is not timed")
+    parser.add_argument("--epochs", type=int, default=6, help="epochs per side and mode; the first is not timed")
     parser.add_argument("--data-dir", type=Path, default=SHARED_DATA)
     parser.add_argument("--pool-dir", type=Path, help="a pool bench/scale_data.py generated (else one is made)")
     parser.add_argument("--max-steps", type=int, default=50, help="--max-steps-per-epoch of the memory run")
