@@ -5,10 +5,10 @@ accuracy half is training each width: docs/benchmarks.md, "The capitals of every
 
 Each width is compact-cnn's builder (regularized-cnn's: one 3×3 convolution per block, batch norm, max-pooling,
 dense 256) with those filters per block and 27 outputs, as the shipped model has; untrained, since the speed of a
-network does not depend on its weights. Each is exported to ONNX as `hcr export` does and run as `hcr predict`
-runs a batch (Predictor's session and threads, the uint8 → float conversion included) on 8,192 real letters.
-The widths run in turn, `--repeats` times, the order flipping every repeat, so load from other work falls on all
-alike; the table gives the median letters/s and the median ratio to the first width. Target for the shipped model
+network does not depend on its weights. Each is exported to ONNX as `hcr export` does (write_onnx) and run as
+`hcr predict` runs a batch (Predictor's session and threads, the uint8 → float conversion included) on 8,192 real
+letters. The widths run in turn, `--repeats` times, the order flipping every repeat, so load from other work falls
+on all alike; the table gives the median letters/s and the median ratio to the first width. Target for the shipped model
 (issue 17): ≥ 25,000 letters/s on 2 cores. The time goes to the 28×28 and 14×14 activations more than to the
 multiply-adds: 32 filters in the first block cost more than 96 in the last. Run from the repository root.
 """
@@ -19,13 +19,11 @@ import os
 import statistics
 import tempfile
 import time
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import keras
 import numpy as np
 from rich.console import Console
 from rich.table import Table
@@ -33,7 +31,7 @@ from rich.table import Table
 from hcr.data import load_datasets
 from hcr.inference.predictor import Predictor, run_session
 from hcr.models import create_model
-from hcr.training.export import INPUT_NAME, OPSET
+from hcr.training.export import write_onnx
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TARGET = 25_000
@@ -43,15 +41,7 @@ def exported(filters: tuple[int, ...], folder: Path) -> tuple[Path, int]:
     """compact-cnn with these filters as model.onnx in `folder`, and its parameter count."""
     model = create_model("compact-cnn", num_classes=27, filters=filters)
     path = folder / f"{'-'.join(map(str, filters))}.onnx"
-    with warnings.catch_warnings():  # tf2onnx probes the removed np.object; harmless
-        warnings.filterwarnings("ignore", "In the future `np.object`", FutureWarning)
-        model.export(
-            str(path),
-            format="onnx",
-            verbose=False,
-            opset_version=OPSET,
-            input_signature=[keras.InputSpec(shape=(None, 28, 28, 1), dtype="float32", name=INPUT_NAME)],
-        )
+    write_onnx(model, path)
     return path, model.count_params()
 
 

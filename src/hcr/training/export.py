@@ -108,15 +108,7 @@ def export_onnx(run_dir: Path, out_dir: Path | None = None) -> Path:
     classes = model_classes(run.read_config().data)
 
     with atomic_path(onnx_path) as tmp_path:
-        with warnings.catch_warnings():  # tf2onnx probes the removed np.object; harmless, and not ours to fix
-            warnings.filterwarnings("ignore", "In the future `np.object`", FutureWarning)
-            _inference_graph(keras_model.model_).export(
-                str(tmp_path),
-                format="onnx",
-                verbose=False,
-                opset_version=OPSET,
-                input_signature=[keras.InputSpec(shape=(None, 28, 28, 1), dtype="float32", name=INPUT_NAME)],
-            )
+        write_onnx(keras_model.model_, tmp_path)
         session = Predictor.create_session(tmp_path)
         # a final model trained with no test part (--test-fraction 0) is checked on its validation part
         checked_part = "test" if len(split.test) else "val"
@@ -201,6 +193,19 @@ def calibrate_threshold(
         "targets": {"errors_flagged_at_least": ERRORS_FLAGGED_TARGET, "correct_flagged_at_most": CORRECT_FLAG_BUDGET},
         "sets": calibrated["sets"],
     }
+
+
+def write_onnx(model: keras.Model, path: Path) -> None:
+    """`model` as an ONNX file of opset OPSET taking float32 [N, 28, 28, 1] letters, in inference mode."""
+    with warnings.catch_warnings():  # tf2onnx probes the removed np.object; harmless, and not ours to fix
+        warnings.filterwarnings("ignore", "In the future `np.object`", FutureWarning)
+        _inference_graph(model).export(
+            str(path),
+            format="onnx",
+            verbose=False,
+            opset_version=OPSET,
+            input_signature=[keras.InputSpec(shape=(None, 28, 28, 1), dtype="float32", name=INPUT_NAME)],
+        )
 
 
 def _inference_graph(model: keras.Model) -> keras.Model:
