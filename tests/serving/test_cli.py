@@ -98,3 +98,17 @@ def test_a_worker_that_dies_is_replaced(onnx_model_dir, az_letters):
         while len(worker_pids(supervisor)) < 2:
             assert time.monotonic() < deadline, "no worker took the killed one's place"
             time.sleep(0.2)
+
+
+@pytest.mark.parametrize(
+    "option", ["--image-timeout", "--header-timeout", "--body-timeout", "--max-upload-mb"], ids=str.lstrip
+)
+@pytest.mark.parametrize("value", ["nan", "inf", "1e308"])
+def test_a_limit_that_is_no_finite_number_is_refused_at_start(option, value):
+    """NaN passed the options' minimum check and broke the running server (every connection dropped, or a 500 on
+    the first large upload); inf and 1e308 megabytes crashed it while starting (a new user's report)."""
+    result = run_hcr("serve", option, value, "--port", "0")
+    assert result.returncode == 2, result.stderr
+    assert option in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "internal error" not in result.stderr

@@ -1,5 +1,6 @@
 """`hcr serve`: the REST API and the draw-a-letter page over one exported model, with uvicorn."""
 
+import math
 import socket
 from pathlib import Path
 
@@ -11,11 +12,30 @@ from hcr.serving.settings import ServeLimits
 
 LIMITS_PANEL = "Limits (per worker)"
 LIMITS = ServeLimits()  # the defaults, defined once there
+MAX_UPLOAD_MB = 1000.0  # the largest limits the options accept: beyond, a value is a typo, not a policy
+MAX_SECONDS = 3600.0
 
 
-def _limit(default: float, metavar: str, help_text: str, minimum: float = 0.001) -> typer.models.OptionInfo:
-    """A positive limit option, in the help's Limits panel, defaulting to ServeLimits' value."""
-    return typer.Option(default, min=minimum, metavar=metavar, help=help_text, rich_help_panel=LIMITS_PANEL)
+def _limit(
+    default: float, metavar: str, help_text: str, maximum: float, minimum: float = 0.001
+) -> typer.models.OptionInfo:
+    """A positive limit option, in the help's Limits panel, defaulting to ServeLimits' value. NaN passes click's
+    range check (every comparison with it is false) and then broke the running server, so it is refused here."""
+    return typer.Option(
+        default,
+        min=minimum,
+        max=maximum,
+        metavar=metavar,
+        help=help_text,
+        rich_help_panel=LIMITS_PANEL,
+        callback=_finite,
+    )
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise typer.BadParameter(f"{value} is not a number")
+    return value
 
 
 def serve(
@@ -35,22 +55,35 @@ def serve(
         help="Let pages from this origin call the API (repeat for more; '*' for any). Off by default.",
     ),
     max_upload_mb: float = _limit(
-        LIMITS.max_upload_bytes / 1_000_000, "MB", "Larger request bodies are refused with 413."
+        LIMITS.max_upload_bytes / 1_000_000, "MB", "Larger request bodies are refused with 413.", MAX_UPLOAD_MB
     ),
     workers: int = typer.Option(
         1, min=1, metavar="N", help="Server processes (each loads the model): more use more cores."
     ),
     image_timeout: float = _limit(
-        LIMITS.image_timeout_s, "S", "Seconds one upload may take to decode and read; longer is refused with 422."
+        LIMITS.image_timeout_s,
+        "S",
+        "Seconds one upload may take to decode and read; longer is refused with 422.",
+        MAX_SECONDS,
     ),
     header_timeout: float = _limit(
-        LIMITS.header_timeout_s, "S", "Seconds a client has to send a request's headers; a slower one is disconnected."
+        LIMITS.header_timeout_s,
+        "S",
+        "Seconds a client has to send a request's headers; a slower one is disconnected.",
+        MAX_SECONDS,
     ),
     body_timeout: float = _limit(
-        LIMITS.body_timeout_s, "S", "Seconds a client has to send a request's body once its headers are in."
+        LIMITS.body_timeout_s,
+        "S",
+        "Seconds a client has to send a request's body once its headers are in.",
+        MAX_SECONDS,
     ),
     max_connections: int = _limit(
-        LIMITS.max_connections, "N", "Open connections per worker; beyond, the longest-idle connection is closed.", 1
+        LIMITS.max_connections,
+        "N",
+        "Open connections per worker; beyond, the longest-idle connection is closed.",
+        1_000_000,
+        1,
     ),
 ) -> None:
     """Serve the API (POST /v1/predict, /v1/read; GET /v1/health, /v1/model; docs at /docs) and a page to draw on."""

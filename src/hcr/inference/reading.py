@@ -51,9 +51,11 @@ class LineReading:
 
 def read_line(image: Image.Image, predictor: Predictor, top_k: int = 3) -> LineReading:
     """The string written on an image of one or more lines; raises BlankImageError when there is no ink."""
+    glyphs = segment_line(image, score=lambda crops: _letter_scores(crops, predictor))
     characters = []
-    for glyph in segment_line(image, score=lambda crops: _letter_scores(crops, predictor)):
-        prediction = predictor.predict_image(Image.fromarray(glyph.crop), top_k)
+    for glyph, prediction in zip(
+        glyphs, predictor.predict_loaded([load_letter(Image.fromarray(g.crop)) for g in glyphs], top_k), strict=True
+    ):
         assert prediction.status not in ("blank", "error"), prediction.message  # a crop holds ink at full strength
         as_predicted = {field.name: getattr(prediction, field.name) for field in fields(prediction)}
         characters.append(

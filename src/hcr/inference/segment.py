@@ -214,12 +214,20 @@ def _lines(pieces: list[_Piece]) -> list[list[_Piece]]:
     rows = np.flatnonzero(covered)
     breaks = np.flatnonzero(np.diff(rows) > LINE_GAP * typical)  # the last covered row of each band but the last
     spans = list(zip(rows[np.r_[0, breaks + 1]], rows[np.r_[breaks, len(rows) - 1]] + 1, strict=True))
+    tops, bottoms = (np.array(edge, dtype=np.float64) for edge in zip(*spans, strict=True))
+    middles = np.array([(p.top + p.bottom) / 2 for p in pieces])
+    # the bands are sorted and disjoint: the nearest is the last starting at or above the middle, or the next one
+    above = np.clip(np.searchsorted(tops, middles, side="right") - 1, 0, len(spans) - 1)
+    below = np.minimum(above + 1, len(spans) - 1)
+
+    def distance(band: np.ndarray) -> np.ndarray:
+        return np.maximum.reduce([tops[band] - middles, middles - bottoms[band], np.zeros_like(middles)])
+
+    nearest = np.where(distance(below) < distance(above), below, above)
     lines: list[list[_Piece]] = [[] for _ in spans]
-    for p in pieces:
-        middle = (p.top + p.bottom) / 2
-        distance = [max(top - middle, middle - bottom, 0.0) for top, bottom in spans]
-        lines[int(np.argmin(distance))].append(p)
-    return lines
+    for p, band in zip(pieces, nearest, strict=True):
+        lines[band].append(p)
+    return [line for line in lines if line]  # a band whose pieces all lie nearer another (dots of a steep wave)
 
 
 def _merge_overlapping(pieces: list[_Piece]) -> list[_Piece]:
