@@ -9,6 +9,7 @@ from PIL import Image, ImageDraw
 
 from hcr.data import load_datasets
 from hcr.inference.preprocess import BlankImageError, ink_map, open_image, to_letter_array
+from hcr.labels import index_of
 from tests.variants import VARIANTS
 
 # mean / worst correlation with the original letter's 28×28 result; a pen of another width changes every stroke
@@ -249,3 +250,47 @@ def test_an_empty_printed_box_is_blank():
     image = _draw(Image.new("L", (160, 160), 245), [("rectangle", (20, 20, 140, 140))], width=2)
     with pytest.raises(BlankImageError):
         to_letter_array(image)
+
+
+def _cropped_to_ink(image: Image.Image) -> Image.Image:
+    """The page cut to the box of its strokes (darker than halfway to the pen), so that they touch every side, as
+    when a user crops a letter tightly."""
+    values = np.asarray(image)
+    strokes = values < (int(values.max()) + int(values.min())) / 2
+    rows, cols = np.flatnonzero(strokes.any(axis=1)), np.flatnonzero(strokes.any(axis=0))
+    return image.crop((cols[0], rows[0], cols[-1] + 1, rows[-1] + 1))
+
+
+@pytest.mark.parametrize("noise", [0.0, 3.0], ids=["drawn", "scanned"])
+def test_a_letter_cropped_to_its_ink_reads_as_alone(letters, noise):
+    """A letter cut out to its own strokes, so that they touch all four sides: the paper is still the paper. The
+    paper's estimate used to be dragged down by strokes along the border and an X lost its crossing, an M a leg and
+    a Z its top bar (a new user's files)."""
+
+    def page(letter, rng):
+        return _cropped_to_ink(
+            _file(np.full((200, 200), 250.0), _on_page(letter, (200, 200), 150, (25, 25)), 20.0, rng, noise)
+        )
+
+    not_i = np.arange(26) != index_of("I")  # a bar cropped to its own width: below
+    _reads_as_alone(letters[not_i], page, mean=0.93)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 17: a bar cropped to its own width on noisy paper shows no paper")
+def test_a_bar_cropped_to_its_width_on_noisy_paper_is_found(letters):
+    rng = np.random.default_rng(4)
+    ink = _on_page(letters[index_of("I")], (200, 200), 150, (25, 25))
+    image = _cropped_to_ink(_file(np.full((200, 200), 250.0), ink, 20.0, rng, 3.0))
+    assert to_letter_array(image).any()
+
+
+@pytest.mark.parametrize("thickness", [1, 2, 4, 8])
+def test_a_frame_along_the_image_edge_is_not_the_paper(letters, thickness):
+    """A form cell cropped on its printed frame, so the frame is the image's whole border: the border's one level
+    is the frame's, not the paper's, which once turned the page inside out (the letter read as a filled block)."""
+
+    def page(letter, rng):
+        image = _file(np.full((160, 160), 250.0), _on_page(letter, (160, 160), 100, (30, 30)), 20.0, rng)
+        return _draw(image, [("rectangle", (0, 0, 159, 159))], width=thickness)
+
+    _reads_as_alone(letters, page)

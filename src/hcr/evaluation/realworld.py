@@ -172,6 +172,30 @@ def on_ruled_line(letter, rng):
     return encode(image)
 
 
+def cropped_close(letter, rng):
+    """A letter a user cut out of a photo or scan tightly, at its strokes (0–2 px of paper left on each side), so
+    that they touch the image's edges: slightly noisy paper, JPEG."""
+    side = int(rng.integers(60, 160))
+    paper = rng.uniform(200, 245)
+    page = on_paper(ink(letter, side), paper, rng.uniform(20, 80)) + rng.normal(0, rng.uniform(0.5, 3), (side, side))
+    page = np.clip(page, 0, 255).astype(np.uint8)
+    strokes = page < (paper + page.min()) / 2
+    rows, cols = np.flatnonzero(strokes.any(axis=1)), np.flatnonzero(strokes.any(axis=0))
+    top, left = (max(0, int(first) - int(rng.integers(0, 3))) for first in (rows[0], cols[0]))
+    bottom, right = (int(last) + 1 + int(rng.integers(0, 3)) for last in (rows[-1], cols[-1]))
+    return jpeg(np.ascontiguousarray(page[top:bottom, left:right]), rng, (75, 95))
+
+
+def cell_cropped_on_frame(letter, rng):
+    """A form cell cut out along its printed frame, so that the frame is the image's whole border."""
+    side = int(rng.integers(60, 120))
+    pad = int(rng.integers(4, 14))
+    size = side + 2 * pad
+    page = Image.fromarray(on_paper(placed(letter, (size, size), side, rng), 245.0, 25.0))
+    ImageDraw.Draw(page).rectangle((0, 0, size - 1, size - 1), outline=40, width=int(rng.integers(1, 4)))
+    return encode(page)
+
+
 def thick_marker(letter, rng):
     """A letter written with a felt marker: strokes several times the usual width."""
     big = Image.fromarray(letter).resize((200, 200), Image.Resampling.BICUBIC).filter(ImageFilter.MaxFilter(7))
@@ -186,6 +210,8 @@ CONDITIONS: dict[str, Condition] = {
     "hard shadow + noise": hard_shadow,
     "specks on a 1200 px page": specks_on_page,
     "printed box": in_printed_box,
+    "form cell cropped on its frame": cell_cropped_on_frame,
+    "cropped close to the strokes": cropped_close,
     "comb box": comb_box,
     "ruled line": on_ruled_line,
     "felt marker": thick_marker,

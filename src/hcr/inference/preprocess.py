@@ -38,7 +38,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from hcr.errors import HcrError
 from hcr.files import NotRegularFileError, check_regular_file
 
-PREPROCESS_VERSION = 6  # bump when the output for the same image changes: it keys caches and model metadata
+PREPROCESS_VERSION = 7  # bump when the output for the same image changes: it keys caches and model metadata
 SIDE = 28
 INK_BOX = 22  # long side of the ink's bounding box in the 28×28 output
 MAX_PIXELS = 40_000_000  # larger images are refused: decompression bombs, or not a single letter anyway
@@ -60,11 +60,16 @@ SLIVER = 0.06  # ...and ink near it is no part of it if this thin a share of its
 GLYPH_PASSES = 3  # rows then columns, at most this many times (most letters: once, and once to confirm)
 FRAME_COVER = 0.9  # a box's frame: its rows (columns) are this full across the ink's box...
 FRAME_LINE = 0.1  # ...and no thicker than this share of the box's side
+FRAME_SHARE = 0.25  # a border all of one level covering less of the image than this, if one other level covers half:
+# a frame along the image's edge, not the paper
 LINE_MIN = 0.25  # a ruled line: a row with a run of ink this share of the image's width at least...
 LINE_THICK = 0.1  # ...in a band of such rows no thicker than this share of the image's height...
 LINE_RATIO = 2.0  # ...and this many times as long as the letter is tall...
 LINE_SPAN = 0.9  # ...and across this share of the image's width (a squat T's bar ends with the letter)
 LINE_REST = 0.1  # the letter, without the lines, holds this share of the ink at least (else it is all line)
+CROP_SPAN = 0.85  # ink across this share of an image's width and height: a letter cropped close, paper added round
+CROP_INK = 1 / 3  # ...its ink being what lies this share of the way from the darkest level to the paper...
+CROP_CONTRAST = 32  # ...if its ink is this many grey levels darker than the paper at least (faint pencil is left be)
 NOISY_PAPER = 2.0  # paper noise σ (grey levels) from which the image is median-filtered
 MEDIAN_MIN_SIDE = 64  # px: below this, strokes are too thin to survive a 3×3 median
 STROKE_SIDE = 88  # px: the scale at which stroke width is measured and corrected (4 × INK_BOX)
@@ -139,19 +144,41 @@ def ink_map(image: Image.Image) -> np.ndarray:
     gray = _grey(image)
     values = np.asarray(gray)  # uint8 [H, W]
     border = _border(values)
-    if border.min() == border.max():  # uniform paper (a drawing, a file saved from an array)
-        return _ink_on_uniform_paper(values, border[0].item())
+    if border.min() == border.max():  # uniform paper (a drawing, a file saved from an array)...
+        return _ink_on_uniform_paper(values, _plain_paper(values, border[0].item()))
     if _light_ink(values, border):  # work on the negative, so that ink is always the darker
-        values = 255 - values
+        values, border = 255 - values, 255 - border
+    margin = _crop_margin(values, border)
+    if margin:  # a letter cropped to its strokes: the paper is judged with paper around it, then cut back
+        values = np.pad(values, margin, mode="maximum", stat_length=max(2, min(values.shape) // 4))
     paper = _paper_level(values)
     ink, noise = _ink_on_paper(values, paper)
     if noise >= NOISY_PAPER and min(values.shape) >= MEDIAN_MIN_SIDE:
         values = _median3(values)
         ink, noise = _ink_on_paper(values, paper)
+    if margin:
+        ink = ink[margin:-margin, margin:-margin]
     if ink.max() < BLANK_SIGMAS * noise:
         return np.zeros_like(ink)
     ink -= NOISE_SIGMAS * noise
     return np.maximum(ink, 0.0, out=ink)
+
+
+def _crop_margin(values: np.ndarray, border: np.ndarray) -> int:
+    """px of paper to put around a uint8 dark-on-light image whose ink spans nearly all of it (a letter cropped
+    close to its strokes), else 0. Paper is estimated locally by a closing whose reach is a share of the image: with
+    the letter filling the image, a stroke along the border has nothing beyond it but more stroke, and was taken for
+    shadowed paper (an E cropped close read blank, an X lost its crossing). Ink is judged on the image reduced as the
+    paper is (noise and specks average out): what lies within CROP_INK of the way from the darkest to the border's
+    paper (its 80th percentile), where that is a clear step (CROP_CONTRAST); a shadow dims paper far less than ink."""
+    coarse = np.asarray(Image.fromarray(values).reduce(max(1, min(values.shape) // PAPER_CELLS)))
+    paper, darkest = int(np.percentile(border, 80)), int(coarse.min())
+    if paper - darkest < CROP_CONTRAST:
+        return 0
+    dark = coarse < darkest + CROP_INK * (paper - darkest)
+    rows, cols = np.flatnonzero(dark.any(axis=1)), np.flatnonzero(dark.any(axis=0))
+    spans = ((rows[-1] - rows[0] + 1) / coarse.shape[0], (cols[-1] - cols[0] + 1) / coarse.shape[1])
+    return max(values.shape) // 2 if min(spans) >= CROP_SPAN else 0
 
 
 def _light_ink(values: np.ndarray, border: np.ndarray) -> bool:
@@ -203,6 +230,19 @@ def _paper_level(values: np.ndarray) -> np.ndarray:
     dilated = _square_filter(np.pad(coarse, PAPER_RADIUS, mode="edge"), PAPER_RADIUS, np.maximum)
     closed = _square_filter(np.pad(dilated, PAPER_RADIUS + 1, mode="edge"), PAPER_RADIUS + 1, np.minimum)
     return np.asarray(Image.fromarray(closed, "F").resize((w, h), Image.Resampling.BILINEAR))
+
+
+def _plain_paper(values: np.ndarray, border_level: int) -> int:
+    """The paper's level in an image whose border is all one level: that level, unless it is a frame drawn along the
+    image's edge (a form cell cropped on its printed box), which covers little of the image while one other level
+    covers most of it. Taking the frame for paper turned such an image inside out: the letter read as a filled block."""
+    step = max(1, round((values.size / NOISE_SAMPLE) ** 0.5))
+    sample = values[::step, ::step].ravel()
+    if np.count_nonzero(sample == border_level) >= FRAME_SHARE * len(sample):  # the usual drawing: quick
+        return border_level
+    counts = np.bincount(sample, minlength=256)
+    most = int(np.argmax(counts))
+    return most if counts[most] >= 0.5 * len(sample) else border_level
 
 
 def _ink_on_uniform_paper(values: np.ndarray, paper: int) -> np.ndarray:

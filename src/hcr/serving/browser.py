@@ -27,6 +27,8 @@ def preprocess_constants() -> dict[str, Any]:
         "work_side": preprocess.WORK_SIDE,
         "ink_threshold": preprocess.INK_THRESHOLD,
         "min_contrast": preprocess.MIN_CONTRAST,
+        "noise_sample": preprocess.NOISE_SAMPLE,
+        "frame_share": preprocess.FRAME_SHARE,
         "near_gap": preprocess.NEAR_GAP,
         "far_mass": preprocess.FAR_MASS,
         "sliver": preprocess.SLIVER,

@@ -1,4 +1,4 @@
-// A port of hcr.inference.preprocess.to_letter_array (PREPROCESS_VERSION 6) for what the page's canvas holds, so
+// A port of hcr.inference.preprocess.to_letter_array (PREPROCESS_VERSION 7) for what the page's canvas holds, so
 // the page can run the model itself and see exactly the 28 × 28 image the server would make of the same PNG.
 //
 // Ported: the ink map of an opaque image on paper of one level all round its border (a canvas: the
@@ -16,7 +16,7 @@
 "use strict";
 
 const HcrPreprocess = (() => {
-  const PORTED_VERSION = 6;
+  const PORTED_VERSION = 7;
   const PRECISION_BITS = 22; // Resample.c: 32 - 8 - 2
   const FILTERS = {
     bilinear: { support: 1.0, weight: (x) => (Math.abs(x) < 1.0 ? 1.0 - Math.abs(x) : 0.0) },
@@ -68,6 +68,17 @@ const HcrPreprocess = (() => {
     const greyBorder = border(grey, w, h);
     const paper = greyBorder[0];
     if (greyBorder.some((v) => v !== paper)) return "the drawing touches the pad's edge";
+    // preprocess._plain_paper: where the border's level is rare in the image, it may be a frame, not the paper
+    const step = Math.max(1, roundHalfEven(Math.sqrt(n / c.noise_sample)));
+    let sampled = 0;
+    let atPaper = 0;
+    for (let y = 0; y < h; y += step) {
+      for (let x = 0; x < w; x += step) {
+        sampled += 1;
+        atPaper += grey[y * w + x] === paper ? 1 : 0;
+      }
+    }
+    if (atPaper < c.frame_share * sampled) return "the pad's edge may be a frame";
     const ink = new Float32Array(n);
     for (let i = 0; i < n; i++) ink[i] = paper > 127 ? paper - Math.min(grey[i], paper) : Math.max(grey[i], paper) - paper;
     return ink;
