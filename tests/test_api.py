@@ -95,7 +95,7 @@ BAD_ARRAYS = {
     "16-bit levels": (np.full((28, 28), 4000, np.uint16), "0..255"),
     "booleans": (np.ones((28, 28), bool), "bool"),
     "strings": (np.full((28, 28), "a"), "numbers"),
-    "a colour image": (np.zeros((50, 50, 3), np.uint8), "[H, W]"),
+    "two channels": (np.zeros((50, 50, 2), np.uint8), "[H, W]"),
     "rank 4": (np.zeros((2, 28, 28, 1), np.uint8), "[H, W]"),
     "rank 1": (np.zeros(784, np.uint8), "[H, W]"),
     "empty": (np.zeros((0, 28), np.uint8), "empty"),
@@ -113,8 +113,22 @@ def test_a_bad_array_is_one_clear_input_error(recognizer, name):
 def test_something_that_is_no_image_is_an_input_error(recognizer):
     with pytest.raises(InputError, match="int"):
         recognizer.predict(3)
-    with pytest.raises(InputError, match="top_k"):
-        recognizer.predict(np.zeros((28, 28), np.uint8), top_k=0)
+    for top_k in (0, "3", 2.5, None, True):
+        with pytest.raises(InputError, match="top_k"):
+            recognizer.predict(np.zeros((28, 28), np.uint8), top_k=top_k)
+
+
+def test_an_image_with_a_channel_axis_is_one_image(recognizer, letters):
+    """[H, W, 1] (as many imaging libraries give a grey image) was taken for a batch of H images one pixel wide, all
+    blank; an RGB or RGBA array is one colour image, read as its PIL image is."""
+    x, _ = letters
+    photo = np.asarray(Image.fromarray(255 - x[0]).resize((140, 140), Image.Resampling.BICUBIC))
+    expected = recognizer.predict(photo)
+    colour = np.asarray(Image.fromarray(photo).convert("RGB"))
+    for given in (photo[..., None], colour, np.asarray(Image.fromarray(colour).convert("RGBA"))):
+        prediction = recognizer.predict(given)
+        assert (prediction.letter, prediction.status) == (expected.letter, expected.status)
+        assert prediction.confidence == pytest.approx(expected.confidence, abs=1e-4)
 
 
 def test_read_a_line(recognizer, letters):

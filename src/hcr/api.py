@@ -56,9 +56,9 @@ class Recognizer(Predictor):
 
     def predict(self, images: ImageLike | Sequence[ImageLike], top_k: int = 3) -> Prediction | list[Prediction]:
         """The letter in one image (a Prediction), or in each of a batch (a list of them, in order)."""
-        if top_k < 1:
-            raise InputError(f"top_k must be at least 1, not {top_k}")
-        if isinstance(images, np.ndarray) and images.ndim == 3 and not _is_colour(images):
+        if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1:
+            raise InputError(f"top_k must be a whole number, at least 1, not {top_k!r}")
+        if isinstance(images, np.ndarray) and images.ndim == 3 and not _is_one_image(images):
             return self.predict_loaded([load_letter(_image_of(x)) for x in _checked_levels(images)], top_k)
         if isinstance(images, list | tuple):
             return self.predict_loaded([load_letter(_source(image)) for image in images], top_k)
@@ -81,15 +81,23 @@ def _source(image: object) -> Image.Image | Path:
     if isinstance(image, str | Path):
         return Path(image)
     if isinstance(image, np.ndarray):
+        if image.ndim == 3 and _is_one_image(image) and image.shape[-1] != 2:  # [H, W, 1, 3 or 4]: grey, RGB(A)
+            levels = _checked_levels(image)
+            return _image_of(levels[..., 0] if levels.shape[-1] == 1 else levels)
         if image.ndim != 2:
-            raise InputError(f"an image array must be [H, W] (grey), not {list(image.shape)}; a batch is [N, H, W]")
+            raise InputError(
+                f"an image array must be [H, W] (grey) or [H, W, 1, 3 or 4], not {list(image.shape)}; "
+                "a batch is [N, H, W]"
+            )
         return _image_of(_checked_levels(image))
     raise InputError(f"cannot read a {type(image).__name__} as an image: give a PIL image, a path or an array")
 
 
-def _is_colour(x: np.ndarray) -> bool:
-    """Whether a 3-d array looks like one colour image [H, W, 3 or 4] rather than a batch of grey ones."""
-    return x.shape[-1] in (3, 4) and x.shape[1] > 4
+def _is_one_image(x: np.ndarray) -> bool:
+    """Whether a 3-d array looks like one image with a channel axis [H, W, 1 to 4] rather than a batch of grey ones
+    [N, H, W]: a batch of images 1 to 4 px wide is no batch of letters (2 channels are then refused). An [H, W, 1]
+    array was read as H images one pixel wide, each blank."""
+    return x.shape[-1] <= 4 and x.shape[1] > 4
 
 
 def _checked_levels(x: np.ndarray) -> np.ndarray:
@@ -116,7 +124,7 @@ def _checked_levels(x: np.ndarray) -> np.ndarray:
 
 
 def _image_of(levels: np.ndarray) -> Image.Image:
-    """uint8 [H, W] → a greyscale PIL image of those pixels."""
+    """uint8 [H, W] (or [H, W, 3 or 4]) → a greyscale (RGB, RGBA) PIL image of those pixels."""
     return Image.fromarray(np.ascontiguousarray(levels))
 
 
