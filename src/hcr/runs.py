@@ -105,7 +105,8 @@ class RunDir:
     def open(cls, path: Path) -> "RunDir":
         run = cls(path)
         if not run.config_path.is_file():
-            raise HcrError(f"{path}: not a run folder (no config.json)")
+            why = "no config.json" if Path(path).is_dir() else "no such folder"
+            raise HcrError(f"{path}: not a run folder ({why})")
         return run
 
     config_path = property(lambda self: self.path / "config.json")

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -106,11 +107,20 @@ def test_export_cli_writes_into_the_chosen_folder(onnx_model_dir, onnx_model_run
     assert Predictor(tmp_path / "out").classes_ == Predictor(onnx_model_dir).classes_
 
 
-@pytest.mark.slow  # TensorFlow is imported before the folder is looked at
-def test_export_refuses_a_folder_that_is_not_a_run(tmp_path):
-    result = _hcr("export", str(tmp_path))
-    assert result.returncode == 2
-    assert "not a run folder" in result.stderr
+@pytest.mark.parametrize("command", ["export", "evaluate"])
+def test_a_folder_that_is_not_a_run_is_refused_before_tensorflow_loads(command, tmp_path):
+    """A new user waited 7 s to hear that a folder was no run: TensorFlow was loaded first. Here it cannot load."""
+    blocker = tmp_path / "blocker"
+    (blocker / "tensorflow").mkdir(parents=True)
+    (blocker / "tensorflow" / "__init__.py").write_text("raise ImportError('TensorFlow was loaded')\n")
+    (tmp_path / "empty").mkdir()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(blocker), os.environ.get("PYTHONPATH", "")])}
+    for folder, why in ((tmp_path / "empty", "no config.json"), (tmp_path / "no-such-run", "no such folder")):
+        result = subprocess.run(
+            [sys.executable, "-m", "hcr", command, str(folder)], capture_output=True, text=True, timeout=180, env=env
+        )
+        assert result.returncode == 2, result.stderr
+        assert f"not a run folder ({why})" in result.stderr
 
 
 def test_save_inputs_writes_the_image_the_model_saw(image_dir, tmp_path):

@@ -7,6 +7,7 @@ from rich.table import Table
 
 from hcr.cli.train import quiet_tensorflow
 from hcr.console import output
+from hcr.runs import RunDir
 
 
 def evaluate(
@@ -26,6 +27,7 @@ def evaluate(
     ),
 ) -> None:
     """Accuracy, precision/recall/F1, confusion matrices, learning curves, worst mistakes, size and speed."""
+    RunDir.open(run_dir)  # a wrong folder is told at once, not after TensorFlow has loaded (seconds)
     quiet_tensorflow()
     from hcr.evaluation.evaluate import evaluate_run
 

@@ -9,6 +9,7 @@ import typer
 
 from hcr.cli.train import quiet_tensorflow
 from hcr.console import output
+from hcr.runs import RunDir
 
 
 class ExportFormat(StrEnum):
@@ -28,6 +29,7 @@ def export(
     ),
 ) -> None:
     """Export a run's best model to ONNX (and/or LiteRT), checked against Keras on the test split."""
+    RunDir.open(run_dir)  # a wrong folder is told at once, not after TensorFlow has loaded (seconds)
     quiet_tensorflow()
     if export_format != ExportFormat.tflite:
         _export_onnx(run_dir, out)
