@@ -106,6 +106,10 @@ def test_cli_reads_each_image_without_tensorflow(onnx_model_dir, predictor, tmp_
     assert table.returncode == 0, stderr
     assert records[0]["text"].split()[0] in table.stdout
 
+    folder, stderr = _run_read(str(tmp_path), "--model", str(onnx_model_dir), "--json")  # a folder: as predict takes
+    assert folder.returncode == 0, stderr
+    assert sorted(r["path"] for r in json.loads(folder.stdout)) == sorted(str(p) for p in paths)
+
 
 def test_cli_reports_bad_images_and_goes_on(onnx_model_dir, tmp_path):
     good, blank, corrupt = tmp_path / "good.png", tmp_path / "blank.png", tmp_path / "corrupt.png"
@@ -121,3 +125,4 @@ def test_cli_reports_bad_images_and_goes_on(onnx_model_dir, tmp_path):
     assert records[str(blank)]["status"] == "blank"
     assert records[str(corrupt)]["status"] == "error"
     assert "truncated" in records[str(corrupt)]["message"]
+    assert all(isinstance(r["characters"], list) for r in records.values())  # one shape for scripts, as the API's

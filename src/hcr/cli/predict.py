@@ -26,7 +26,9 @@ def predict(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list instead of a table."),
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV: path, letter, confidence, status, top_k, message."),
     save_inputs: Path | None = typer.Option(
-        None, metavar="DIR", help="Also save the 28×28 image the model saw for each file, as DIR/NNNN-NAME.png."
+        None,
+        metavar="DIR",
+        help="Also save the 28×28 image the model saw for each file, as DIR/N-NAME.png (N: its place in the input).",
     ),
 ) -> None:
     """Read the letter in each image: letter, confidence and top-k; low-confidence and blank images are flagged, and

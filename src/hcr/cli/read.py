@@ -12,7 +12,7 @@ from hcr.console import console, output
 
 def read(
     images: list[Path] = typer.Argument(
-        ..., metavar="IMAGE", help="Image files, each holding one or more lines of capitals."
+        ..., metavar="IMAGE", help="Image files, each holding one or more lines of capitals, or folders of them."
     ),
     model: Path | None = typer.Option(None, metavar="PATH", help=MODEL_HELP),
     as_json: bool = typer.Option(
@@ -23,15 +23,17 @@ def read(
     character that is not a letter (a digit, a mark; with a model trained to tell) is written as ?.
 
     Exit code 0 if every image was read, 2 if any was blank or unreadable (the others are still reported)."""
-    from hcr.inference.predictor import Predictor
+    from hcr.inference.predictor import Predictor, find_images
     from hcr.inference.preprocess import BlankImageError
     from hcr.inference.reading import read_files
 
     records = []
-    for path, reading in read_files(images, Predictor(model)):
+    for path, reading in read_files(find_images(images), Predictor(model)):
         if isinstance(reading, Exception):
             status = "blank" if isinstance(reading, BlankImageError) else "error"
-            records.append({"path": str(path), "text": None, "status": status, "message": str(reading)})
+            records.append(
+                {"path": str(path), "text": None, "status": status, "characters": [], "message": str(reading)}
+            )
             continue
         records.append({"path": str(path), **reading.to_dict(), "message": None})
     if as_json:
