@@ -1,6 +1,5 @@
 """`hcr serve`: the REST API and the draw-a-letter page over one exported model, with uvicorn."""
 
-import math
 import socket
 from pathlib import Path
 
@@ -19,23 +18,16 @@ MAX_SECONDS = 3600.0
 def _limit(
     default: float, metavar: str, help_text: str, maximum: float, minimum: float = 0.001
 ) -> typer.models.OptionInfo:
-    """A positive limit option, in the help's Limits panel, defaulting to ServeLimits' value. NaN passes click's
-    range check (every comparison with it is false) and then broke the running server, so it is refused here."""
-    return typer.Option(
-        default,
-        min=minimum,
-        max=maximum,
-        metavar=metavar,
-        help=help_text,
-        rich_help_panel=LIMITS_PANEL,
-        callback=_finite,
-    )
+    """A positive limit option, in the help's Limits panel, defaulting to ServeLimits' value. Its range is checked
+    here rather than by click's min/max, which let NaN through (every comparison with it is false: the running
+    server then broke) and widen the help's option column."""
 
+    def in_range(value: float) -> float:
+        if not minimum <= value <= maximum:  # False for NaN
+            raise typer.BadParameter(f"{value} is not a number from {minimum:g} to {maximum:g}")
+        return value
 
-def _finite(value: float) -> float:
-    if not math.isfinite(value):
-        raise typer.BadParameter(f"{value} is not a number")
-    return value
+    return typer.Option(default, metavar=metavar, help=help_text, rich_help_panel=LIMITS_PANEL, callback=in_range)
 
 
 def serve(
