@@ -34,7 +34,7 @@ def test_it_is_small_and_says_what_it_is(shipped):
 def test_its_metadata_names_no_path_of_the_machine_that_built_it(shipped):
     """Issue 13: the package carries model.json to every machine; it names its run and data, not where they lay."""
     assert [text for text in strings_of(shipped.metadata_) if text.startswith("/")] == []
-    assert shipped.metadata_["source_run"] == "20261130-095135-compact-cnn"
+    assert shipped.metadata_["source_run"] == "20261130-211940-compact-cnn"
     assert shipped.metadata_["data"]["data_dir"] is None  # wherever hcr finds data on the machine checking it
 
 
