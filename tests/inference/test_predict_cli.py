@@ -70,11 +70,16 @@ def test_csv_and_table(onnx_model_dir, image_dir):
 
 @pytest.mark.parametrize(
     ("model_arg", "message"),
-    [("missing/model.onnx", "model not found"), ("junk", "model.json: missing")],
+    [
+        ("missing/model.onnx", "model not found"),
+        ("junk", "model.json: missing"),
+        ("letter.png", "letter.png: not a model"),  # an image given as the model: not "model.json: missing"
+    ],
 )
 def test_bad_model_is_one_clear_line(tmp_path, image_dir, model_arg, message):
     (tmp_path / "junk").mkdir()
     (tmp_path / "junk" / "model.onnx").write_bytes(b"not onnx")
+    shutil.copy(image_dir / "a.png", tmp_path / "letter.png")
     result = _hcr("predict", str(image_dir / "a.png"), "--model", str(tmp_path / model_arg))
     assert result.returncode == 2
     assert message in result.stderr

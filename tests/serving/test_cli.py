@@ -112,3 +112,10 @@ def test_a_limit_that_is_no_finite_number_is_refused_at_start(option, value):
     assert option in result.stderr
     assert "Traceback" not in result.stderr
     assert "internal error" not in result.stderr
+
+
+@pytest.mark.parametrize("origin", ["not a url", "https://forms.example.org/", "forms.example.org"])
+def test_a_cors_origin_no_browser_would_send_is_refused(origin):
+    result = run_hcr("serve", "--cors-origin", origin, "--port", "0")
+    assert result.returncode == 2, result.stderr
+    assert "not an origin" in result.stderr

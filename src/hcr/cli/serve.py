@@ -1,5 +1,6 @@
 """`hcr serve`: the REST API and the draw-a-letter page over one exported model, with uvicorn."""
 
+import re
 import socket
 from pathlib import Path
 
@@ -13,6 +14,7 @@ LIMITS_PANEL = "Limits (per worker)"
 LIMITS = ServeLimits()  # the defaults, defined once there
 MAX_UPLOAD_MB = 1000.0  # the largest limits the options accept: beyond, a value is a typo, not a policy
 MAX_SECONDS = 3600.0
+ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://[^/?#\s]+")  # what a browser's Origin header holds: no path, no slash
 
 
 def _limit(
@@ -86,6 +88,8 @@ def serve(
         raise MissingExtraError("serve", e.name or "fastapi") from None
 
     _check_host(host)
+    for origin in cors_origin:
+        _check_origin(origin)
     limits = ServeLimits(
         max_upload_bytes=round(max_upload_mb * 1_000_000),
         image_timeout_s=image_timeout,
@@ -98,6 +102,15 @@ def serve(
     url = f"http://{f'[{host}]' if ':' in host else host}:{sock.getsockname()[1]}/"
     console.print(f"hcr: serving {app.state.model_name} at {url} (API docs at /docs); Ctrl-C stops", soft_wrap=True)
     server.run(app, sock, workers)
+
+
+def _check_origin(origin: str) -> None:
+    """Refuse what no browser sends as an Origin ('*' aside): it would never match, and the page's author would
+    wonder why the API stays closed to them."""
+    if origin != "*" and not ORIGIN.fullmatch(origin):
+        raise HcrError(
+            f"--cors-origin {origin!r}: not an origin (scheme://host[:port], e.g. https://forms.example.org)"
+        )
 
 
 def _check_host(host: str) -> None:

@@ -150,6 +150,8 @@ def resolve_model_path(model_path: Path | str | None) -> Path:
     onnx_path = model_path / "model.onnx" if model_path.is_dir() else model_path
     if not onnx_path.is_file():
         raise HcrError(f"{model_path}: model not found (expected a model.onnx, or a folder holding one)")
+    if onnx_path.suffix.lower() != ".onnx":  # an image given as --model: say so, not that a model.json is missing
+        raise HcrError(f"{model_path}: not a model (expected a model.onnx, or a folder holding one)")
     return onnx_path
 
 
