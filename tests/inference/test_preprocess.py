@@ -272,16 +272,16 @@ def test_a_letter_cropped_to_its_ink_reads_as_alone(letters, noise):
             _file(np.full((200, 200), 250.0), _on_page(letter, (200, 200), 150, (25, 25)), 20.0, rng, noise)
         )
 
-    not_i = np.arange(26) != index_of("I")  # a bar cropped to its own width: below
-    _reads_as_alone(letters[not_i], page, mean=0.93)
+    _reads_as_alone(letters, page, mean=0.93)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17: a bar cropped to its own width on noisy paper shows no paper")
 def test_a_bar_cropped_to_its_width_on_noisy_paper_is_found(letters):
+    """An I cut out to its own width leaves no paper beside the stroke for the paper's estimate: it read blank."""
     rng = np.random.default_rng(4)
     ink = _on_page(letters[index_of("I")], (200, 200), 150, (25, 25))
     image = _cropped_to_ink(_file(np.full((200, 200), 250.0), ink, 20.0, rng, 3.0))
-    assert to_letter_array(image).any()
+    expected = to_letter_array(Image.fromarray(letters[index_of("I")]))
+    assert _correlation(to_letter_array(image), expected) > 0.8
 
 
 @pytest.mark.parametrize("thickness", [1, 2, 4, 8])

@@ -69,6 +69,7 @@ LINE_SPAN = 0.9  # ...and across this share of the image's width (a squat T's ba
 LINE_REST = 0.1  # the letter, without the lines, holds this share of the ink at least (else it is all line)
 CROP_SPAN = 0.85  # ink across this share of an image's width and height: a letter cropped close, paper added round
 CROP_INK = 1 / 3  # ...its ink being what lies this share of the way from the darkest level to the paper...
+BAR_ASPECT = 2.0  # an image this many times as long as wide, found blank, may be a bar cropped to its width
 CROP_CONTRAST = 32  # ...if its ink is this many grey levels darker than the paper at least (faint pencil is left be)
 NOISY_PAPER = 2.0  # paper noise σ (grey levels) from which the image is median-filtered
 MEDIAN_MIN_SIDE = 64  # px: below this, strokes are too thin to survive a 3×3 median
@@ -149,7 +150,20 @@ def ink_map(image: Image.Image) -> np.ndarray:
     if _light_ink(values, border):  # work on the negative, so that ink is always the darker
         values, border = 255 - values, 255 - border
     margin = _crop_margin(values, border)
-    if margin:  # a letter cropped to its strokes: the paper is judged with paper around it, then cut back
+    ink = _ink_beside_paper(values, margin)
+    if not margin and not ink.any() and max(values.shape) >= BAR_ASPECT * min(values.shape):
+        # nothing found in a narrow image: a bar cropped to its own width fills the short side, so the closing
+        # found no paper beside it; judged again with paper around it if it spans the long side clearly
+        margin = _crop_margin(values.T if values.shape[0] < values.shape[1] else values, border, long_side=True)
+        if margin:
+            ink = _ink_beside_paper(values, margin)
+    return ink
+
+
+def _ink_beside_paper(values: np.ndarray, margin: int) -> np.ndarray:
+    """float32 ink of uint8 dark-on-light values over their locally estimated paper, noise taken off; with
+    `margin`, judged with that many px of paper around the image (cut back after)."""
+    if margin:
         values = np.pad(values, margin, mode="maximum", stat_length=max(2, min(values.shape) // 4))
     paper = _paper_level(values)
     ink, noise = _ink_on_paper(values, paper)
@@ -164,13 +178,14 @@ def ink_map(image: Image.Image) -> np.ndarray:
     return np.maximum(ink, 0.0, out=ink)
 
 
-def _crop_margin(values: np.ndarray, border: np.ndarray) -> int:
+def _crop_margin(values: np.ndarray, border: np.ndarray, long_side: bool = False) -> int:
     """px of paper to put around a uint8 dark-on-light image whose ink spans nearly all of it (a letter cropped
     close to its strokes), else 0. Paper is estimated locally by a closing whose reach is a share of the image: with
     the letter filling the image, a stroke along the border has nothing beyond it but more stroke, and was taken for
     shadowed paper (an E cropped close read blank, an X lost its crossing). Ink is judged on the image reduced as the
     paper is (noise and specks average out): what lies within CROP_INK of the way from the darkest to the border's
-    paper (its 80th percentile), where that is a clear step (CROP_CONTRAST); a shadow dims paper far less than ink."""
+    paper (its 80th percentile), where that is a clear step (CROP_CONTRAST); a shadow dims paper far less than ink.
+    With `long_side`, the ink need span only the rows of a tall image (a bar; the caller turns a wide one)."""
     coarse = np.asarray(Image.fromarray(values).reduce(max(1, min(values.shape) // PAPER_CELLS)))
     paper, darkest = int(np.percentile(border, 80)), int(coarse.min())
     if paper - darkest < CROP_CONTRAST:
@@ -178,7 +193,7 @@ def _crop_margin(values: np.ndarray, border: np.ndarray) -> int:
     dark = coarse < darkest + CROP_INK * (paper - darkest)
     rows, cols = np.flatnonzero(dark.any(axis=1)), np.flatnonzero(dark.any(axis=0))
     spans = ((rows[-1] - rows[0] + 1) / coarse.shape[0], (cols[-1] - cols[0] + 1) / coarse.shape[1])
-    return max(values.shape) // 2 if min(spans) >= CROP_SPAN else 0
+    return max(values.shape) // 2 if (spans[0] if long_side else min(spans)) >= CROP_SPAN else 0
 
 
 def _light_ink(values: np.ndarray, border: np.ndarray) -> bool:
