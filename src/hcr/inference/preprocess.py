@@ -59,9 +59,10 @@ FAR_MASS = 0.25  # ...unless it holds this share of the letter's ink: a second l
 SLIVER = 0.06  # ...and ink near it is no part of it if this thin a share of its size (a tick, a speck) and light
 GLYPH_PASSES = 3  # rows then columns, at most this many times (most letters: once, and once to confirm)
 FRAME_COVER = 0.9  # a box's frame: its rows (columns) are this full across the ink's box...
-FRAME_LINE = 0.1  # ...and no thicker than this share of the box's side
-FRAME_SHARE = 0.25  # a border all of one level covering less of the image than this, if one other level covers half:
-# a frame along the image's edge, not the paper
+FRAME_LINE = 0.15  # ...and no thicker than this share of the box's side (a thick frame round a small cell: 6 px of 56)
+FRAME_DEPTH = 0.2  # a frame along the image's edge is at most this share of the short side thick...
+FRAME_INSIDE = 0.8  # ...and the ring just inside it is at least this share one level, the paper's...
+FRAME_MARK = 0.02  # ...on which at least this share of what the frame encloses is something else (the letter)
 LINE_MIN = 0.25  # a ruled line: a row with a run of ink this share of the image's width at least...
 LINE_THICK = 0.1  # ...in a band of such rows no thicker than this share of the image's height...
 LINE_RATIO = 2.0  # ...and this many times as long as the letter is tall...
@@ -249,15 +250,26 @@ def _paper_level(values: np.ndarray) -> np.ndarray:
 
 def _plain_paper(values: np.ndarray, border_level: int) -> int:
     """The paper's level in an image whose border is all one level: that level, unless it is a frame drawn along the
-    image's edge (a form cell cropped on its printed box), which covers little of the image while one other level
-    covers most of it. Taking the frame for paper turned such an image inside out: the letter read as a filled block."""
-    step = max(1, round((values.size / NOISE_SAMPLE) ** 0.5))
-    sample = values[::step, ::step].ravel()
-    if np.count_nonzero(sample == border_level) >= FRAME_SHARE * len(sample):  # the usual drawing: quick
-        return border_level
-    counts = np.bincount(sample, minlength=256)
-    most = int(np.argmax(counts))
-    return most if counts[most] >= 0.5 * len(sample) else border_level
+    image's edge (a form cell cropped on its printed box). Taking the frame for paper turned such an image inside
+    out: the letter read as a filled block. A frame is the outer rings of the border's level, at most FRAME_DEPTH of
+    the short side deep, inside which the next ring is FRAME_INSIDE one other level: the paper, with a mark on it.
+    (A drawing's margin is rings of paper too, but the first ring that is not is mostly paper still, with the
+    letter's strokes in it; a filled shape is one level inside, with no mark; every dataset array checked reads as
+    it did.)"""
+    h, w = values.shape
+    for depth in range(1, int(FRAME_DEPTH * min(h, w)) + 1):
+        ring = _border(values[depth : h - depth, depth : w - depth])
+        if (ring == border_level).all():
+            continue
+        levels = np.bincount(ring, minlength=256)
+        levels[border_level] = 0
+        inside = int(np.argmax(levels))
+        if levels[inside] < FRAME_INSIDE * len(ring):
+            return border_level
+        interior = values[depth : h - depth, depth : w - depth]
+        holds_a_mark = np.count_nonzero(interior != inside) >= FRAME_MARK * interior.size
+        return inside if holds_a_mark else border_level  # else a filled shape on its paper, not an empty cell
+    return border_level
 
 
 def _ink_on_uniform_paper(values: np.ndarray, paper: int) -> np.ndarray:

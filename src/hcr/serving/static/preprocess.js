@@ -41,6 +41,17 @@ const HcrPreprocess = (() => {
     return [Math.max(1, roundHalfEven(w * scale)), Math.max(1, roundHalfEven(h * scale))];
   }
 
+  /** preprocess._border of values[depth : h - depth, depth : w - depth]: the ring `depth` px in from the edge. */
+  function ringAt(values, w, h, depth) {
+    const ring = [];
+    const [x0, x1, y0, y1] = [depth, w - depth - 1, depth, h - depth - 1];
+    for (let x = x0; x <= x1; x++) ring.push(values[y0 * w + x]);
+    for (let x = x0; x <= x1; x++) ring.push(values[y1 * w + x]);
+    for (let y = y0; y <= y1; y++) ring.push(values[y * w + x0]);
+    for (let y = y0; y <= y1; y++) ring.push(values[y * w + x1]);
+    return ring;
+  }
+
   /** preprocess._border: the first row, the last row, the first column, the last column. */
   function border(values, w, h) {
     const out = [];
@@ -68,17 +79,17 @@ const HcrPreprocess = (() => {
     const greyBorder = border(grey, w, h);
     const paper = greyBorder[0];
     if (greyBorder.some((v) => v !== paper)) return "the drawing touches the pad's edge";
-    // preprocess._plain_paper: where the border's level is rare in the image, it may be a frame, not the paper
-    const step = Math.max(1, roundHalfEven(Math.sqrt(n / c.noise_sample)));
-    let sampled = 0;
-    let atPaper = 0;
-    for (let y = 0; y < h; y += step) {
-      for (let x = 0; x < w; x += step) {
-        sampled += 1;
-        atPaper += grey[y * w + x] === paper ? 1 : 0;
-      }
+    // preprocess._plain_paper: rings of the border's level round a ring mostly of one other level are a frame
+    // along the edge: only the server reads such an image
+    for (let depth = 1; depth <= Math.floor(c.frame_depth * Math.min(w, h)); depth++) {
+      const ring = ringAt(grey, w, h, depth);
+      if (ring.every((v) => v === paper)) continue;
+      const levels = new Array(256).fill(0);
+      for (const v of ring) if (v !== paper) levels[v] += 1;
+      const inside = levels.indexOf(Math.max(...levels));
+      if (levels[inside] >= c.frame_inside * ring.length) return "the pad's edge may be a frame";
+      break;
     }
-    if (atPaper < c.frame_share * sampled) return "the pad's edge may be a frame";
     const ink = new Float32Array(n);
     for (let i = 0; i < n; i++) ink[i] = paper > 127 ? paper - Math.min(grey[i], paper) : Math.max(grey[i], paper) - paper;
     return ink;
