@@ -258,7 +258,8 @@ def _plain_paper(values: np.ndarray, border_level: int) -> int:
     it did.)"""
     h, w = values.shape
     for depth in range(1, int(FRAME_DEPTH * min(h, w)) + 1):
-        ring = _border(values[depth : h - depth, depth : w - depth])
+        interior = values[depth : h - depth, depth : w - depth]
+        ring = _border(interior)
         if (ring == border_level).all():
             continue
         levels = np.bincount(ring, minlength=256)
@@ -266,7 +267,6 @@ def _plain_paper(values: np.ndarray, border_level: int) -> int:
         inside = int(np.argmax(levels))
         if levels[inside] < FRAME_INSIDE * len(ring):
             return border_level
-        interior = values[depth : h - depth, depth : w - depth]
         holds_a_mark = np.count_nonzero(interior != inside) >= FRAME_MARK * interior.size
         return inside if holds_a_mark else border_level  # else a filled shape on its paper, not an empty cell
     return border_level

@@ -41,7 +41,8 @@ const HcrPreprocess = (() => {
     return [Math.max(1, roundHalfEven(w * scale)), Math.max(1, roundHalfEven(h * scale))];
   }
 
-  /** preprocess._border of values[depth : h - depth, depth : w - depth]: the ring `depth` px in from the edge. */
+  /** preprocess._border of values[depth : h - depth, depth : w - depth]: the first row, the last row, the first
+   * column, the last column of the image `depth` px in from its edge (0: the border itself). */
   function ringAt(values, w, h, depth) {
     const ring = [];
     const [x0, x1, y0, y1] = [depth, w - depth - 1, depth, h - depth - 1];
@@ -52,16 +53,6 @@ const HcrPreprocess = (() => {
     return ring;
   }
 
-  /** preprocess._border: the first row, the last row, the first column, the last column. */
-  function border(values, w, h) {
-    const out = [];
-    for (let x = 0; x < w; x++) out.push(values[x]);
-    for (let x = 0; x < w; x++) out.push(values[(h - 1) * w + x]);
-    for (let y = 0; y < h; y++) out.push(values[y * w]);
-    for (let y = 0; y < h; y++) out.push(values[y * w + w - 1]);
-    return out;
-  }
-
   /** preprocess.ink_map for an opaque canvas on paper of one level: Float32Array ink, or a string saying why only
    * the server can tell. */
   function inkMap(rgba, w, h, c) {
@@ -69,14 +60,14 @@ const HcrPreprocess = (() => {
     const n = w * h;
     const alpha = new Uint8Array(n);
     for (let i = 0; i < n; i++) alpha[i] = rgba[4 * i + 3];
-    const alphaBorder = border(alpha, w, h);
+    const alphaBorder = ringAt(alpha, w, h, 0);
     if (alphaBorder.reduce((a, b) => a + b, 0) / alphaBorder.length < 128) return "the canvas is transparent";
     const grey = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
       // Pillow's RGB(A) → L: ITU-R 601-2 luma in 16-bit fixed point, rounded
       grey[i] = (rgba[4 * i] * 19595 + rgba[4 * i + 1] * 38470 + rgba[4 * i + 2] * 7471 + 0x8000) >> 16;
     }
-    const greyBorder = border(grey, w, h);
+    const greyBorder = ringAt(grey, w, h, 0);
     const paper = greyBorder[0];
     if (greyBorder.some((v) => v !== paper)) return "the drawing touches the pad's edge";
     // preprocess._plain_paper: rings of the border's level round a ring mostly of one other level are a frame
