@@ -10,8 +10,9 @@ them with tests/lines.py (random gaps, a word gap at 20 % of gaps, baseline jitt
 letters, half dark ink on white, half bright on black) and read with hcr.inference.reading.read_line.
 `--layout` sets how they are written: `plain` as above; `touching`, no gaps at all (each letter 0–10 % of a
 letter size into the next, so most pairs touch or overlap); `comb` one letter per cell of a printed comb field
-(a baseline with ticks at the cell walls), `boxes` the same with a top line (a row of boxes); `ruled`, the plain
-line with a printed rule just under it.
+(a baseline with ticks at the cell walls), `boxes` the same with a top line (a row of boxes), `comb-touching` and
+`boxes-touching` the same with each letter reaching onto a wall of its cell (by turns the left and the right, so
+neighbours often touch the same wall from either side); `ruled`, the plain line with a printed rule just under it.
 
 Letters come from the Kaggle A–Z part of the test split by default: it holds capitals only, as a line of capitals
 does, while EMNIST Letters mixes in lower case (a dotted i, a looped l) that no line of capitals would contain;
@@ -43,7 +44,7 @@ TARGET_POINTS = 2.0
 LETTERS_PER_LINE = (3, 12)
 LETTER_SIZES = (24, 60)  # px, long side of a typical letter of a line
 WORD_GAP_RATE = 0.2  # fraction of gaps between letters that are spaces between words
-LAYOUTS = ("plain", "touching", "comb", "boxes", "ruled")
+LAYOUTS = ("plain", "touching", "comb", "boxes", "comb-touching", "boxes-touching", "ruled")
 TOUCHING_GAPS = (-0.1, 0.0)  # letter sizes between neighbours in a `touching` line: overlapping up to a tenth
 
 
@@ -126,9 +127,14 @@ def _written(
     layout: str, letters: np.ndarray, rng: np.random.Generator, space_before: list[bool], size: int, dark: bool
 ) -> ComposedLine:
     """The letters written in one of LAYOUTS, `size` px tall, dark ink on white when `dark`."""
-    if layout in ("comb", "boxes"):
+    if layout.startswith(("comb", "boxes")):
         return compose_comb_field(
-            letters, space_before=space_before, letter_size=size, with_top=layout == "boxes", dark_on_light=dark
+            letters,
+            space_before=space_before,
+            letter_size=size,
+            with_top=layout.startswith("boxes"),
+            dark_on_light=dark,
+            touching=layout.endswith("touching"),
         )
     gaps = rng.uniform(*TOUCHING_GAPS, size=len(letters) - 1).tolist() if layout == "touching" else None
     line = compose_line(letters, rng, space_before=space_before, gaps=gaps, letter_size=size, dark_on_light=dark)

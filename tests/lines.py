@@ -94,10 +94,12 @@ def compose_comb_field(
     letter_size: int = LETTER_SIZE,
     with_top: bool = False,
     dark_on_light: bool = True,
+    touching: bool = False,
 ) -> ComposedLine:
     """Real capitals written one per cell of a printed comb field: a baseline with a tick at each cell wall (with a
     top line, a row of boxes), an empty cell where `space_before` is set. Letters sit a few px above the baseline,
-    centred in their cells."""
+    centred in their cells, or `touching` a wall: each by turns reaching onto its cell's left and right wall by 1 px
+    (a hurried hand)."""
     space_before = list(space_before) if space_before is not None else [False] * len(letters)
     cells = np.cumsum(np.array(space_before, dtype=int) + 1) - 1  # [n] each letter's cell
     cell = round(1.5 * letter_size)
@@ -109,6 +111,8 @@ def compose_comb_field(
         patch = _scaled(x, letter_size * 0.9)
         h, w = patch.shape
         left, top = letter_size + k * cell + (cell - w) // 2, base - 4 - h
+        if touching:
+            left = letter_size + k * cell + (cell + 1 - w if len(boxes) % 2 else 1)
         window = canvas[top : top + h, left : left + w]
         np.maximum(window, patch, out=window)
         boxes.append((left, top, left + w, top + h))

@@ -177,18 +177,44 @@ def test_blank_image_is_a_clear_error(image):
 
 @pytest.mark.parametrize("with_top", [False, True], ids=["comb", "boxes"])
 @pytest.mark.parametrize("seed", range(3))
-def test_letters_in_a_comb_field_come_out_without_the_printed_lines(seed, with_top):
+@pytest.mark.parametrize("touching", [False, True], ids=["apart", "touching-walls"])
+def test_letters_in_a_comb_field_come_out_without_the_printed_lines(seed, with_top, touching):
+    """Touching: each letter overlaps a wall of its cell, so a wall and a letter are one blob of ink (a new user's
+    form, where `NAME` in boxes read INIAMEI: the walls as I's)."""
     data = real_letters("az")
     rng = np.random.default_rng(300 + seed)
     letters = data.x[rng.choice(len(data), int(rng.integers(4, 9)), replace=False)]
     space_before = [False, *(rng.random(len(letters) - 1) < 0.3).tolist()]  # an empty cell between words
-    field = compose_comb_field(letters, space_before=space_before, with_top=with_top, dark_on_light=seed != 1)
+    field = compose_comb_field(
+        letters, space_before=space_before, with_top=with_top, dark_on_light=seed != 1, touching=touching
+    )
     glyphs = segment_line(field.image)
     assert len(glyphs) == len(letters), [g.box for g in glyphs]
     assert [g.space_before for g in glyphs] == space_before  # a space is an empty cell, not a wide gap
     for glyph, placed in zip(glyphs, field.boxes, strict=True):
         assert _overlap(glyph.box, placed) > 0.7, (glyph.box, placed)
     assert (np.diag(_correlations(glyphs, letters)) > MATCH).all()
+
+
+def test_form_fields_of_every_size_are_cut_into_their_cells():
+    """Fields of 3–12 cells, letters 24–60 px, touching their walls or not, comb or boxes: each letter comes out once.
+    One such field (walls seen at 68, 148, 189, ... px) once crashed the grid fit with three walls in one place."""
+    data = real_letters("az")
+    rng = np.random.default_rng(42)
+    exact = 0
+    for i in range(60):
+        n = int(rng.integers(3, 13))
+        letters = data.x[rng.choice(len(data), n, replace=False)]
+        field = compose_comb_field(
+            letters,
+            space_before=[False, *(rng.random(n - 1) < 0.2).tolist()],
+            letter_size=int(rng.integers(24, 61)),
+            with_top=bool(i % 2),
+            dark_on_light=bool(i % 3),
+            touching=bool(i % 4 < 2),
+        )
+        exact += len(segment_line(field.image)) == n
+    assert exact >= 57, exact
 
 
 def test_a_line_written_on_a_ruled_line_comes_out_without_it():

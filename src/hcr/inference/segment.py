@@ -6,11 +6,12 @@ each left to right, with spaces.
 Each crop is the letter's own ink (bright on black, with a blank margin), which `preprocess.to_letter_array` turns
 into 28×28 exactly as it does a single letter: a letter read from a line looks to the model as it would alone.
 The steps: the ink map (polarity and background as for single letters), a form's printed lines taken out (a ruled
-line or a comb field's baseline, as for single letters, and the comb's ticks: thin upright strokes standing on that
-line at even spacing), connected components, specks dropped, the
+line or a comb field's baseline, as for single letters, and the walls between its cells: upright strokes standing
+on that line on an even grid, even where letters touch them), connected components, specks dropped, the
 components grouped into lines by the rows they cover, and in each line the pieces of one letter merged (a broken
-stroke, the unjoined bar of a T, the dot of an i), blobs too wide for one letter (touching letters) cut where the
-fewest strokes cross, and a space wherever a gap is wide.
+stroke, the unjoined bar of a T, the dot of an i; in a form field, whatever one cell holds), blobs too wide for one
+letter (touching letters) cut where the reader reads the parts best, and a space wherever a gap is wide (in a form
+field, wherever a cell is empty).
 
 Capitals share a height while their widths range from I to W, so the typical letter height is the yardstick for
 "too wide" and "a wide gap".
@@ -47,6 +48,11 @@ TICK_WIDTH = 0.2  # a comb's tick is no wider than this many of its heights, or 
 TICK_PX = 3
 TICK_REACH = 3  # ...ends within this many px of a printed line...
 TICK_GRID = 0.1  # ...and stands, with at least two others, on a grid of even steps (± this share of a step)
+TICK_PLACE = 0.03  # a wall that a letter touches is sought within this share of a step of its place on the grid
+NARROWEST_CELL = 12  # px: a form's cell holds a letter, so its walls are at least this far apart in the ink map
+SLIVER = 0.25  # a piece narrower than this share of a cell, against its wall, may be a letter's that ran over it
+WALLS_SEEN = 0.9  # a grid finer than the walls seen stands only if a wall is at this share of its places at least
+MOST_WALLS = 64  # more thin upright strokes than this are not a form field (cells would be narrower than a letter)
 FRINGE = 2  # px around a letter's strokes kept with it: the faint anti-aliased edge the threshold cut off
 MARGIN = 2  # px of blank around each crop, so the crop's border reads as background
 
@@ -100,22 +106,26 @@ def segment_line(image: Image.Image, score: Scorer | None = None) -> list[Glyph]
         raise BlankImageError("the image is blank (no ink found)")
     mask = ink > INK_THRESHOLD * peak
     printed = ruled_lines(mask, mask.view(np.uint8).sum(axis=1, dtype=np.int32), span=PRINTED_LINE_SPAN)
+    cells = None
     if printed is not None:
         ink[with_faint_edges(printed, mask)] = 0.0
         mask = ink > INK_THRESHOLD * peak
-    labels, n_labels = ndimage.label(mask, structure=np.ones((3, 3)))  # 8-connected: diagonal strokes hold
-    found, cells = _components(labels, n_labels), None
-    if printed is not None:
-        found, cells = _without_comb_ticks(found, np.flatnonzero(printed.any(axis=1)))
+        field = _form_walls(mask, printed, *_labelled(mask))
+        if field is not None:
+            walls, cells = field
+            ink[with_faint_edges(walls, mask)] = 0.0
+            mask = ink > INK_THRESHOLD * peak
+    labels, found = _labelled(mask)
     if not found:
         raise BlankImageError("the image holds printed lines and no writing")
     pieces: list[_Piece] = []
     spaces: list[bool] = []
     line_of: list[int] = []
     for number, line in enumerate(_lines(_drop_specks(found))):
-        line = _merge_overlapping(line)
+        line = _by_cell(line, cells, labels) if cells else _merge_overlapping(line)
         height = float(np.median([p.height for p in line]))
-        line = _split_wide(_attach_fragments(line, height), labels, height, ink, score)
+        if not cells:  # in a form field the walls keep letters apart
+            line = _split_wide(_attach_fragments(line, height), labels, height, ink, score)
         line = sorted(line, key=lambda p: p.left + p.right)
         pieces += line
         spaces += _cell_spaces(line, cells) if cells else _spaces(line, height)
@@ -140,9 +150,11 @@ def segment_line(image: Image.Image, score: Scorer | None = None) -> list[Glyph]
     ]
 
 
-def _components(labels: np.ndarray, n_labels: int) -> list[_Piece]:
+def _labelled(mask: np.ndarray) -> tuple[np.ndarray, list[_Piece]]:
+    """The label image of the mask's 8-connected components (diagonal strokes hold) and a piece for each."""
+    labels, n_labels = ndimage.label(mask, structure=np.ones((3, 3)))
     areas = np.bincount(labels.ravel(), minlength=n_labels + 1)
-    return [
+    return labels, [
         _Piece({i + 1}, s[1].start, s[0].start, s[1].stop, s[0].stop, int(areas[i + 1]))
         for i, s in enumerate(ndimage.find_objects(labels))
     ]
@@ -158,34 +170,138 @@ class _Cells:
     def of(self, piece: _Piece) -> int:
         return int(np.floor(((piece.left + piece.right) / 2 - self.first) / self.width))
 
+    def holds(self, column: float) -> bool:
+        """Whether a wall at this column stands on the grid."""
+        steps = (column - self.first) / self.width
+        return bool(abs(steps - round(steps)) <= TICK_GRID)
 
-def _without_comb_ticks(pieces: list[_Piece], line_rows: np.ndarray) -> tuple[list[_Piece], _Cells | None]:
-    """The pieces without a comb field's ticks, and the field's cells if it is one. Ticks are thin upright pieces
-    that end at a printed line (`line_rows`, the rows it was taken from) and stand on an even grid with at least two
-    others. A written I is as thin, but it stands inside a cell, off the grid of the cell walls."""
+
+@dataclass(frozen=True)
+class _Wall:
+    """A thin upright stroke that may be a wall of a form's cells: where it lies, in the ink map's pixels."""
+
+    left: int
+    right: int  # exclusive
+    top: int
+    bottom: int  # exclusive
+    piece: _Piece | None = None  # the tick itself, when it stands free of letters
+
+    @property
+    def centre(self) -> float:
+        return (self.left + self.right - 1) / 2
+
+
+def _form_walls(
+    mask: np.ndarray, printed: np.ndarray, labels: np.ndarray, pieces: list[_Piece]
+) -> tuple[np.ndarray, _Cells] | None:
+    """bool [h, w]: the walls of a comb field or a row of boxes (the upright strokes between cells, where they stand
+    on the printed lines), and the field's cells; or None when the lines are not a field.
+
+    Walls stand on an even grid, at least three of them, at nine in ten of its places from the first to the last.
+    They are found where they are plain to see (two at least): a thin piece
+    of its own that ends at a printed line (a tick a letter does not touch), or a column inked all the way between
+    two printed lines (a box wall, even where letters touch it). The grid then gives every wall's place, so the
+    walls that letters touch, which are one blob of ink with them, are taken out too: at each place on the grid,
+    as many columns as a wall is wide, inked across the walls' rows, nearest the place, except where a stroke runs
+    through (inked on both sides). A letter's stroke that lies along the wall keeps the rest of its width. A
+    written I is as thin, but it stands inside a cell, off the grid."""
+    walls = _free_ticks(pieces, np.flatnonzero(printed.any(axis=1))) + _box_walls(mask, printed)
+    if not 2 <= len(walls) <= MOST_WALLS:
+        return None
+    top = int(np.median([wall.top for wall in walls]))
+    bottom = int(np.median([wall.bottom for wall in walls]))
+    width = int(np.median([wall.right - wall.left for wall in walls]))
+    upright = mask[top + 1 : bottom - 1].all(axis=0)  # [w] columns inked across the walls' rows (± 1 px)
+    columns = np.flatnonzero(printed.any(axis=0))
+    grids = [(cells, _wall_places(cells, upright, columns[0], columns[-1])) for cells in _grids(walls)]
+    walled = [
+        (sum(len(p) > 0 for _, p in places), cells, places)
+        for cells, places in grids
+        if _share_walled(places) >= WALLS_SEEN
+    ]
+    if not walled or max(walled, key=lambda grid: grid[0])[0] < 3:
+        return None
+    _, cells, places = max(walled, key=lambda grid: grid[0])
+    found = np.zeros_like(mask)
+    for p in (wall.piece for wall in walls if wall.piece and cells.holds(wall.centre)):  # the free ticks, whole
+        window = (slice(p.top, p.bottom), slice(p.left, p.right))
+        found[window] |= np.isin(labels[window], list(p.labels))
+    for place, inked in places:
+        nearest = inked[np.argsort(np.abs(inked - place), kind="stable")[:width]]
+        if len(nearest):
+            beside = mask[top:bottom, [max(nearest.min() - 1, 0), min(nearest.max() + 1, mask.shape[1] - 1)]]
+            crossed = beside.all(axis=1)  # rows where a stroke runs through the wall: the letter keeps them
+            found[top:bottom, nearest] |= mask[top:bottom, nearest] & ~crossed[:, None]
+    return found, cells
+
+
+def _share_walled(places: list[tuple[float, np.ndarray]]) -> float:
+    """The share of a grid's places, from its first wall to its last, that have a wall."""
+    walled = np.flatnonzero([len(columns) > 0 for _, columns in places])
+    return len(walled) / (walled[-1] - walled[0] + 1) if len(walled) else 0.0
+
+
+def _wall_places(cells: _Cells, upright: np.ndarray, left: int, right: int) -> list[tuple[float, np.ndarray]]:
+    """Each place on the grid from column `left` to `right` (a printed line's ends), with the columns near it that
+    are `upright` (inked across the walls' rows: a wall, seen or touched by a letter), none where it has no wall."""
+    reach = max(TICK_PX, TICK_PLACE * cells.width)
+    first = int(np.ceil((left - reach - cells.first) / cells.width))
+    last = int(np.floor((right + reach - cells.first) / cells.width))
+    places = []
+    for k in range(first, last + 1):
+        place = cells.first + k * cells.width
+        near = np.arange(max(0, round(place - reach)), min(len(upright), round(place + reach) + 1))
+        places.append((place, near[upright[near]]))
+    return places
+
+
+def _free_ticks(pieces: list[_Piece], line_rows: np.ndarray) -> list[_Wall]:
+    """Thin upright pieces of their own that end at a printed line (`line_rows`, the rows it was taken from)."""
 
     def ends_at_line(p: _Piece) -> bool:
         return bool(
             np.abs(line_rows - p.top).min() <= TICK_REACH or np.abs(line_rows - p.bottom + 1).min() <= TICK_REACH
         )
 
-    thin = [p for p in pieces if p.width <= max(TICK_WIDTH * p.height, TICK_PX) and ends_at_line(p)]
-    if len(thin) < 3:
-        return pieces, None
-    centres = np.sort([(p.left + p.right) / 2 for p in thin])
-    step = float(np.median(np.diff(centres)))
-    if step <= 0:
-        return pieces, None
-    best, first = np.zeros(len(centres), dtype=bool), 0.0
-    for anchor in centres:  # the grid through the anchor that most of the thin pieces stand on
-        steps = (centres - anchor) / step
-        on_grid = np.abs(steps - np.round(steps)) <= TICK_GRID
-        if on_grid.sum() > best.sum():
-            best, first = on_grid, float(anchor)
-    if best.sum() < 3:
-        return pieces, None
-    ticks = {id(p) for p in thin if best[int(np.searchsorted(centres, (p.left + p.right) / 2))]}
-    return [p for p in pieces if id(p) not in ticks], _Cells(first, step)
+    return [
+        _Wall(p.left, p.right, p.top, p.bottom, p)
+        for p in pieces
+        if p.width <= max(TICK_WIDTH * p.height, TICK_PX) and ends_at_line(p)
+    ]
+
+
+def _box_walls(mask: np.ndarray, printed: np.ndarray) -> list[_Wall]:
+    """Thin runs of columns inked all the way from one printed line to the next below it (a box's walls)."""
+    rows = np.flatnonzero(printed.any(axis=1))
+    ends = np.flatnonzero(np.diff(rows) > 1)  # the last row of each line but the last
+    walls = []
+    for top, bottom in zip(rows[ends] + 1, rows[ends + 1], strict=True):
+        inked = np.flatnonzero(mask[top:bottom].all(axis=0))
+        for run in np.split(inked, np.flatnonzero(np.diff(inked) > 1) + 1):
+            if len(run) and len(run) <= max(TICK_WIDTH * (bottom - top), TICK_PX):
+                walls.append(_Wall(int(run[0]), int(run[-1]) + 1, int(top), int(bottom)))
+    return walls
+
+
+def _grids(walls: list[_Wall]) -> list[_Cells]:
+    """The even grids that the most of these walls stand on (± TICK_GRID of a step), at least two, widest first;
+    each fitted to its walls (a printed grid is exact). A grid may be a whole number of times finer than the steps
+    between the walls seen: where letters touch every other wall, those seen are two cells apart."""
+    centres = np.sort(np.unique(np.round([wall.centre for wall in walls])))
+    differences = (centres[None, :] - centres[:, None])[np.triu_indices(len(centres), 1)]
+    steps = np.unique(np.concatenate([differences / k for k in (1, 2, 3)]))
+    steps = steps[steps >= NARROWEST_CELL][::-1]
+    found: list[tuple[int, _Cells]] = []
+    for step in steps:
+        offsets = (centres[:, None] - centres[None, :]) / step  # [wall, anchor]
+        on = np.abs(offsets - np.round(offsets)) <= TICK_GRID
+        anchor = int(np.argmax(on.sum(axis=0)))
+        places = np.round(offsets[on[:, anchor], anchor])
+        if len(places) >= 2 and len(np.unique(places)) == len(places):  # coarser: two walls in one place
+            fitted, first = np.polyfit(places, centres[on[:, anchor]], 1)
+            found.append((len(places), _Cells(float(first), float(fitted))))
+    most = max((count for count, _ in found), default=0)
+    return [cells for count, cells in found if count == most]
 
 
 def _cell_spaces(pieces: list[_Piece], cells: _Cells) -> list[bool]:
@@ -246,6 +362,42 @@ def _merge_overlapping(pieces: list[_Piece]) -> list[_Piece]:
     return pieces
 
 
+def _by_cell(pieces: list[_Piece], cells: _Cells, labels: np.ndarray) -> list[_Piece]:
+    """In a form field a cell holds one letter. Letters that touch across a wall (above a comb's short tick) are cut
+    there; the pieces in a cell are its letter's parts, even tall ones (a stroke that lay along a wall is cut off the
+    rest of its letter when the wall is taken out). A letter that ran over a wall leaves a sliver in the next cell:
+    a narrow piece against the wall, beside that cell's own letter, goes back to the letter across the wall."""
+    sliver = SLIVER * cells.width
+    cut = []
+    for p in pieces:
+        places = cells.first + cells.width * np.arange(
+            np.ceil((p.left + sliver - cells.first) / cells.width),
+            np.floor((p.right - sliver - cells.first) / cells.width) + 1,
+        )
+        cut += _cut(p, labels, [round(x) - p.left for x in places]) if len(places) else [p]
+    pieces = cut
+    by_cell: dict[int, list[_Piece]] = {}
+    for p in pieces:
+        by_cell.setdefault(cells.of(p), []).append(p)
+    home = {id(p): cell for cell, held in by_cell.items() for p in held}
+    for cell, held in by_cell.items():
+        if len(held) < 2:
+            continue
+        for p in held:
+            if p.width >= sliver:
+                continue
+            left_wall, right_wall = cells.first + cell * cells.width, cells.first + (cell + 1) * cells.width
+            if p.left - left_wall <= TICK_PX and cell - 1 in by_cell:
+                home[id(p)] = cell - 1
+            elif right_wall - (p.right - 1) <= TICK_PX and cell + 1 in by_cell:
+                home[id(p)] = cell + 1
+    letters: dict[int, _Piece] = {}
+    for p in pieces:
+        cell = home[id(p)]
+        letters[cell] = _union(letters[cell], p) if cell in letters else p
+    return list(letters.values())
+
+
 def _attach_fragments(pieces: list[_Piece], height: float) -> list[_Piece]:
     """Short pieces are bits of a letter (capitals are all full height): each joins its nearest neighbour."""
     letters = [p for p in pieces if p.height >= FRAGMENT_HEIGHT * height]
@@ -294,14 +446,23 @@ def _split_wide(
         crossings = _crossings(blob)
         expected = _cut_columns(crossings, max(2, round(piece.width / letter_width)))
         cuts = _read_cuts(np.where(blob, ink[window], 0.0), crossings, expected, widest, score) if score else expected
-        for start, stop in itertools.pairwise([0, *cuts, piece.width]):
-            letter = np.zeros_like(blob)
-            letter[:, start:stop] = blob[:, start:stop]
-            if letter.any():
-                new_label = int(labels.max()) + 1
-                labels[window][letter] = new_label
-                out.append(_bounded({new_label}, letter, piece.top, piece.left))
+        out += _cut(piece, labels, cuts)
     return out
+
+
+def _cut(piece: _Piece, labels: np.ndarray, cuts: list[int]) -> list[_Piece]:
+    """The piece cut before each of these columns (counted from its left), each part given a new label in `labels`."""
+    window = (slice(piece.top, piece.bottom), slice(piece.left, piece.right))
+    blob = np.isin(labels[window], list(piece.labels))  # [h, w]
+    parts = []
+    for start, stop in itertools.pairwise([0, *cuts, piece.width]):
+        part = np.zeros_like(blob)
+        part[:, start:stop] = blob[:, start:stop]
+        if part.any():
+            new_label = int(labels.max()) + 1
+            labels[window][part] = new_label
+            parts.append(_bounded({new_label}, part, piece.top, piece.left))
+    return parts
 
 
 def _unread(pieces: list[_Piece], labels: np.ndarray, ink: np.ndarray, height: float, score: Scorer) -> set[int]:
