@@ -129,3 +129,21 @@ def test_touching_capitals_are_cut_where_they_read_best(shipped):
         by_count += sum(a == b for a, b in zip(truth, counted, strict=False)) if len(counted) == len(truth) else 0
         n_letters += len(truth)
     assert by_reading > by_count + 0.03 * n_letters, (by_reading, by_count, n_letters)
+
+
+def test_a_line_of_digits_is_read_as_marks_not_cut_into_letters(shipped):
+    """A new user's `12345` read `I GL ZI IY J`: each digit, refused as no letter, was cut into parts that read as
+    letters. A digit is one mark: it comes out as one character, and mostly as ? (no letter), not as letters."""
+    from hcr.inference.reading import UNREAD, read_line
+    from tests.lines import compose_line
+
+    digits, labels = load_emnist_digits(find_emnist_files(SHARED_DATA / "emnist-byclass", BYCLASS))
+    rng = np.random.default_rng(0)
+    pool = np.flatnonzero(labels >= 2)  # 0 and 1 are O and I
+    n_digits, n_characters, n_unread = 0, 0, 0
+    for i in range(30):
+        line = compose_line(digits[rng.choice(pool, 5, replace=False)], rng, dark_on_light=bool(i % 2))
+        text = read_line(line.image, shipped).text.replace(" ", "")
+        n_digits, n_characters, n_unread = n_digits + 5, n_characters + len(text), n_unread + text.count(UNREAD)
+    assert n_characters <= 1.1 * n_digits, (n_characters, n_digits)  # 1.63 × before: 245 characters for 150 digits
+    assert n_unread >= 0.4 * n_digits, (n_unread, n_digits)  # 8 % before

@@ -61,6 +61,9 @@ SURE = 0.2  # ...is tried as touching letters too
 CUT_PRIOR = (
     0.25  # each cut costs as much as a part read this much less surely: a letter is not cut into letters lightly
 )
+ONE_MARK = 0.06  # a blob reads as one mark unless its parts read more surely than two letters at 0.5, with a cut
+TRY_WIDTH = 1.25  # a blob no wider than this many of the line's typical letter width (a digit, say) is one mark...
+NARROW_MARK = 0.2  # ...unless its parts read more surely than two letters at 0.9, with a cut
 CUT_CANDIDATES = 12  # the places fewest strokes cross in a blob of touching letters, tried as cuts by the reader
 Scorer = Callable[[list[np.ndarray]], np.ndarray]  # letter crops → how surely each reads as one letter, 0..1
 Box = tuple[int, int, int, int]  # (left, top, right, bottom), right and bottom exclusive, as Pillow's crop takes
@@ -435,7 +438,7 @@ def _split_wide(
     widest = SPLIT_ASPECT * height
     narrow = [p.width for p in pieces if p.width <= widest]
     letter_width = float(np.median(narrow)) if narrow else height
-    unsure = _unread(pieces, labels, ink, height, score) if score else set()
+    unsure = _unread(pieces, labels, ink, TRY_ASPECT * height, score) if score else set()
     out = []
     for piece in pieces:
         if piece.width <= widest and id(piece) not in unsure:
@@ -445,7 +448,11 @@ def _split_wide(
         blob = np.isin(labels[window], list(piece.labels))  # [h, w]
         crossings = _crossings(blob)
         expected = _cut_columns(crossings, max(2, round(piece.width / letter_width)))
-        cuts = _read_cuts(np.where(blob, ink[window], 0.0), crossings, expected, widest, score) if score else expected
+        if score:  # a blob no wider than a letter is more likely one mark (a digit) than two narrow letters
+            mark = ONE_MARK if piece.width > TRY_WIDTH * letter_width else NARROW_MARK
+            cuts = _read_cuts(np.where(blob, ink[window], 0.0), crossings, expected, widest, score, mark)
+        else:
+            cuts = expected
         out += _cut(piece, labels, cuts)
     return out
 
@@ -465,10 +472,10 @@ def _cut(piece: _Piece, labels: np.ndarray, cuts: list[int]) -> list[_Piece]:
     return parts
 
 
-def _unread(pieces: list[_Piece], labels: np.ndarray, ink: np.ndarray, height: float, score: Scorer) -> set[int]:
-    """ids of the pieces of a letter's width or more that the reader does not read as one letter: two narrow
-    letters touching (an I against an E) are no wider than one wide letter, so only reading tells them apart."""
-    wide = [p for p in pieces if p.width > TRY_ASPECT * height]
+def _unread(pieces: list[_Piece], labels: np.ndarray, ink: np.ndarray, wider: float, score: Scorer) -> set[int]:
+    """ids of the pieces `wider` than this that the reader does not read as one letter: two narrow letters touching
+    (an I against an E) are no wider than one wide letter, so only reading tells them apart."""
+    wide = [p for p in pieces if p.width > wider]
     crops = []
     for p in wide:
         window = (slice(p.top, p.bottom), slice(p.left, p.right))
@@ -501,13 +508,20 @@ def _cut_columns(crossings: np.ndarray, n_letters: int) -> list[int]:
 
 
 def _read_cuts(
-    letter_ink: np.ndarray, crossings: np.ndarray, expected: list[int], widest: float, score: Scorer
+    letter_ink: np.ndarray,
+    crossings: np.ndarray,
+    expected: list[int],
+    widest: float,
+    score: Scorer,
+    one_mark: float = ONE_MARK,
 ) -> list[int]:
     """The cuts of a blob of touching letters that the reader reads best: among the places few strokes cross (each
     local minimum of `crossings`, the lowest CUT_CANDIDATES, and the `expected` cuts), the sequence of cuts whose
     parts, each read as a letter alone, have the highest product of confidences. A part holding two letters reads
     as not-a-letter or unsure, a letter cut in two as two unsure halves, so the right cuts win without knowing how
-    many letters the blob holds. One batch of model calls for every candidate part."""
+    many letters the blob holds. A blob of a letter's width that no reading as letters beats ONE_MARK stays whole:
+    a digit reads as no letter too, and its parts as weak letters. One batch of model calls for every candidate
+    part."""
     width = letter_ink.shape[1]
     inner = crossings[1:-1]
     minima = 1 + np.flatnonzero((inner <= crossings[:-2]) & (inner <= crossings[2:])) + 1  # cut before column c
@@ -519,6 +533,9 @@ def _read_cuts(
     readable = [(part, crop) for part, crop in zip(parts, crops, strict=True) if crop is not None]
     if readable:
         scores = dict(zip([part for part, _ in readable], score([crop for _, crop in readable]), strict=True))
+    whole = (0, len(points) - 1)
+    if whole in scores:  # one mark that is no letter (a digit) rather than letters no part of which reads surely
+        scores[whole] = max(scores[whole], one_mark)
     best = np.full(len(points), -np.inf)
     best[0], previous = 0.0, np.zeros(len(points), dtype=int)
     for (i, j), value in sorted(scores.items(), key=lambda item: item[0][1]):
