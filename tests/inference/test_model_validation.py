@@ -46,6 +46,10 @@ FOREIGN = {
         "threshold",
     ),
     "a 28×28 image of 3 channels": (dict(input_shape=["N", 28, 28, 3], n_outputs=26), "input"),
+    "a second look tilted upside down": (
+        dict(input_shape=["N", 28, 28, 1], n_outputs=26, second_look={"below": 0.8, "tilts": [180]}),
+        "second_look",
+    ),
 }
 
 

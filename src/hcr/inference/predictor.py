@@ -31,6 +31,7 @@ from hcr.inference.preprocess import (
     to_letter_array,
     to_model_input,
 )
+from hcr.inference.second_look import check_settings, looked_again
 from hcr.labels import NOT_A_LETTER
 
 DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model"
@@ -64,9 +65,11 @@ class Predictor:
     """An exported model (model.onnx with its model.json) ready to read letters.
 
     `threshold_` is the low-confidence threshold calibrated at export on the validation split: a top-1 probability
-    below it is reported as "low-confidence" (the letter is still given). A model trained with out-of-scope examples
-    has one more class after the letters, not-a-letter (hcr.labels.NOT_A_LETTER): where it is the likeliest, the
-    image is reported as "not-a-letter", with no letter. `letters_` are the classes that are letters."""
+    below it is reported as "low-confidence" (the letter is still given). `second_look_` (from model.json) says
+    which answers are read again from tilted and scaled copies of the letter, and how. A model trained with
+    out-of-scope examples has one more class after the letters, not-a-letter (hcr.labels.NOT_A_LETTER): where it
+    is the likeliest, the image is reported as "not-a-letter", with no letter. `letters_` are the classes that are
+    letters."""
 
     def __init__(self, model_path: Path | str | None = None) -> None:
         onnx_path = resolve_model_path(model_path)
@@ -77,6 +80,8 @@ class Predictor:
         self.threshold_: float = float(self.metadata_["low_confidence"]["threshold"])
         # a 27-class model answers not-a-letter only this sure of it (calibrated at export; 0 for older exports)
         self.not_a_letter_threshold_: float = float(self.metadata_.get("not_a_letter", {}).get("threshold", 0.0))
+        # unsure answers are read again from tilted and scaled copies (None for models exported before)
+        self.second_look_: dict[str, Any] | None = self.metadata_.get("second_look")
         try:
             self.session_ = self.create_session(onnx_path)
         except Exception as e:  # ONNX Runtime raises its own exception types for files it cannot load
@@ -96,8 +101,13 @@ class Predictor:
         return ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
 
     def predict_arrays(self, x: np.ndarray) -> np.ndarray:
-        """uint8 [N, 28, 28] letter arrays → float32 [N, 26] probabilities, columns in the order of classes_."""
-        return run_session(self.session_, x, self.pool_)
+        """uint8 [N, 28, 28] letter arrays → float32 [N, n_classes] probabilities, columns in the order of classes_;
+        an unsure answer is the mean of its second look (hcr.inference.second_look)."""
+
+        def read(letters: np.ndarray) -> np.ndarray:
+            return run_session(self.session_, letters, self.pool_)
+
+        return looked_again(read(x), x, read, len(self.letters_), self.second_look_)
 
     def predict_image(self, image: Image.Image, top_k: int = 3) -> Prediction:
         """One decoded image → its Prediction; a blank or unusable image is reported, not raised."""
@@ -186,6 +196,8 @@ def read_metadata(onnx_path: Path) -> dict[str, Any]:
         version = metadata["preprocess_version"]
         _check_classes(metadata["classes"])
         _check_threshold(metadata["low_confidence"]["threshold"])
+        if "second_look" in metadata:
+            check_settings(metadata["second_look"])
     except FileNotFoundError:
         raise HcrError(f"{json_path}: missing; a model.onnx needs the model.json that `hcr export` writes") from None
     except (ValueError, KeyError, TypeError) as e:

@@ -5,7 +5,8 @@ through, read from preprocess.py itself so the JavaScript port has no copies of 
 The port covers a canvas on plain paper (one level all round its border): the ink map, the letter's box with its
 specks rule, the pen correction, the Lanczos resize and the centring. It answers only where it is exact: for a
 drawing in which preprocess.py could find a printed frame or a ruled line (steps it does not port), or a canvas
-larger than WORK_SIDE, the page asks the server instead; those conditions are read from these constants too.
+larger than WORK_SIDE, the page asks the server instead; those conditions are read from these constants too. The
+second look at unsure answers (hcr.inference.second_look) is ported too, with the model's own settings.
 """
 
 from typing import Any
@@ -51,5 +52,6 @@ def browser_model(predictor: Predictor) -> BrowserModel:
         threshold=predictor.threshold_,
         not_a_letter_threshold=predictor.not_a_letter_threshold_,
         not_a_letter_message=NOT_A_LETTER_REASON,
+        second_look=predictor.second_look_,
         preprocess=preprocess_constants(),
     )

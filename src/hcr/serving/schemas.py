@@ -94,6 +94,10 @@ class BrowserModel(BaseModel):
     threshold: float = Field(description="below this confidence a prediction is 'low-confidence'")
     not_a_letter_threshold: float = Field(description="not-a-letter is answered only this sure of it")
     not_a_letter_message: str = Field(description="the message of status 'not-a-letter'")
+    second_look: dict[str, Any] | None = Field(
+        description="which answers are read again from tilted copies of the letter, and how (model.json's "
+        "second_look); null for a model exported without it"
+    )
     preprocess: dict[str, Any] = Field(description="the preprocessing's version and the constants its port reads")
 
 

@@ -7,6 +7,8 @@ The export is checked, not trusted: ONNX Runtime must reproduce Keras's probabil
 within VERIFY_TOLERANCE, or nothing is written. The low-confidence threshold is calibrated on the validation split
 (never test), on letters and on hard inputs (degraded files, inputs with no letter), so `hcr predict` can flag
 doubtful answers on evidence rather than on a guessed number; its rates and risk–coverage curve are written too.
+The answers calibrated on are those `hcr predict` gives: with the second look at unsure ones
+(hcr.inference.second_look), whose settings model.json carries.
 
 model.json travels (the shipped model's is in the package), so it names no path of the machine that built it
 (issue 13): the run by its folder's name and its best checkpoint's digest (hcr.runs.RunDir.identity), files by
@@ -38,6 +40,7 @@ from hcr.evaluation.flagging import (
 )
 from hcr.inference.predictor import Predictor, read_metadata, run_session
 from hcr.inference.preprocess import PREPROCESS_VERSION
+from hcr.inference.second_look import default_settings, looked_again
 from hcr.labels import NOT_A_LETTER, NUM_CLASSES
 from hcr.runs import RunDir
 from hcr.training.hard_examples import held_out_examples, model_classes
@@ -118,7 +121,15 @@ def export_onnx(run_dir: Path, out_dir: Path | None = None) -> Path:
         if not diff <= VERIFY_TOLERANCE:  # written so that NaN fails too
             raise HcrError(f"{run_dir}: the ONNX model differs from Keras by {diff:.2g} (> {VERIFY_TOLERANCE:g})")
         held_out = held_out_examples(x[split.val], data.y[split.val], "val", run.read_config().data)
-        held_out_probabilities = {name: (run_session(session, xs), ys) for name, (xs, ys) in held_out.items()}
+        second_look = default_settings()  # the thresholds are calibrated on the answers `hcr predict` will give
+
+        def read(letters: np.ndarray) -> np.ndarray:
+            return run_session(session, letters)
+
+        n_letters = len([c for c in classes if c != NOT_A_LETTER])
+        held_out_probabilities = {
+            name: (looked_again(read(xs), xs, read, n_letters, second_look), ys) for name, (xs, ys) in held_out.items()
+        }
         onnx_bytes = tmp_path.read_bytes()
 
     metadata = {
@@ -129,6 +140,7 @@ def export_onnx(run_dir: Path, out_dir: Path | None = None) -> Path:
             "figure": str(EVALUATION_FIGURE),  # relative to the run folder
         },
         **({"not_a_letter": refusal_threshold(held_out_probabilities)} if NOT_A_LETTER in classes else {}),
+        "second_look": second_look,
         "verification": {
             "split": checked_part,
             "n": len(x_checked),

@@ -68,6 +68,62 @@ const InBrowser = (() => {
     return { letter: top[0].letter, confidence, status, message: null, top_k: top };
   }
 
+  /** Float32Array [n × classes]: the model's probabilities for n letters (arrays of side × side bytes) at once. */
+  async function run(session, letters, side) {
+    const input = new Float32Array(letters.length * side * side);
+    letters.forEach((letter, k) => letter.forEach((v, i) => (input[k * side * side + i] = v / 255)));
+    const feeds = { [session.inputNames[0]]: new ort.Tensor("float32", input, [letters.length, side, side, 1]) };
+    return (await session.run(feeds))[session.outputNames[0]].data;
+  }
+
+  /** numpy's round: halves to even. */
+  function roundHalfEven(v) {
+    const floor = Math.floor(v);
+    const rest = v - floor;
+    return rest > 0.5 || (rest === 0.5 && floor % 2 === 1) ? floor + 1 : floor;
+  }
+
+  /** second_look.copies: the letter tilted by `degrees` about its centre, bilinear, black outside, as numpy makes it
+   * (weights and sums in float32). */
+  function tilted(letter, degrees, side) {
+    const radians = degrees * (Math.PI / 180);
+    const cos = Math.cos(radians);
+    const sin = Math.sin(radians);
+    const centre = side / 2;
+    const copy = new Uint8Array(side * side);
+    for (let i = 0; i < side * side; i++) {
+      const y = Math.floor(i / side) + 0.5 - centre;
+      const x = (i % side) + 0.5 - centre;
+      const sourceX = cos * x - sin * y + centre - 0.5;
+      const sourceY = sin * x + cos * y + centre - 0.5;
+      const left = Math.floor(sourceX);
+      const top = Math.floor(sourceY);
+      const rightShare = sourceX - left;
+      const downShare = sourceY - top;
+      let sum = 0;
+      for (const [dy, dx] of [[0, 0], [0, 1], [1, 0], [1, 1]]) {
+        const column = left + dx;
+        const row = top + dy;
+        const inside = column >= 0 && column < side && row >= 0 && row < side;
+        const weight = Math.fround((dx ? rightShare : 1 - rightShare) * (dy ? downShare : 1 - downShare));
+        sum = Math.fround(sum + Math.fround(weight * (inside ? letter[row * side + column] : 0)));
+      }
+      copy[i] = roundHalfEven(sum);
+    }
+    return copy;
+  }
+
+  /** second_look.looked_again for one letter: the mean of its probabilities and its tilted copies'. */
+  async function lookAgain(session, letter, probabilities, tilts, side) {
+    const looks = await run(session, tilts.map((degrees) => tilted(letter, degrees, side)), side);
+    const n = probabilities.length;
+    return Float32Array.from(probabilities, (p, j) => {
+      let sum = p;
+      for (let k = 0; k < tilts.length; k++) sum = Math.fround(sum + looks[k * n + j]);
+      return Math.fround(sum / (tilts.length + 1));
+    });
+  }
+
   /**
    * The answer for the pixels of a canvas (an ImageData): {result, letter (the 28 × 28 the model saw), ms} as
    * /v1/predict?model_input=true would answer, or {reason} why only the server can answer.
@@ -86,10 +142,11 @@ const InBrowser = (() => {
       const result = { letter: null, confidence: 0, status: "blank", message: null, top_k: [], model_input: null };
       return { result, letter: null, ms: performance.now() - began };
     }
-    const input = Float32Array.from(prepared.letter, (v) => v / 255);
-    const feeds = { [session.inputNames[0]]: new ort.Tensor("float32", input, [1, c.side, c.side, 1]) };
-    const output = await session.run(feeds);
-    const probabilities = output[session.outputNames[0]].data;
+    let probabilities = await run(session, [prepared.letter], c.side);
+    const look = info.second_look;
+    if (look !== null && Math.max(...probabilities.slice(0, info.n_letters)) < Math.fround(look.below)) {
+      probabilities = await lookAgain(session, prepared.letter, probabilities, look.tilts, c.side);
+    }
     const result = { ...interpret(probabilities, info, topK), model_input: dataUrl(prepared.letter, c.side) };
     return { result, letter: Array.from(prepared.letter), ms: performance.now() - began };
   }
