@@ -16,7 +16,7 @@
 "use strict";
 
 const HcrPreprocess = (() => {
-  const PORTED_VERSION = 7;
+  const PORTED_VERSION = 8; // 8 changed only images found blank with a non-uniform border, which the port leaves to the server
   const PRECISION_BITS = 22; // Resample.c: 32 - 8 - 2
   const FILTERS = {
     bilinear: { support: 1.0, weight: (x) => (Math.abs(x) < 1.0 ? 1.0 - Math.abs(x) : 0.0) },
