@@ -12,6 +12,7 @@ import pytest
 
 from hcr.errors import HcrError
 from hcr.inference.predictor import Predictor
+from hcr.inference.preprocess import PREPROCESS_VERSION
 from hcr.pipelines.compare import DEPLOYABLE_SETTINGS, PRESETS, STATE_FILE, Preset, compare_models
 from tests.evaluation.pages import embedded_files, parse_images
 
@@ -117,6 +118,14 @@ def test_compare_two_tiny_models_then_resume(shared_data, tmp_path):
     assert [row.model for row in again.leaderboard] == [row.model for row in result.leaderboard]
     state = json.loads((out / STATE_FILE).read_text())
     assert set(state["models"]) == {"baseline-cnn", "regularized-cnn"}
+
+    # resumed by a newer hcr, whose preprocessing differs: the winner is exported again, not refused (it stopped a
+    # three-seed comparison at its last step)
+    written = json.loads((out / "best" / "model.json").read_text())
+    (out / "best" / "model.json").write_text(json.dumps({**written, "preprocess_version": PREPROCESS_VERSION - 1}))
+    upgraded = compare_models(TINY, ["baseline-cnn", "regularized-cnn"], data_dir=shared_data, out_dir=out)
+    assert json.loads((out / "best" / "model.json").read_text())["preprocess_version"] == PREPROCESS_VERSION
+    assert Predictor(upgraded.best_model_path).classes_ == Predictor(result.best_model_path).classes_
 
 
 @pytest.mark.slow

@@ -8,6 +8,7 @@ from hcr.atomic import write_text_atomic
 from hcr.console import console
 from hcr.evaluation.leaderboard import LeaderboardRow
 from hcr.evaluation.model_card import CardFacts, render_model_card
+from hcr.inference.preprocess import PREPROCESS_VERSION
 from hcr.models import get_model_entry
 from hcr.pipelines.compare.model_step import evaluation_of
 from hcr.runs import RunDir
@@ -16,13 +17,15 @@ from hcr.runs import RunDir
 def export_best(best: LeaderboardRow, n_compared: int, best_dir: Path) -> tuple[Path, Path]:
     """(model.onnx, MODEL_CARD.md) of `best` in `best_dir`.
 
-    An export already there from the same run is kept: exporting converts and verifies, which takes a while."""
+    An export already there from the same run, for this preprocessing, is kept: exporting converts and verifies,
+    which takes a while. One made by an older hcr (a comparison resumed after an upgrade) is made again."""
     from hcr.training.export import export_onnx  # Keras and tf2onnx: loaded only to export
 
     run = RunDir(Path(best.run))
     onnx_path, json_path = best_dir / "model.onnx", best_dir / "model.json"
     current = json.loads(json_path.read_text()) if json_path.is_file() else {}
-    if not (onnx_path.is_file() and run.exported(current)):
+    current_preprocessing = current.get("preprocess_version") == PREPROCESS_VERSION
+    if not (onnx_path.is_file() and run.exported(current) and current_preprocessing):
         with console.status(f"Exporting {best.model} to ONNX…"):
             onnx_path = export_onnx(run.path, best_dir)
     facts = CardFacts(
