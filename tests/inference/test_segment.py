@@ -217,6 +217,23 @@ def test_form_fields_of_every_size_are_cut_into_their_cells():
     assert exact >= 57, exact
 
 
+@pytest.mark.parametrize("with_top", [False, True], ids=["comb", "boxes"])
+@pytest.mark.parametrize("scan", ["noise", "blur"])
+def test_a_scanned_form_field_comes_out_without_its_walls(with_top, scan):
+    """A form field as a scanner gives it back: grain (σ 4 levels) or a slight blur widens and roughens the walls,
+    which then stood on the grid a few px apart from their own copies and were read as I's (a new user's BAKER in
+    boxes read IBIAIKIEIRI)."""
+    data = real_letters("az")
+    rng = np.random.default_rng(11)
+    letters = data.x[rng.choice(len(data), 5, replace=False)]
+    field = compose_comb_field(letters, with_top=with_top)
+    page = 30 + np.asarray(field.image, dtype=np.float64) * (215 / 255)  # printed on off-white paper: 245, ink 30
+    page = page + rng.normal(0, 4, page.shape) if scan == "noise" else ndimage.gaussian_filter(page, 0.7)
+    glyphs = segment_line(Image.fromarray(np.clip(page, 0, 255).astype(np.uint8)))
+    assert len(glyphs) == len(letters), [g.box for g in glyphs]
+    assert (np.diag(_correlations(glyphs, letters)) > MATCH).all()
+
+
 def test_a_line_written_on_a_ruled_line_comes_out_without_it():
     line, letters = _line_of("az", 7)
     glyphs = segment_line(with_rule_under(line).image)

@@ -45,7 +45,7 @@ SPACE_HEIGHTS = (0.5, 0.8)  # ...but a space is never narrower than the first or
 LINE_GAP = 0.2  # rows without a letter, in letter heights, that separate two lines
 PRINTED_LINE_SPAN = 0.5  # a printed line across a field spans this share of the image's width at least
 TICK_WIDTH = 0.2  # a comb's tick is no wider than this many of its heights, or than TICK_PX (a short tick)...
-TICK_PX = 3
+TICK_PX = 6  # (a wall printed thick, or widened by a scan's noise and blur)
 TICK_REACH = 3  # ...ends within this many px of a printed line...
 TICK_GRID = 0.1  # ...and stands, with at least two others, on a grid of even steps (± this share of a step)
 TICK_PLACE = 0.03  # a wall that a letter touches is sought within this share of a step of its place on the grid
@@ -286,11 +286,18 @@ def _box_walls(mask: np.ndarray, printed: np.ndarray) -> list[_Wall]:
     return walls
 
 
+def _merged(centres: np.ndarray) -> np.ndarray:
+    """Sorted columns with those within TICK_PX of the previous merged into one (their mean): a wall seen both free
+    and inked between two lines, or its width read differently on noisy paper, is one wall."""
+    groups = np.split(centres, np.flatnonzero(np.diff(centres) > TICK_PX) + 1)
+    return np.array([group.mean() for group in groups])
+
+
 def _grids(walls: list[_Wall]) -> list[_Cells]:
     """The even grids that the most of these walls stand on (± TICK_GRID of a step), at least two, widest first;
     each fitted to its walls (a printed grid is exact). A grid may be a whole number of times finer than the steps
     between the walls seen: where letters touch every other wall, those seen are two cells apart."""
-    centres = np.sort(np.unique(np.round([wall.centre for wall in walls])))
+    centres = _merged(np.sort([wall.centre for wall in walls]))
     differences = (centres[None, :] - centres[:, None])[np.triu_indices(len(centres), 1)]
     steps = np.unique(np.concatenate([differences / k for k in (1, 2, 3)]))
     steps = steps[steps >= NARROWEST_CELL][::-1]
