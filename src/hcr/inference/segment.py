@@ -222,9 +222,9 @@ def _form_walls(
         for cells, places in grids
         if _share_walled(places) >= WALLS_SEEN
     ]
-    if not walled or max(walled, key=lambda grid: grid[0])[0] < 3:
+    n_walled, cells, places = max(walled, key=lambda grid: grid[0], default=(0, None, []))
+    if n_walled < 3:
         return None
-    _, cells, places = max(walled, key=lambda grid: grid[0])
     found = np.zeros_like(mask)
     for p in (wall.piece for wall in walls if wall.piece and cells.holds(wall.centre)):  # the free ticks, whole
         window = (slice(p.top, p.bottom), slice(p.left, p.right))
