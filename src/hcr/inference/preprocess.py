@@ -273,19 +273,23 @@ def _plain_paper(values: np.ndarray, border_level: int) -> int:
     letter's strokes in it; a filled shape is one level inside, with no mark; every dataset array checked reads as
     it did.)"""
     h, w = values.shape
-    for depth in range(1, int(FRAME_DEPTH * min(h, w)) + 1):
-        interior = values[depth : h - depth, depth : w - depth]
-        ring = _border(interior)
-        if (ring == border_level).all():
-            continue
-        levels = np.bincount(ring, minlength=256)
-        levels[border_level] = 0
-        inside = int(np.argmax(levels))
-        if levels[inside] < FRAME_INSIDE * len(ring):
-            return border_level
-        holds_a_mark = np.count_nonzero(interior != inside) >= FRAME_MARK * interior.size
-        return inside if holds_a_mark else border_level  # else a filled shape on its paper, not an empty cell
-    return border_level
+    other = values != border_level
+    rows, cols = np.flatnonzero(other.any(axis=1)), np.flatnonzero(other.any(axis=0))
+    if not rows.size:
+        return border_level
+    # the first ring (counted from the edge) that holds another level: the nearest such pixel's distance to the edge
+    depth = int(min(rows[0], h - 1 - rows[-1], cols[0], w - 1 - cols[-1]))
+    if depth > FRAME_DEPTH * min(h, w):
+        return border_level
+    interior = values[depth : h - depth, depth : w - depth]
+    ring = _border(interior)
+    levels = np.bincount(ring, minlength=256)
+    levels[border_level] = 0
+    inside = int(np.argmax(levels))
+    if levels[inside] < FRAME_INSIDE * len(ring):
+        return border_level
+    holds_a_mark = np.count_nonzero(interior != inside) >= FRAME_MARK * interior.size
+    return inside if holds_a_mark else border_level  # else a filled shape on its paper, not an empty cell
 
 
 def _ink_on_uniform_paper(values: np.ndarray, paper: int) -> np.ndarray:
