@@ -26,7 +26,7 @@ $(ORT_WEB): .ci/vendor-onnxruntime-web.sh
 demo: $(BIN)/hcr                      ## the main job: on $(DATA), else on EMNIST Letters downloaded into $(DEMO_DATA)
 	HCR='$(BIN)/hcr' DATA='$(DATA)' WEIGHTS='$(WEIGHTS)' DEMO_DATA='$(DEMO_DATA)' OUT=out/compare sh scripts/demo.sh
 
-test: $(BIN)/hcr postgres browser     ## lint, then the whole test suite
+test: $(BIN)/hcr postgres browser fonts  ## lint, then the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -n 2 --dist worksteal  # two workers: most tests wait on a subprocess or a file, not a core
@@ -41,7 +41,7 @@ postgres:                             ## PostgreSQL server binaries for the shar
 browser:                              ## Debian's chromium for the browser tests of `hcr serve` (once; root)
 	.ci/debian-package.sh chromium /usr/bin/chromium
 
-fonts:                                ## Debian's fonts for bench/realworld.py's printed capitals (once; root)
+fonts:                                ## Debian's fonts: printed training letters, bench/realworld.py (once; root)
 	for p in fonts-dejavu-core fonts-liberation fonts-freefont-ttf fonts-dkg-handwriting fonts-breip \
 	         fonts-femkeklaver fonts-bwht fonts-dancingscript fonts-comic-neue; do \
 	    .ci/debian-package.sh $$p "/usr/share/doc/$$p"; done

@@ -131,12 +131,14 @@ def drawn_bars(n: int, seed: int) -> np.ndarray:
 
 
 def font_letters(letters: str, seed: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Letters rendered from the handwriting-style fonts on the machine, 3 sizes and slants each, read as files:
+    """Letters rendered from the handwriting-style fonts on the machine that no model trains on, 3 sizes and slants
+    each, read as files:
     (uint8 [n, 28, 28], labels 0–25, font names)."""
-    from hcr.evaluation.realworld import font_files, printed_letter
+    from hcr.data.printed import held_out_fonts
+    from hcr.evaluation.realworld import printed_letter
     from hcr.inference.preprocess import open_image, to_letter_array
 
-    fonts = [f for f in font_files() if any(name in str(f).lower() for name in HANDWRITING_FONTS)]
+    fonts = [f for f in held_out_fonts() if any(name in str(f).lower() for name in HANDWRITING_FONTS)]
     rng = np.random.default_rng(seed)
     images, labels = [], []
     for font in fonts:

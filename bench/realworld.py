@@ -11,9 +11,9 @@ ruled lines, felt markers) turns the same --per-letter letters of each class int
 by the condition alone: `vs clean` is each one's cost in points against the clean drawings of those letters (with
 different letters per condition, 20 a letter, the letters' own difficulty moved a condition by ±1.5 points, more
 than most conditions cost: felt marker read 95.8 % on one draw, 97.8 % on the same letters as the clean drawings'
-98.1 %). Straight bars drawn as an I and
-capitals printed in every font on the machine (Debian's fonts-* packages) join them. Each file goes through
-`hcr predict`'s path (decode, preprocess, model).
+98.1 %). Straight bars drawn as an I and capitals printed in the fonts on the machine that no model trains on
+(Debian's fonts-* packages less hcr.data.printed.TRAINING_FAMILIES: Liberation, FreeFont and some
+handwriting-style faces) join them. Each file goes through `hcr predict`'s path (decode, preprocess, model).
 
 Reported per condition: accuracy (a blank counts as wrong), the blank rate, the share of errors flagged (status
 not `ok`) and the share of correct answers flagged. Then inputs with no letter to read (real handwritten digits,
@@ -35,8 +35,9 @@ from rich.table import Table
 
 from hcr.data.case import LOWER, UPPER, select_case
 from hcr.data.idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx
+from hcr.data.printed import held_out_fonts
 from hcr.data.sources import load_datasets
-from hcr.evaluation.realworld import CONDITIONS, bars, font_files, not_letters, printed_letter, two_letters
+from hcr.evaluation.realworld import CONDITIONS, bars, not_letters, printed_letter, two_letters
 from hcr.inference.predictor import Predictor
 from hcr.inference.preprocess import ImageError, open_image
 from hcr.labels import CLASSES
@@ -114,7 +115,7 @@ def score(answers: list[tuple[str | None, str]], truth: list[str]) -> dict[str, 
 def lower_case(predictor: Predictor, args: argparse.Namespace, fonts: list[Path], rng: np.random.Generator) -> dict:
     """Lower-case letters, read as their letter: what cursive and everyday writing hold. Real ones the model did
     not train on (drawn clean, and photographed in pencil), and lower case in the handwriting-style fonts (a
-    stand-in for cursive; hcr never trains on fonts)."""
+    stand-in for cursive), in the held-out faces only."""
     results = {}
     letters, labels, _ = unseen_letters(predictor.metadata_, args.run, args.data_dir, LOWER)
     if len(letters):
@@ -131,7 +132,8 @@ def lower_case(predictor: Predictor, args: argparse.Namespace, fonts: list[Path]
                 printed.append(data)
                 truth.append(letter)
     if printed:
-        results[f"lower case in handwriting fonts ({len(handwriting)})"] = score(predict(predictor, printed), truth)
+        name = f"lower case in unseen handwriting fonts ({len(handwriting)})"
+        results[name] = score(predict(predictor, printed), truth)
     return results
 
 
@@ -163,7 +165,7 @@ def main() -> None:
         results[name]["vs_clean"] = results[name]["accuracy"] - clean
     n_bars = 26 * args.per_letter
     results["straight bar (I)"] = score(predict(predictor, bars(rng, n_bars)), ["I"] * n_bars)
-    fonts = font_files()
+    fonts = held_out_fonts()  # never those `--printed-copies` trains on
     printed, truth = [], []
     for font in track(fonts, description="printed fonts", transient=True):
         for letter in CLASSES:
@@ -171,7 +173,7 @@ def main() -> None:
             if data is not None:
                 printed.append(data)
                 truth.append(letter)
-    results[f"printed capitals ({len(fonts)} fonts)"] = score(predict(predictor, printed), truth)
+    results[f"printed capitals ({len(fonts)} unseen fonts)"] = score(predict(predictor, printed), truth)
     results |= lower_case(predictor, args, fonts, rng)
 
     no_letter = not_letters(digits, rng, n_bars)

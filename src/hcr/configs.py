@@ -141,6 +141,7 @@ DATA_RULES: dict[str, Rule] = {
     "case": ((lambda value: value in CASE_MODES), " or ".join(CASE_MODES)),
     "canonical": BOOLEAN,
     "rendered_copies": at_least(0),
+    "printed_copies": at_least(0),
     "out_of_scope": between(0, 1, high_open=True),
 }
 
@@ -162,6 +163,8 @@ class DataConfig:
     # per training image, this many copies drawn as files people make and read back as `hcr predict` reads them
     # (hcr.data.rendered); validation and test stay as they are
     rendered_copies: int = 0
+    # per letter of each training font (hcr.data.printed), this many prints added to the training split
+    printed_copies: int = 0
     # examples of a 27th class, not-a-letter (hcr.data.out_of_scope), as a share of the training split's size
     out_of_scope: float = 0.0
 

@@ -10,10 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hcr.configs import DataConfig
 from hcr.errors import HcrError
 from hcr.inference.predictor import Predictor
 from hcr.inference.preprocess import PREPROCESS_VERSION
 from hcr.pipelines.compare import DEPLOYABLE_SETTINGS, PRESETS, STATE_FILE, Preset, compare_models
+from hcr.pipelines.compare.state import CompareState
 from tests.evaluation.pages import embedded_files, parse_images
 
 TINY = Preset("tiny", per_class=20, epoch_scale=0.0, min_epochs=1)  # 1 epoch on 20 images per letter
@@ -42,6 +44,16 @@ def test_a_folder_with_another_comparison_is_refused(tmp_path, shared_data):
     (tmp_path / STATE_FILE).write_text(json.dumps(compare_state))
     with pytest.raises(HcrError, match="other settings"):
         compare_models(TINY, ["baseline-cnn"], data_dir=shared_data, out_dir=tmp_path)
+
+
+def test_a_comparison_saved_before_a_data_setting_existed_resumes(tmp_path):
+    data_config = DataConfig(datasets=("az",), printed_copies=0)
+    saved = CompareState.open(tmp_path, TINY, data_config).saved
+    del saved["settings"]["data"]["printed_copies"]  # as hcr wrote it before the setting existed
+    (tmp_path / STATE_FILE).write_text(json.dumps(saved))
+    assert CompareState.open(tmp_path, TINY, data_config).saved["settings"]["data"]["datasets"] == ["az"]
+    with pytest.raises(HcrError, match="other settings"):  # the setting at another value is another comparison
+        CompareState.open(tmp_path, TINY, DataConfig(datasets=("az",), printed_copies=2))
 
 
 @pytest.mark.slow

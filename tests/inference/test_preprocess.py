@@ -230,6 +230,18 @@ def test_a_printed_box_around_the_letter_is_no_part_of_it(letters):
     _reads_as_alone(letters, page)
 
 
+def test_a_printed_box_with_even_margins_is_not_the_paper(letters):
+    """A box drawn with the same margin on every side (a form exported from a drawing program, a field cut out
+    evenly): its outline is a whole ring of one level inside the white border, as a cell's paper is inside a frame
+    cropped on, and was taken for the paper: the page read inside out, 10 of 40 letters right."""
+
+    def page(letter, rng):
+        image = _file(np.full((180, 180), 245.0), _on_page(letter, (180, 180), 100, (40, 40)), 25.0, rng)
+        return _draw(image, [("rectangle", (20, 20, 159, 159))], width=2)
+
+    _reads_as_alone(letters, page)
+
+
 def test_ruled_lines_and_a_comb_baseline_are_no_part_of_the_letter(letters):
     """A letter sitting on a ruled line of a page (and one above it), or in a comb field's cell: the lines go."""
 

@@ -218,6 +218,44 @@ def test_form_fields_of_every_size_are_cut_into_their_cells():
 
 
 @pytest.mark.parametrize("with_top", [False, True], ids=["comb", "boxes"])
+@pytest.mark.parametrize("gap", [0, 40], ids=["stacked", "apart"])
+def test_two_form_fields_one_above_the_other_are_two_lines(with_top, gap):
+    """A surname field above a first-name field, each on a grid of its own (other cell sizes, other offsets), with an
+    even white margin round both: one grid was fitted across both fields and the frames' lines were not found (the
+    two rows made a "letter" taller than the lines were long); a new user's BAKER over SMITH in boxes read `E`."""
+    data = real_letters("az")
+    rng = np.random.default_rng(21)
+    first, second = (data.x[rng.choice(len(data), n, replace=False)] for n in (5, 4))
+    top = compose_comb_field(first, letter_size=30, with_top=with_top)
+    bottom = compose_comb_field(second, letter_size=26, with_top=with_top, space_before=[False, False, True, False])
+    width = max(top.image.width, bottom.image.width) + 40
+    page = Image.new("L", (width, top.image.height + gap + bottom.image.height + 40), 255)
+    page.paste(top.image, (20, 20))
+    page.paste(bottom.image, (30, 20 + top.image.height + gap))
+    glyphs = segment_line(page)
+    assert [g.line for g in glyphs] == [0] * len(first) + [1] * len(second), [g.box for g in glyphs]
+    assert [g.space_before for g in glyphs] == [False] * 5 + [False, False, True, False]  # each field's own cells
+    assert (np.diag(_correlations(glyphs, np.concatenate([first, second]))) > MATCH).all()
+
+
+@pytest.mark.parametrize("with_top", [False, True], ids=["comb", "boxes"])
+@pytest.mark.parametrize("degrees", [-0.5, 0.5])
+def test_a_form_field_printed_a_little_askew_comes_out_without_its_lines(with_top, degrees):
+    """Half a degree off level, a field's printed lines drift a px or two across it: they were taken out only along
+    their longest run, and what was left of them, long thin strips beside the lines, came out as letters (a new
+    user's BAKER in boxes read BAIKIER; with the walls then found, as 200 S's)."""
+    data = real_letters("az")
+    rng = np.random.default_rng(5)
+    letters = data.x[rng.choice(len(data), 5, replace=False)]
+    field = compose_comb_field(letters, with_top=with_top)
+    page = Image.new("L", (field.image.width + 40, field.image.height + 40), 255)
+    page.paste(field.image, (20, 20))
+    glyphs = segment_line(page.rotate(degrees, Image.Resampling.BILINEAR, fillcolor=255))
+    assert len(glyphs) == len(letters), [g.box for g in glyphs]
+    assert (np.diag(_correlations(glyphs, letters)) > MATCH).all()
+
+
+@pytest.mark.parametrize("with_top", [False, True], ids=["comb", "boxes"])
 @pytest.mark.parametrize("scan", ["noise", "blur"])
 def test_a_scanned_form_field_comes_out_without_its_walls(with_top, scan):
     """A form field as a scanner gives it back: grain (σ 4 levels) or a slight blur widens and roughens the walls,

@@ -103,6 +103,14 @@ def train(
         "cached. Validation and test stay as they are.",
         rich_help_panel=DATA_PANEL,
     ),
+    printed_copies: int = typer.Option(
+        0,
+        metavar="K",
+        help="Add every letter printed K times in each training font (DejaVu, Comic Neue and some handwriting-style "
+        "faces: `make fonts`), at various sizes, tilts, slants and weights, read back as `hcr predict` reads a "
+        "file; other fonts stay unseen, for bench/realworld.py. Cached.",
+        rich_help_panel=DATA_PANEL,
+    ),
     out_of_scope: float = typer.Option(
         0.0,
         metavar="SHARE",
@@ -197,7 +205,8 @@ def train(
             "datasets": tuple(dataset), "data_dir": str(data_dir.resolve()) if data_dir else None,
             "per_class": per_class, "split": split.value, "val_fraction": val_fraction,
             "test_fraction": test_fraction, "seed": seed, "capitals": capitals, "canonical": canonical,
-            "case": case.value, "rendered_copies": rendered_copies, "out_of_scope": out_of_scope,
+            "case": case.value, "rendered_copies": rendered_copies, "printed_copies": printed_copies,
+            "out_of_scope": out_of_scope,
         }.items() if key in given}  # fmt: skip
         config, data_config = resolved_settings(config_file, cli_train, cli_data, runs_dir)
         tracker = Tracker.connect(resolve_tracking_uri(track, tracking_uri, runs_dir))

@@ -14,8 +14,10 @@ less NOISE_SIGMAS of the paper's noise (σ read from non-ink pixels anywhere), n
 BLANK_SIGMAS clear of it → printed lines removed (a box frame around the letter, ruled lines and comb baselines
 across the image) → the letter's box found by row and column profiles, specks and slivers away from it left out →
 crop → pen width brought into the datasets' usual range if far outside it → scale the long side to 22 px → centre
-in 28×28. Version 6 (v5: large RGBA reduced through a premultiplied full-size copy; v4: paper as one plane from
-the border, a fixed 24-level contrast floor, no line or speck removal). Measured by bench/preprocess_robustness.py
+in 28×28. Version 9 (v8: a box drawn with even margins on white taken for a frame, its outline for the paper;
+v7: a small crop found blank by its paper pixels alone; v6: no frame or close-crop rules; v5: large RGBA reduced
+through a premultiplied full-size copy; v4: paper as one plane from the border, a fixed 24-level contrast floor, no
+line or speck removal). Measured by bench/preprocess_robustness.py
 (tests/variants.py) and bench/realworld.py.
 
 Bounded work, whatever the image: decoding refuses more than MAX_PIXELS (JPEG decodes reduced); every later step
@@ -38,7 +40,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from hcr.errors import HcrError
 from hcr.files import NotRegularFileError, check_regular_file
 
-PREPROCESS_VERSION = 8  # bump when the output for the same image changes: it keys caches and model metadata
+PREPROCESS_VERSION = 9  # bump when the output for the same image changes: it keys caches and model metadata
 SIDE = 28
 INK_BOX = 22  # long side of the ink's bounding box in the 28×28 output
 MAX_PIXELS = 40_000_000  # larger images are refused: decompression bombs, or not a single letter anyway
@@ -268,10 +270,11 @@ def _plain_paper(values: np.ndarray, border_level: int) -> int:
     """The paper's level in an image whose border is all one level: that level, unless it is a frame drawn along the
     image's edge (a form cell cropped on its printed box). Taking the frame for paper turned such an image inside
     out: the letter read as a filled block. A frame is the outer rings of the border's level, at most FRAME_DEPTH of
-    the short side deep, inside which the next ring is FRAME_INSIDE one other level: the paper, with a mark on it.
-    (A drawing's margin is rings of paper too, but the first ring that is not is mostly paper still, with the
-    letter's strokes in it; a filled shape is one level inside, with no mark; every dataset array checked reads as
-    it did.)"""
+    the short side deep, inside which the next ring is FRAME_INSIDE one other level: the paper, with a mark on it,
+    and most of what the ring encloses (a box drawn with even margins on white is a ring of one level too, round
+    paper of the border's level: its outline taken for the paper read the page inside out). (A drawing's margin is
+    rings of paper too, but the first ring that is not is mostly paper still, with the letter's strokes in it; a
+    filled shape is one level inside, with no mark; every dataset array checked reads as it did.)"""
     h, w = values.shape
     other = values != border_level
     rows, cols = np.flatnonzero(other.any(axis=1)), np.flatnonzero(other.any(axis=0))
@@ -288,8 +291,10 @@ def _plain_paper(values: np.ndarray, border_level: int) -> int:
     inside = int(np.argmax(levels))
     if levels[inside] < FRAME_INSIDE * len(ring):
         return border_level
-    holds_a_mark = np.count_nonzero(interior != inside) >= FRAME_MARK * interior.size
-    return inside if holds_a_mark else border_level  # else a filled shape on its paper, not an empty cell
+    differs = np.count_nonzero(interior != inside)
+    if differs > interior.size // 2:  # most of what the ring encloses is another level: a box drawn on the paper
+        return border_level
+    return inside if differs >= FRAME_MARK * interior.size else border_level  # else a filled shape on its paper
 
 
 def _ink_on_uniform_paper(values: np.ndarray, paper: int) -> np.ndarray:
@@ -370,7 +375,9 @@ def _leading(flags: np.ndarray) -> int:
     return len(flags) if flags.all() else int(np.argmin(flags))
 
 
-def ruled_lines(mask: np.ndarray, counts: np.ndarray, span: float = LINE_SPAN) -> np.ndarray | None:
+def ruled_lines(
+    mask: np.ndarray, counts: np.ndarray, span: float = LINE_SPAN, text_lines: bool = False
+) -> np.ndarray | None:
     """bool [H, W]: straight horizontal lines across the image, much longer than the letter is tall (ruled paper, a
     comb field's baseline, an underline across the page), or None.
 
@@ -380,7 +387,9 @@ def ruled_lines(mask: np.ndarray, counts: np.ndarray, span: float = LINE_SPAN) -
     ink spans `span` of the width and is at least LINE_RATIO × the letter's height is a line: a T's or an E's bar
     is about as long as the letter is tall, and ends where the letter does, inside the image. (In an image of a line
     of letters, the "letter" is the line's band of rows, and a printed line need not span as much of the width: a
-    form field is often cropped with some paper on either side.) O(pixels)."""
+    form field is often cropped with some paper on either side; with `text_lines`, the image may hold several lines
+    or rows of boxes, one above the other, and the yardstick is the tallest band of rows between them: two rows of
+    boxes made one "letter" twice as tall as a row, longer than the frames' lines.) O(pixels)."""
     h, w = mask.shape
     candidates = np.flatnonzero(counts >= LINE_MIN * w)
     candidates = candidates[_in_thin_bands(candidates, LINE_THICK * h)]
@@ -391,7 +400,7 @@ def ruled_lines(mask: np.ndarray, counts: np.ndarray, span: float = LINE_SPAN) -
     total = int(rest.sum())
     if total < LINE_REST * int(counts.sum()) or total == 0:
         return None
-    letter = _main_span(rest, 0)
+    letter = _tallest_run(rest) if text_lines else _main_span(rest, 0)
     shortest = max(LINE_RATIO * (letter.stop - letter.start), span * w)
     candidates = candidates[counts[candidates] >= shortest]
     if not len(candidates):
@@ -404,6 +413,14 @@ def ruled_lines(mask: np.ndarray, counts: np.ndarray, span: float = LINE_SPAN) -
     for row, start, stop in zip(candidates[line], starts[line], stops[line], strict=True):
         lines[row, start:stop] = True
     return lines
+
+
+def _tallest_run(profile: np.ndarray) -> slice:
+    """The longest run of non-zero entries of a profile that has some."""
+    ink = np.flatnonzero(profile)
+    firsts = np.concatenate([[0], np.flatnonzero(np.diff(ink) > 1) + 1, [len(ink)]])
+    longest = int(np.argmax(np.diff(firsts)))
+    return slice(int(ink[firsts[longest]]), int(ink[firsts[longest + 1] - 1]) + 1)
 
 
 def _in_thin_bands(rows: np.ndarray, thickest: float) -> np.ndarray:

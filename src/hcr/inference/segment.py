@@ -108,23 +108,26 @@ def segment_line(image: Image.Image, score: Scorer | None = None) -> list[Glyph]
     if peak < MIN_CONTRAST:
         raise BlankImageError("the image is blank (no ink found)")
     mask = ink > INK_THRESHOLD * peak
-    printed = ruled_lines(mask, mask.view(np.uint8).sum(axis=1, dtype=np.int32), span=PRINTED_LINE_SPAN)
-    cells = None
+    counts = mask.view(np.uint8).sum(axis=1, dtype=np.int32)
+    printed = ruled_lines(mask, counts, span=PRINTED_LINE_SPAN, text_lines=True)
+    fields: list[_Field] = []
     if printed is not None:
+        line_rows = np.flatnonzero(printed.any(axis=1))
         ink[with_faint_edges(printed, mask)] = 0.0
-        mask = ink > INK_THRESHOLD * peak
-        field = _form_walls(mask, printed, *_labelled(mask))
-        if field is not None:
-            walls, cells = field
-            ink[with_faint_edges(walls, mask)] = 0.0
-            mask = ink > INK_THRESHOLD * peak
-    labels, found = _labelled(mask)
+        mask, labels, found = _without_remnants(ink, peak, line_rows)
+        fields = _form_fields(mask, printed, labels, found)
+        if fields:
+            ink[with_faint_edges(np.logical_or.reduce([field.walls for field in fields]), mask)] = 0.0
+            mask, labels, found = _without_remnants(ink, peak, line_rows)  # parts of a line a wall held on to
+    else:
+        labels, found = _labelled(mask)
     if not found:
         raise BlankImageError("the image holds printed lines and no writing")
     pieces: list[_Piece] = []
     spaces: list[bool] = []
     line_of: list[int] = []
     for number, line in enumerate(_lines(_drop_specks(found))):
+        cells = _cells_of(line, fields)
         line = _by_cell(line, cells, labels) if cells else _merge_overlapping(line)
         height = float(np.median([p.height for p in line]))
         if not cells:  # in a form field the walls keep letters apart
@@ -194,11 +197,49 @@ class _Wall:
         return (self.left + self.right - 1) / 2
 
 
-def _form_walls(
-    mask: np.ndarray, printed: np.ndarray, labels: np.ndarray, pieces: list[_Piece]
-) -> tuple[np.ndarray, _Cells] | None:
-    """bool [h, w]: the walls of a comb field or a row of boxes (the upright strokes between cells, where they stand
-    on the printed lines), and the field's cells; or None when the lines are not a field.
+@dataclass(frozen=True)
+class _Field:
+    """A comb field or a row of boxes: its walls (bool [h, w], the upright strokes between its cells, to take out),
+    its cells, and the rows its walls stand in."""
+
+    walls: np.ndarray
+    cells: _Cells
+    top: int
+    bottom: int  # exclusive
+
+
+def _form_fields(mask: np.ndarray, printed: np.ndarray, labels: np.ndarray, pieces: list[_Piece]) -> list[_Field]:
+    """The form fields along the printed lines, top to bottom: each band of rows that thin upright strokes stand in
+    (two rows of boxes, or of combs, one above the other) is a field of its own, on a grid of its own."""
+    walls = _free_ticks(pieces, np.flatnonzero(printed.any(axis=1))) + _box_walls(mask, printed)
+    if len(walls) > MOST_WALLS:
+        return []
+    fields = (_form_field(mask, printed, labels, band) for band in _bands(walls))
+    return [field for field in fields if field is not None]
+
+
+def _bands(walls: list[_Wall]) -> list[list[_Wall]]:
+    """The walls grouped by the rows they stand in: walls whose rows overlap, directly or through others, are one
+    band."""
+    bands: list[list[_Wall]] = []
+    for wall in sorted(walls, key=lambda wall: wall.top):
+        if bands and wall.top < max(other.bottom for other in bands[-1]):
+            bands[-1].append(wall)
+        else:
+            bands.append([wall])
+    return bands
+
+
+def _cells_of(line: list[_Piece], fields: list[_Field]) -> _Cells | None:
+    """The cells of the field a line of pieces is written in: the field whose rows it shares most; None if none."""
+    top, bottom = min(p.top for p in line), max(p.bottom for p in line)
+    shared = [min(bottom, field.bottom) - max(top, field.top) for field in fields]
+    return fields[int(np.argmax(shared))].cells if shared and max(shared) > 0 else None
+
+
+def _form_field(mask: np.ndarray, printed: np.ndarray, labels: np.ndarray, walls: list[_Wall]) -> _Field | None:
+    """One band's field: its walls (the upright strokes between cells, where they stand on the printed lines) and
+    cells; or None when the band's strokes are not a field.
 
     Walls stand on an even grid, at least three of them, at nine in ten of its places from the first to the last.
     They are found where they are plain to see (two at least): a thin piece
@@ -208,14 +249,16 @@ def _form_walls(
     as many columns as a wall is wide, inked across the walls' rows, nearest the place, except where a stroke runs
     through (inked on both sides). A letter's stroke that lies along the wall keeps the rest of its width. A
     written I is as thin, but it stands inside a cell, off the grid."""
-    walls = _free_ticks(pieces, np.flatnonzero(printed.any(axis=1))) + _box_walls(mask, printed)
-    if not 2 <= len(walls) <= MOST_WALLS:
+    if len(walls) < 2:
         return None
     top = int(np.median([wall.top for wall in walls]))
     bottom = int(np.median([wall.bottom for wall in walls]))
     width = int(np.median([wall.right - wall.left for wall in walls]))
     upright = mask[top + 1 : bottom - 1].all(axis=0)  # [w] columns inked across the walls' rows (± 1 px)
-    columns = np.flatnonzero(printed.any(axis=0))
+    near = printed[max(0, min(w.top for w in walls) - TICK_REACH - 1) : max(w.bottom for w in walls) + TICK_REACH + 1]
+    columns = np.flatnonzero(near.any(axis=0))  # the band's own printed lines
+    if not len(columns):
+        columns = np.flatnonzero(printed.any(axis=0))
     grids = [(cells, _wall_places(cells, upright, columns[0], columns[-1])) for cells in _grids(walls)]
     walled = [
         (sum(len(p) > 0 for _, p in places), cells, places)
@@ -235,7 +278,7 @@ def _form_walls(
             beside = mask[top:bottom, [max(nearest.min() - 1, 0), min(nearest.max() + 1, mask.shape[1] - 1)]]
             crossed = beside.all(axis=1)  # rows where a stroke runs through the wall: the letter keeps them
             found[top:bottom, nearest] |= mask[top:bottom, nearest] & ~crossed[:, None]
-    return found, cells
+    return _Field(found, cells, min(w.top for w in walls), max(w.bottom for w in walls))
 
 
 def _share_walled(places: list[tuple[float, np.ndarray]]) -> float:
@@ -318,6 +361,32 @@ def _cell_spaces(pieces: list[_Piece], cells: _Cells) -> list[bool]:
     """In a comb field a space is an empty cell, whatever the gap between the letters' ink."""
     numbers = [cells.of(p) for p in pieces]
     return [False, *(b - a > 1 for a, b in itertools.pairwise(numbers))]
+
+
+def _without_remnants(
+    ink: np.ndarray, peak: float, line_rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, list[_Piece]]:
+    """(mask, labels, pieces) of the ink once what is left of its printed lines (_line_remnant) is taken out of it
+    (in place)."""
+    mask = ink > INK_THRESHOLD * peak
+    labels, found = _labelled(mask)
+    remnants = [label for p in found if _line_remnant(p, line_rows) for label in p.labels]
+    if not remnants:
+        return mask, labels, found
+    ink[np.isin(labels, remnants)] = 0.0
+    mask = ink > INK_THRESHOLD * peak
+    return (mask, *_labelled(mask))
+
+
+def _line_remnant(piece: _Piece, line_rows: np.ndarray) -> bool:
+    """Whether a piece is what is left of a printed line printed or scanned a little askew: the line's rows were
+    taken where its longest run lay, and the rest of it, a px or two higher or lower, stayed: a long thin piece
+    along those rows (no thicker than a wall, several times as long as thick). Left in, each was read as a line of
+    letters (a field tilted by half a degree read as 200 S's)."""
+    near = (
+        np.abs(line_rows - piece.top).min() <= TICK_REACH and np.abs(line_rows - piece.bottom + 1).min() <= TICK_REACH
+    )
+    return near and piece.height <= TICK_PX and piece.width >= max(NARROWEST_CELL, 4 * piece.height)
 
 
 def _drop_specks(pieces: list[_Piece]) -> list[_Piece]:

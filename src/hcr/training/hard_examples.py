@@ -16,6 +16,7 @@ import numpy as np
 from hcr.configs import DataConfig
 from hcr.data import LetterData
 from hcr.data.out_of_scope import digit_pools, out_of_scope_examples
+from hcr.data.printed import printed_letters
 from hcr.data.rendered import rendered_copies
 from hcr.data.splits import Split
 from hcr.errors import DataError
@@ -26,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 STREAMS = {"train": 0, "val": 1, "test": 2}  # rendered from the same seed, each split draws its own files
 OUT_OF_SCOPE_STREAM = 10  # added to a split's stream for its not-a-letter examples
+PRINTED_STREAM = 20  # ...and for the rendered copies of its printed letters
 HELD_OUT_SHARE = 0.1  # not-a-letter examples held out for a split, as a share of its letters
 
 
@@ -35,8 +37,9 @@ def model_classes(data_config: DataConfig) -> tuple[str, ...]:
 
 
 def training_additions(data: LetterData, split: Split, data_config: DataConfig) -> tuple[np.ndarray, np.ndarray]:
-    """(uint8 [M, 28, 28], int64 [M] labels): the training split's rendered copies, then not-a-letter examples
-    (label NUM_CLASSES) numbering `out_of_scope` × the letters trained on (rendered copies included)."""
+    """(uint8 [M, 28, 28], int64 [M] labels): the training split's rendered copies, letters printed in the training
+    fonts (with a rendered copy each when copies are rendered), then not-a-letter examples (label NUM_CLASSES)
+    numbering `out_of_scope` × the letters trained on (every addition included)."""
     x_train, y_train = data.x[split.train], data.y[split.train]
     xs, ys = [np.zeros((0, 28, 28), np.uint8)], [np.zeros(0, np.int64)]
     if data_config.rendered_copies:
@@ -46,9 +49,17 @@ def training_additions(data: LetterData, split: Split, data_config: DataConfig) 
         xs.append(rendered)
         ys.append(y_train[origin])
         logger.info("rendered copies: %d training letters drawn as files and read back", len(rendered))
+    if data_config.printed_copies:
+        printed, labels = printed_letters(data_config.printed_copies, data_config.seed, data_config.case)
+        xs.append(printed)
+        ys.append(labels)
+        if data_config.rendered_copies:  # printed letters photographed and scanned too, once each
+            rendered, origin = rendered_copies(printed, 1, data_config.seed, stream=STREAMS["train"] + PRINTED_STREAM)
+            xs.append(rendered)
+            ys.append(labels[origin])
     if data_config.out_of_scope:
         digits, _ = digit_pools(data_config.data_dir, data_config.seed)
-        n = round(data_config.out_of_scope * (len(x_train) + len(xs[-1]) * bool(data_config.rendered_copies)))
+        n = round(data_config.out_of_scope * (len(x_train) + sum(len(x) for x in xs)))
         x_out, _ = out_of_scope_examples(
             n, x_train, digits, data_config.seed, stream=STREAMS["train"] + OUT_OF_SCOPE_STREAM
         )

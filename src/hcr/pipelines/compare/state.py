@@ -34,6 +34,9 @@ class CompareState:
         if not path.is_file():
             return cls(out_dir, {"settings": settings, "models": {}})
         saved = read_json(path)  # a damaged state file is bad input naming it
+        # a data setting added to hcr since the comparison started was at its default then
+        defaults = json.loads(json.dumps(DataConfig().to_dict()))
+        saved["settings"]["data"] = {**defaults, **saved["settings"]["data"]}
         if saved["settings"] != settings:
             found = saved["settings"]
             raise HcrError(

@@ -16,7 +16,8 @@
 "use strict";
 
 const HcrPreprocess = (() => {
-  const PORTED_VERSION = 8; // 8 changed only images found blank with a non-uniform border, which the port leaves to the server
+  const PORTED_VERSION = 9; // 8 and 9 changed only images the port leaves to the server (a non-uniform border; a
+  // ring of one level inside the border, which 9 no longer takes for a frame when it encloses mostly paper)
   const PRECISION_BITS = 22; // Resample.c: 32 - 8 - 2
   const FILTERS = {
     bilinear: { support: 1.0, weight: (x) => (Math.abs(x) < 1.0 ? 1.0 - Math.abs(x) : 0.0) },
