@@ -53,6 +53,10 @@ NARROWEST_CELL = 12  # px: a form's cell holds a letter, so its walls are at lea
 SLIVER = 0.25  # a piece narrower than this share of a cell, against its wall, may be a letter's that ran over it
 WALLS_SEEN = 0.9  # a grid finer than the walls seen stands only if a wall is at this share of its places at least
 MOST_WALLS = 64  # more thin upright strokes than this are not a form field (cells would be narrower than a letter)
+MOST_TILT = 3.0  # degrees: a form field's printed lines are made level if tilted up to this either way...
+TILT_STEP = 0.25  # ...tried in steps of this (a quarter degree drifts 1.3 px across 300)...
+TILT_STRIP = 8  # ...on the mask summed in strips of this many columns...
+TILT_GAIN = 1.2  # ...and taken where a line's row is this much fuller than the fullest row level
 FRINGE = 2  # px around a letter's strokes kept with it: the faint anti-aliased edge the threshold cut off
 MARGIN = 2  # px of blank around each crop, so the crop's border reads as background
 
@@ -108,6 +112,11 @@ def segment_line(image: Image.Image, score: Scorer | None = None) -> list[Glyph]
     if peak < MIN_CONTRAST:
         raise BlankImageError("the image is blank (no ink found)")
     mask = ink > INK_THRESHOLD * peak
+    tilt = _tilt(mask)
+    unrotated = ink.shape
+    if tilt:  # a form printed or scanned askew: its lines made level, so that rows and columns find them
+        ink = np.array(Image.fromarray(ink, "F").rotate(tilt, Image.Resampling.BILINEAR, expand=True))
+        mask = ink > INK_THRESHOLD * peak
     counts = mask.view(np.uint8).sum(axis=1, dtype=np.int32)
     printed = ruled_lines(mask, counts, span=PRINTED_LINE_SPAN, text_lines=True)
     fields: list[_Field] = []
@@ -137,16 +146,11 @@ def segment_line(image: Image.Image, score: Scorer | None = None) -> list[Glyph]
         spaces += _cell_spaces(line, cells) if cells else _spaces(line, height)
         line_of += [number] * len(line)
     owner = _owner_map(pieces, labels)
-    scale_x, scale_y = image.width / ink.shape[1], image.height / ink.shape[0]
+    scale_x, scale_y = image.width / unrotated[1], image.height / unrotated[0]
     return [
         Glyph(
             crop=_crop(ink, owner, i + 1, window),
-            box=(
-                int(p.left * scale_x),
-                int(p.top * scale_y),
-                int(np.ceil(p.right * scale_x)),
-                int(np.ceil(p.bottom * scale_y)),
-            ),
+            box=_in_image(_unrotated_box(p, tilt, ink.shape, unrotated), scale_x, scale_y),
             space_before=space,
             line=number,
         )
@@ -154,6 +158,52 @@ def segment_line(image: Image.Image, score: Scorer | None = None) -> list[Glyph]
             zip(pieces, spaces, line_of, ndimage.find_objects(owner), strict=True)
         )
     ]
+
+
+def _tilt(mask: np.ndarray) -> float:
+    """Degrees to turn the ink (counter-clockwise, as Pillow's rotate) to make a form's printed lines level; 0 when
+    they are level or there are none. A printed line across a field is the one long straight thing in writing: with
+    the columns shifted by a tilt's rise, its rows add up to one full row. Tilts up to MOST_TILT either way are tried
+    on the mask summed in strips of TILT_STRIP columns; one is taken where its fullest row spans PRINTED_LINE_SPAN
+    of the width and TILT_GAIN times the fullest row level. (A field tilted by a degree drifts 5 px across 300: its
+    lines were found nowhere in full, and their walls read as I's, or as nothing.) O(pixels + tilts × rows × strips)."""
+    h, w = mask.shape
+    n = w // TILT_STRIP
+    if n < 4:
+        return 0.0
+    strips = mask[:, : n * TILT_STRIP].reshape(h, n, TILT_STRIP).sum(axis=2, dtype=np.int32)  # [h, n]
+    level = int(strips.sum(axis=1).max())
+    centres = (np.arange(n) + 0.5) * TILT_STRIP - n * TILT_STRIP / 2
+    reach = int(np.ceil(abs(centres).max() * np.tan(np.radians(MOST_TILT)))) + 1
+    rows = np.arange(h)[:, None] + reach
+    best, tilt = level, 0.0
+    for angle in np.arange(TILT_STEP, MOST_TILT + TILT_STEP / 2, TILT_STEP):
+        for signed in (angle, -angle):
+            rises = np.round(centres * np.tan(np.radians(signed))).astype(np.int64)  # [n] rows a strip's line is lower
+            profile = np.bincount((rows - rises[None, :]).ravel(), weights=strips.ravel(), minlength=h + 2 * reach)
+            if profile.max() > best:
+                best, tilt = float(profile.max()), float(signed)
+    return tilt if best >= PRINTED_LINE_SPAN * w and best >= TILT_GAIN * level else 0.0
+
+
+def _unrotated_box(p: _Piece, tilt: float, shape: tuple[int, int], unrotated: tuple[int, int]) -> Box:
+    """A piece's box in the ink map before it was turned by `tilt` degrees (Pillow's rotate, expanded, about the
+    centre): the box round its turned-back corners."""
+    if not tilt:
+        return p.left, p.top, p.right, p.bottom
+    cos, sin = np.cos(np.radians(tilt)), np.sin(np.radians(tilt))
+    xs = np.array([p.left, p.right, p.right, p.left]) - shape[1] / 2  # the corners about the turned map's centre
+    ys = np.array([p.top, p.top, p.bottom, p.bottom]) - shape[0] / 2
+    h, w = unrotated
+    x, y = xs * cos - ys * sin + w / 2, xs * sin + ys * cos + h / 2
+    left, top = int(np.clip(x.min(), 0, w)), int(np.clip(y.min(), 0, h))
+    return left, top, int(np.clip(np.ceil(x.max()), 0, w)), int(np.clip(np.ceil(y.max()), 0, h))
+
+
+def _in_image(box: Box, scale_x: float, scale_y: float) -> Box:
+    """A box in the ink map's pixels, in the input image's."""
+    left, top, right, bottom = box
+    return int(left * scale_x), int(top * scale_y), int(np.ceil(right * scale_x)), int(np.ceil(bottom * scale_y))
 
 
 def _labelled(mask: np.ndarray) -> tuple[np.ndarray, list[_Piece]]:
@@ -302,7 +352,9 @@ def _wall_places(cells: _Cells, upright: np.ndarray, left: int, right: int) -> l
 
 
 def _free_ticks(pieces: list[_Piece], line_rows: np.ndarray) -> list[_Wall]:
-    """Thin upright pieces of their own that end at a printed line (`line_rows`, the rows it was taken from)."""
+    """Thin upright pieces of their own that end at a printed line (`line_rows`, the rows it was taken from), and
+    stand up from it farther than TICK_REACH (a dot a line left behind is no tick: a few such once made a field of
+    their own, on a grid of their own)."""
 
     def ends_at_line(p: _Piece) -> bool:
         return bool(
@@ -312,7 +364,7 @@ def _free_ticks(pieces: list[_Piece], line_rows: np.ndarray) -> list[_Wall]:
     return [
         _Wall(p.left, p.right, p.top, p.bottom, p)
         for p in pieces
-        if p.width <= max(TICK_WIDTH * p.height, TICK_PX) and ends_at_line(p)
+        if p.width <= max(TICK_WIDTH * p.height, TICK_PX) and p.height > 2 * TICK_REACH and ends_at_line(p)
     ]
 
 
