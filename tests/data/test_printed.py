@@ -31,7 +31,8 @@ def test_printed_letters_are_each_letter_as_predict_reads_it():
     assert np.median(i_widths) < 0.6 * np.median(m_widths)  # the glyphs asked for, not a missing glyph's box
 
     both, labels = printed.printed_letters(1, seed=0, case="fold")
-    assert len(labels) == 2 * len(y)  # small letters too, labelled as their letter
+    assert len(labels) == 2 * len(y) - n_fonts  # small letters too, labelled as their letter, all but l (a bar)
+    assert np.bincount(labels, minlength=26)[CLASSES.index("L")] == n_fonts
     again, _ = printed.printed_letters(1, seed=0, case="fold")
     assert np.array_equal(both, again)
 
