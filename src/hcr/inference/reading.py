@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from hcr.inference.pieces import Box
 from hcr.inference.predictor import Prediction, Predictor, load_letter
 from hcr.inference.preprocess import ImageError, open_image
-from hcr.inference.segment import Box, segment_line
+from hcr.inference.segment import segment_line
 
 UNREAD = "?"  # stands in the text for a character that is no letter (a digit, a mark): never guessed as one
 
