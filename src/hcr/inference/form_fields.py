@@ -159,10 +159,9 @@ def _form_field(mask: np.ndarray, printed: np.ndarray, labels: np.ndarray, walls
     bottom = int(np.median([wall.bottom for wall in walls]))
     width = int(np.median([wall.right - wall.left for wall in walls]))
     upright = mask[top + 1 : bottom - 1].all(axis=0)  # [w] columns inked across the walls' rows (± 1 px)
-    near = printed[max(0, min(w.top for w in walls) - TICK_REACH - 1) : max(w.bottom for w in walls) + TICK_REACH + 1]
-    columns = np.flatnonzero(near.any(axis=0))  # the band's own printed lines
-    if not len(columns):
-        columns = np.flatnonzero(printed.any(axis=0))
+    band_top, band_bottom = min(w.top for w in walls), max(w.bottom for w in walls)
+    # the band's own printed lines: every wall ends within TICK_REACH of one, so there is at least one
+    columns = np.flatnonzero(printed[max(0, band_top - TICK_REACH - 1) : band_bottom + TICK_REACH + 1].any(axis=0))
     grids = [(cells, _wall_places(cells, upright, columns[0], columns[-1])) for cells in _grids(walls)]
     walled = [
         (sum(len(p) > 0 for _, p in places), cells, places)
@@ -182,7 +181,7 @@ def _form_field(mask: np.ndarray, printed: np.ndarray, labels: np.ndarray, walls
             beside = mask[top:bottom, [max(nearest.min() - 1, 0), min(nearest.max() + 1, mask.shape[1] - 1)]]
             crossed = beside.all(axis=1)  # rows where a stroke runs through the wall: the letter keeps them
             found[top:bottom, nearest] |= mask[top:bottom, nearest] & ~crossed[:, None]
-    return Field(found, cells, min(w.top for w in walls), max(w.bottom for w in walls))
+    return Field(found, cells, band_top, band_bottom)
 
 
 def _share_walled(places: list[tuple[float, np.ndarray]]) -> float:

@@ -17,8 +17,7 @@ crop → pen width brought into the datasets' usual range if far outside it → 
 in 28×28. Version 9 (v8: a box drawn with even margins on white taken for a frame, its outline for the paper;
 v7: a small crop found blank by its paper pixels alone; v6: no frame or close-crop rules; v5: large RGBA reduced
 through a premultiplied full-size copy; v4: paper as one plane from the border, a fixed 24-level contrast floor, no
-line or speck removal). Measured by bench/preprocess_robustness.py
-(tests/variants.py) and bench/realworld.py.
+line or speck removal). Measured by bench/preprocess_robustness.py (tests/variants.py) and bench/realworld.py.
 
 Bounded work, whatever the image: decoding refuses more than MAX_PIXELS (JPEG decodes reduced); every later step
 runs on the image reduced to at most WORK_SIDE px a side, each in time linear in its pixels: the paper's level is
