@@ -210,7 +210,7 @@ def test_cli_refuses_seeds_that_are_not_integers(tmp_path):
 
 @pytest.mark.slow
 def test_a_tuned_model_is_searched_once_then_trained(shared_data, tmp_path):
-    preset = Preset("tiny-tuned", per_class=20, epoch_scale=0.0, min_epochs=1, tuning={"cnn": (2, 1)})
+    preset = Preset("tiny-tuned", per_class=20, epoch_scale=0.0, min_epochs=1, tuning={"cnn": (2, 1)}, trial_steps=2)
     out = tmp_path / "compare"
     first = compare_models(preset, ["tuned-cnn", "mobilenetv2-finetune"], data_dir=shared_data, out_dir=out,
                            weights=tmp_path / "missing.h5")  # fmt: skip
@@ -223,6 +223,10 @@ def test_a_tuned_model_is_searched_once_then_trained(shared_data, tmp_path):
     config = json.loads((out / "runs" / row.run.rsplit("/", 1)[-1] / "config.json").read_text())
     assert config["train"]["tuning"]["best_params"] == str((study / "best_params.json").resolve())
     assert config["train"]["learning_rate"] == best_params["settings"]["learning_rate"]
+    # the preset's trials see 2 batches an epoch; the chosen settings then train on all of the train part
+    trials = [json.loads(path.read_text())["train"] for path in (study / "trials").glob("*/config.json")]
+    assert [trial["max_steps_per_epoch"] for trial in trials] == [2, 2]
+    assert config["train"]["max_steps_per_epoch"] is None
     assert "tuned-cnn" in first.report_path.read_text()
 
     again = compare_models(preset, ["tuned-cnn"], data_dir=shared_data, out_dir=out)

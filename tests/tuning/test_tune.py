@@ -151,6 +151,20 @@ def test_a_trial_the_pruner_gives_up_on_stops_after_that_epoch(shared_data, tmp_
     assert float(history[0]["val_accuracy"]) == pytest.approx(trial.intermediate_values[1])
 
 
+@pytest.mark.slow
+def test_a_trial_on_a_large_pool_sees_its_steps_per_epoch_of_it(shared_data, tmp_path):
+    """trial_steps caps each epoch's batches (the full preset's search over 100 k images); validation stays whole."""
+    study = optuna.create_study(direction="maximize")
+    objective = Objective(get_space("cnn"), DataConfig(data_dir=str(shared_data), per_class=PER_CLASS),
+                          tmp_path / "trials", n_trials=1, epochs=1, seed=0, weights=None,
+                          study_record={"study": "s", "storage": "memory"}, steps=2)  # fmt: skip
+    study.optimize(objective, n_trials=1)
+    (run,) = (tmp_path / "trials").iterdir()
+    assert json.loads((run / "config.json").read_text())["train"]["max_steps_per_epoch"] == 2
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["val"]["n"] == len(np.load(run / "split.npz")["val"])
+
+
 def test_a_trial_that_finds_the_study_full_steps_back_without_training(tmp_path):
     """What two workers racing for the study's last slot come to: the trial with the higher number finds the trials
     ahead of it already fill the study, so it ends FAILED (marked not run) and never trains."""

@@ -75,6 +75,12 @@ def tune(
         help="Maximum epochs of each trial. Default: the search space's.",
         rich_help_panel=TRAINING_PANEL,
     ),
+    trial_steps: int | None = typer.Option(
+        None,
+        metavar="N",
+        help="Batches of each trial's epoch at most (a large pool: a share of it per epoch). Default: all of it.",
+        rich_help_panel=TRAINING_PANEL,
+    ),
     final_epochs: int | None = typer.Option(
         None,
         metavar="N",
@@ -113,8 +119,8 @@ def tune(
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # hcr prints a line per trial itself
     config = TuneConfig(
-        search=search, n_trials=trials, timeout=timeout, storage=storage, study_name=study, epochs=epochs, seed=seed,
-        weights=str(weights) if weights else None, heartbeat_interval=heartbeat,
+        search=search, n_trials=trials, timeout=timeout, storage=storage, study_name=study, epochs=epochs,
+        trial_steps=trial_steps, seed=seed, weights=str(weights) if weights else None, heartbeat_interval=heartbeat,
     )  # fmt: skip
     uri = resolve_tracking_uri(track, tracking_uri, runs_dir)
     if uri is not None:

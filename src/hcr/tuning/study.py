@@ -54,6 +54,9 @@ class TuneConfig:
     storage: str | None = None  # an Optuna storage URL; None: study.db in the tuning folder
     study_name: str | None = None  # None: the tuning folder's name (a new study)
     epochs: int | None = None  # each trial's maximum epochs; None: the search space's
+    # each trial's batches per epoch at most; None: the whole train part. On a large pool a trial that sees part of
+    # it per epoch ranks settings as the whole would, at a fraction of the time, and still validates on all of val.
+    trial_steps: int | None = None
     seed: int = 0  # the trials' training seed, and the sampler's when this worker creates the study
     weights: str | None = None  # pretrained weights file (MobileNetV2)
     heartbeat_interval: int = HEARTBEAT_INTERVAL_S
@@ -66,6 +69,7 @@ TUNE_RULES: dict[str, Rule] = {
     "n_trials": at_least(1),
     "timeout": optional(NON_NEGATIVE),
     "epochs": optional(at_least(1)),
+    "trial_steps": optional(at_least(1)),
     "seed": SEED,
     "heartbeat_interval": at_least(1),
 }
@@ -93,7 +97,8 @@ def tune(config: TuneConfig, data_config: DataConfig, runs_dir: Path) -> TuneRes
     trial_epochs = config.epochs or space.trial_epochs
     study, tuning_dir, shown_url = start_study(config, space, trial_epochs, data_config, runs_dir)
     objective = Objective(space, data_config, tuning_dir / "trials", config.n_trials, trial_epochs, config.seed,
-                          config.weights, {"study": study.study_name, "storage": shown_url})  # fmt: skip
+                          config.weights, {"study": study.study_name, "storage": shown_url},
+                          steps=config.trial_steps)  # fmt: skip
     with TrialProgress(config.n_trials) as progress:
         run_trials(study, objective, config.n_trials, config.timeout, config.heartbeat_interval, progress)
 
@@ -129,6 +134,8 @@ def start_study(
     identity = {
         "search": config.search,
         "trial_epochs": trial_epochs,
+        # only when capped, so that a study started before the cap existed is still joined
+        **({"trial_steps": config.trial_steps} if config.trial_steps else {}),
         "seed": config.seed,
         # how the data is taken and split; where each worker reads it from may differ, the images may not
         "data": {k: v for k, v in data_config.to_dict().items() if k not in ("datasets", "data_dir")},
@@ -248,6 +255,7 @@ class Objective:
     seed: int
     weights: str | None
     study_record: dict[str, str]  # study name and storage, for each trial's config.json
+    steps: int | None = None  # batches per epoch at most; None: the whole train part
 
     def __call__(self, trial: optuna.Trial) -> float:
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
@@ -259,8 +267,9 @@ class Objective:
             trial.set_user_attr("not_run", f"not run: the {self.n_trials} trials before it fill the study")
             raise SurplusTrialError(trial.number)
         settings = self.space.suggest(trial)
-        config = resolve_config(self.space.base_model, **settings, epochs=self.epochs, seed=self.seed,
-                                weights=self.weights, tuning={**self.study_record, "trial": trial.number})  # fmt: skip
+        config = resolve_config(self.space.base_model, **settings, epochs=self.epochs, max_steps_per_epoch=self.steps,
+                                seed=self.seed, weights=self.weights,
+                                tuning={**self.study_record, "trial": trial.number})  # fmt: skip
         keras.utils.clear_session()  # every trial builds a new model: keep Keras's global state from growing
         pruning = PruneOnValAccuracy(trial)
         try:

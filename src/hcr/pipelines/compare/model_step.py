@@ -115,7 +115,8 @@ def _tune(setup: Setup, state: CompareState, name: str) -> Path:
     n_trials, trial_epochs = setup.preset.tuning[search]
     joined = interrupted_study(search, setup.tuning_dir)
     config = TuneConfig(
-        search=search, n_trials=n_trials, epochs=trial_epochs, seed=setup.data_config.seed,
+        search=search, n_trials=n_trials, epochs=trial_epochs, trial_steps=setup.preset.trial_steps,
+        seed=setup.data_config.seed,
         weights=setup.weights_for(name), study_name=joined.get("study"), storage=joined.get("storage"),
     )  # fmt: skip
     log.info("%s: tuning (%d trials of at most %d epochs)", name, n_trials, trial_epochs)
@@ -125,6 +126,7 @@ def _tune(setup: Setup, state: CompareState, name: str) -> Path:
         "dir": str(result.tuning_dir.relative_to(setup.out_dir)),
         "trials": n_trials,
         "trial_epochs": trial_epochs,
+        "trial_steps": setup.preset.trial_steps,
         "best_val_accuracy": result.best_value,
         "seconds": time.perf_counter() - started,
     }

@@ -25,6 +25,8 @@ class Preset:
     # search space (hcr.tuning.spaces) → (trials, maximum epochs per trial); a tuned-* model whose space has no
     # budget here is skipped with a note
     tuning: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # batches of each trial's epoch at most (None: the whole train part): what makes a search over every image fit
+    trial_steps: int | None = None
     # letters of each class drawn as files for the test on files (pipelines/compare/on_files.py), at most as many as
     # the per-letter sample trains on: ~12 ms a file to draw and read, so 40 per letter add ~15 s to a comparison
     file_letters: int = 40
@@ -52,9 +54,16 @@ PRESETS = {
         max_epochs=60,
         tuning={"cnn": (12, 8), "mobilenetv2": (6, 3)},
     ),
-    # every image, every recipe as it is (early stopping decides), the search spaces' own trial epochs
+    # every image, every recipe as it is (early stopping decides); the seed's searches, each trial's epoch 400
+    # batches (25,600 images) of the 105,596 of the train part: a trial over all of it took 27 min, so the 30 trials
+    # once budgeted here would have taken half a day for the CNN alone
     "full": Preset(
-        "full", per_class=None, epoch_scale=1.0, tuning={"cnn": (30, 12), "mobilenetv2": (15, 5)}, file_letters=100
+        "full",
+        per_class=None,
+        epoch_scale=1.0,
+        tuning={"cnn": (12, 8), "mobilenetv2": (6, 3)},
+        trial_steps=400,
+        file_letters=100,
     ),
 }
 
