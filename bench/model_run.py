@@ -1,14 +1,24 @@
-"""The run an exported model came from, for the benches that measure it on that run's test split.
+"""The run an exported model came from, and the letters it was trained and tested on, for the benches that measure
+it on its own test split.
 
 model.json names its run by the folder's name and the best checkpoint's digest, never by a path of the machine
 that built it (issue 13). A bench is given the run folder (`--run`), or finds it where `hcr export` leaves things:
 the model's own folder (an export into its run folder, the default) or runs/<name>. Either way the folder must be
 the one the model was exported from (same name, same best checkpoint), or the bench would score it on the wrong
 split; the data is found as hcr finds it (the run's config, or --data-dir).
+
+The run folder stays on the machine that trained the model; the shipped model's does not ship. Its split does not
+need it: a split is a function of the data settings and the data, both in model.json, so `model_data` rebuilds it
+when no run is at hand, and checks it against the split's digest that model.json records (models exported before
+it recorded one are taken on trust: splits are pinned across machines, tests/data/test_subset_and_splits.py).
 """
 
+from dataclasses import replace
 from pathlib import Path
 
+from hcr.configs import DataConfig
+from hcr.data.dataset import LetterData
+from hcr.data.splits import Split
 from hcr.inference.predictor import Predictor
 from hcr.runs import RunDir
 
@@ -31,9 +41,26 @@ def find_model_run(predictor: Predictor, model: Path | None, run: Path | None) -
     return found
 
 
-def model_run(predictor: Predictor, model: Path | None, run: Path | None) -> RunDir:
-    """As find_model_run, for a bench that cannot do without the run: stops with a one-line message."""
+def model_data(
+    predictor: Predictor, model: Path | None, run: Path | None, data_dir: Path | None
+) -> tuple[LetterData, Split, str]:
+    """The model's data as the datasets store them (labels as it was trained: bars as I where it took capitals), its
+    split, and where the split comes from: the run folder where it is at hand, else rebuilt from model.json."""
+    from hcr.data.prepare import load_run_data, prepare_data  # without Keras
+
     found = find_model_run(predictor, model, run)
-    if found is None:
-        raise SystemExit(f"the model was exported from run {predictor.metadata_.get('source_run')}: give --run DIR")
-    return found
+    if found is not None:
+        data, split = load_run_data(found, data_dir, as_loaded=True)
+        return data, split, f"the split of run {found.path.name}"
+    settings = DataConfig.from_dict(predictor.metadata_["data"])
+    if data_dir is not None:
+        settings = replace(settings, data_dir=str(data_dir.resolve()))
+    data, split = prepare_data(replace(settings, canonical=False))  # as loaded, even for a --canonical run
+    recorded = predictor.metadata_.get("split_record")
+    if recorded is not None and recorded != {"data_fingerprint": split.data_fingerprint, "digest": split.digest()}:
+        raise SystemExit(
+            f"the split rebuilt from {model or 'the shipped model'}'s data settings is not the one it was trained "
+            "on (other data, or another numpy or scikit-learn stream): give its run folder with --run"
+        )
+    origin = "its split rebuilt from model.json" + ("" if recorded else " (no digest recorded to check it by)")
+    return data, split, origin

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from bench.model_run import model_run
+from bench.model_run import model_data
 from rich.console import Console
 from rich.table import Table
 from tests.variants import VARIANTS
@@ -42,11 +42,9 @@ def main() -> None:
     args = parser.parse_args()
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from hcr.data.prepare import load_run_data  # the run's data rebuilt, without Keras
-
     predictor = Predictor(args.model)
     # the letters as the datasets store them, even for a model trained on them preprocessed (--canonical)
-    data, split = load_run_data(model_run(predictor, args.model, args.run), args.data_dir, as_loaded=True)
+    data, split, _ = model_data(predictor, args.model, args.run, args.data_dir)
     rng = np.random.default_rng(args.seed)
     test = split.test if not args.n else rng.choice(split.test, min(args.n, len(split.test)), replace=False)
     x, y = data.x[test], data.y[test]  # uint8 [N, 28, 28], [N]

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from bench.model_run import model_run
+from bench.model_run import model_data
 from PIL import Image
 from rich.console import Console
 from rich.table import Table
@@ -62,10 +62,8 @@ def main() -> None:
     args = parser.parse_args()
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from hcr.data.prepare import load_run_data  # the run's data rebuilt, without Keras
-
     predictor = Predictor(args.model)
-    data, split = load_run_data(model_run(predictor, args.model, args.run), args.data_dir, as_loaded=True)
+    data, split, _ = model_data(predictor, args.model, args.run, args.data_dir)
     pool = split.test
     if args.source != "all":
         pool = pool[data.source[pool] == data.sources.index(args.source)]

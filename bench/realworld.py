@@ -2,17 +2,17 @@
 
     .venv/bin/python -m bench.realworld [--model MODEL] [--per-letter 40] [--json out/realworld.json]
 
-Letters: real capitals the model never trained on. When its source run (model.json, or --run) held a test part, that
-part's capitals (known upper case: Kaggle A–Z, ByClass, SD19) as the datasets store them; otherwise EMNIST
-ByClass's capitals less every image of the datasets the model trained on (none are left for a model trained on
-ByClass itself: measure its twin trained on a split, as bench/shipped_model does). Each condition of
-hcr/evaluation/realworld.py (photos of pencil on grey paper, shadows, specks on big pages, printed and comb boxes,
-ruled lines, felt markers) turns the same --per-letter letters of each class into files, so that conditions differ
-by the condition alone: `vs clean` is each one's cost in points against the clean drawings of those letters (with
-different letters per condition, 20 a letter, the letters' own difficulty moved a condition by ±1.5 points, more
-than most conditions cost: felt marker read 95.8 % on one draw, 97.8 % on the same letters as the clean drawings'
-98.1 %). Straight bars drawn as an I and capitals printed in the fonts on the machine that no model trains on
-(Debian's fonts-* packages less hcr.data.printed.TRAINING_FAMILIES: Liberation, FreeFont and some
+Letters: real capitals the model never trained on. When it was trained with a test part (from its run folder, or its
+split rebuilt from model.json: bench/model_run.py), that part's capitals (known upper case: Kaggle A–Z, ByClass,
+SD19) as the datasets store them; otherwise EMNIST ByClass's capitals less every image of the datasets the model
+trained on (none are left for a model trained on ByClass itself: measure its twin trained with a test part). Each
+condition of hcr/evaluation/realworld.py (photos of pencil on grey paper, shadows, specks on big pages, printed and
+comb boxes, ruled lines, felt markers) turns the same --per-letter letters of each class into files, so that
+conditions differ by the condition alone: `vs clean` is each one's cost in points against the clean drawings of
+those letters (with different letters per condition, 20 a letter, the letters' own difficulty moved a condition by
+±1.5 points, more than most conditions cost: felt marker read 95.8 % on one draw, 97.8 % on the same letters as the
+clean drawings' 98.1 %). Straight bars drawn as an I and capitals printed in the fonts on the machine that no model
+trains on (Debian's fonts-* packages less hcr.data.printed.TRAINING_FAMILIES: Liberation, FreeFont and some
 handwriting-style faces) join them. Each file goes through `hcr predict`'s path (decode, preprocess, model).
 
 Reported per condition: accuracy (a blank counts as wrong), the blank rate, the share of errors flagged (status
@@ -28,12 +28,13 @@ import re
 from pathlib import Path
 
 import numpy as np
-from bench.model_run import find_model_run
+from bench.model_run import model_data
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
 from hcr.data.case import LOWER, UPPER, select_case
+from hcr.data.dataset import LetterData
 from hcr.data.idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx
 from hcr.data.printed import held_out_fonts
 from hcr.data.sources import load_datasets
@@ -41,7 +42,6 @@ from hcr.evaluation.realworld import CONDITIONS, bars, not_letters, printed_lett
 from hcr.inference.predictor import Predictor
 from hcr.inference.preprocess import ImageError, open_image
 from hcr.labels import CLASSES
-from hcr.runs import RunDir
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 # script and handwriting faces among Debian's fonts-* packages (fonts-dancingscript, -breip, -femkeklaver, -bwht,
@@ -51,20 +51,17 @@ BYCLASS_DIGITS = 10  # ByClass labels 0..9 are the digits (the letter loader ski
 
 
 def unseen_letters(
-    model_json: dict, run: RunDir | None, data_dir: Path, case: int
+    test: LetterData | None, origin: str, model_json: dict, data_dir: Path, case: int
 ) -> tuple[np.ndarray, np.ndarray, str]:
     """(letters uint8 [N, 28, 28] of `case` (UPPER or LOWER), their labels 0..25, where they come from) that the
-    model never trained on; empty when there are none."""
-    if model_json["data"]["test_fraction"] > 0 and run is not None:
-        from hcr.data.prepare import load_run_data  # only for a run's split
-
-        data, split = load_run_data(run, data_dir, as_loaded=True)
-        test = data.take(split.test)
+    model never trained on: its `test` part where it has one (from `origin`), else ByClass letters it never saw;
+    empty when there are none."""
+    if test is not None:
         wanted = test.case == case
         if case == UPPER and "az" in test.sources:  # Kaggle A–Z holds capitals only
             wanted |= test.source == test.sources.index("az")
         if wanted.any():
-            return test.x[wanted], test.y[wanted], f"the test split of {run.path.name}"
+            return test.x[wanted], test.y[wanted], f"the test part of {origin}"
     trained, _ = select_case(load_datasets(model_json["data"]["datasets"], data_dir), model_json["data"]["case"])
     seen = {image.tobytes() for image in trained.x}
     letters = load_datasets(["emnist-byclass"], data_dir)
@@ -112,12 +109,18 @@ def score(answers: list[tuple[str | None, str]], truth: list[str]) -> dict[str, 
     }
 
 
-def lower_case(predictor: Predictor, args: argparse.Namespace, fonts: list[Path], rng: np.random.Generator) -> dict:
+def lower_case(
+    predictor: Predictor,
+    args: argparse.Namespace,
+    test: tuple[LetterData | None, str],
+    fonts: list[Path],
+    rng: np.random.Generator,
+) -> dict:
     """Lower-case letters, read as their letter: what cursive and everyday writing hold. Real ones the model did
     not train on (drawn clean, and photographed in pencil), and lower case in the handwriting-style fonts (a
     stand-in for cursive), in the held-out faces only."""
     results = {}
-    letters, labels, _ = unseen_letters(predictor.metadata_, args.run, args.data_dir, LOWER)
+    letters, labels, _ = unseen_letters(*test, predictor.metadata_, args.data_dir, LOWER)
     if len(letters):
         for name in ("clean drawing", "pencil photo, 20–40 px"):
             picks = sample_per_letter(labels, args.per_letter, rng)
@@ -148,8 +151,11 @@ def main() -> None:
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     predictor = Predictor(args.model)
-    args.run = find_model_run(predictor, args.model, args.run)  # its test split, where the run is at hand
-    capitals, labels, origin = unseen_letters(predictor.metadata_, args.run, args.data_dir, UPPER)
+    test: tuple[LetterData | None, str] = (None, "")
+    if predictor.metadata_["data"]["test_fraction"] > 0:
+        data, split, origin = model_data(predictor, args.model, args.run, args.data_dir)
+        test = (data.take(split.test), origin)
+    capitals, labels, origin = unseen_letters(*test, predictor.metadata_, args.data_dir, UPPER)
     if not len(capitals):
         raise SystemExit("every ByClass capital is in the model's training data: run this on its twin (a split)")
     digits = byclass_digits(args.data_dir)
@@ -174,7 +180,7 @@ def main() -> None:
                 printed.append(data)
                 truth.append(letter)
     results[f"printed capitals ({len(fonts)} unseen fonts)"] = score(predict(predictor, printed), truth)
-    results |= lower_case(predictor, args, fonts, rng)
+    results |= lower_case(predictor, args, test, fonts, rng)
 
     no_letter = not_letters(digits, rng, n_bars)
     no_letter["two letters"] = two_letters(capitals, rng, n_bars)

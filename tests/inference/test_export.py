@@ -59,6 +59,30 @@ def test_model_json_names_no_path_of_the_machine_that_built_it(onnx_model_dir, o
     assert metadata["data"]["data_dir"] is None
 
 
+def test_a_model_is_benched_on_its_own_split_without_its_run_folder(onnx_model_dir, onnx_model_run, shared_data):
+    """The run folder stays on the machine that trained the model (the shipped model's does not ship), so model.json
+    records the split's digest; a bench rebuilds the split from model.json's data settings and checks it by that."""
+    from bench.model_run import model_data
+
+    from hcr.data.prepare import load_run_split
+    from hcr.inference.predictor import Predictor
+    from hcr.runs import RunDir
+
+    predictor = Predictor(onnx_model_dir)
+    saved = load_run_split(RunDir.open(onnx_model_run))
+    assert predictor.metadata_["split_record"] == {"data_fingerprint": saved.data_fingerprint, "digest": saved.digest()}
+    data, split, origin = model_data(predictor, onnx_model_dir, None, shared_data)  # no run folder at hand
+    assert origin == "its split rebuilt from model.json"
+    assert [getattr(split, part).tolist() for part in ("train", "val", "test")] == [
+        getattr(saved, part).tolist() for part in ("train", "val", "test")
+    ]
+    assert data.x.shape == (len(split.train) + len(split.val) + len(split.test), 28, 28)
+
+    predictor.metadata_["split_record"]["digest"] = "0" * 16  # another split than the one it was trained on
+    with pytest.raises(SystemExit, match="not the one it was trained on"):
+        model_data(predictor, onnx_model_dir, None, shared_data)
+
+
 def test_settings_that_are_files_are_recorded_by_name():
     """A transfer model's weights, a tuned model's study and best parameters, a dataset given as NAME:PATH: model.json
     keeps what they were, not where they lay; the settings still read back as configs."""

@@ -36,6 +36,11 @@ class Split:
     def sizes(self) -> dict[str, int]:
         return {part: len(getattr(self, part)) for part in PARTS}
 
+    def digest(self) -> str:
+        """16 hex digits naming which images fall in which part: equal digests, the same split on any machine."""
+        indices = np.concatenate([self.train, self.val, self.test]).astype("<i8")
+        return hashlib.sha256(indices.tobytes()).hexdigest()[:16]
+
     def save(self, path: Path) -> None:
         np.savez(
             path,

@@ -149,6 +149,9 @@ def export_onnx(run_dir: Path, out_dir: Path | None = None) -> Path:
         },
         "metrics": run.read_json(run.metrics_path) if run.metrics_path.is_file() else None,
         **run.identity(),
+        # the split is a function of the data settings and the data: without the run folder, a bench rebuilds it
+        # from them and checks it against this (bench/model_run.py)
+        "split_record": {"data_fingerprint": split.data_fingerprint, "digest": split.digest()},
         **portable_settings(saved),
         "onnx_sha256": hashlib.sha256(onnx_bytes).hexdigest(),
         "onnx_bytes": len(onnx_bytes),
