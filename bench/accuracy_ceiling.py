@@ -25,6 +25,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
+from bench.paths import SHARED_DATA
 
 from hcr.configs import DataConfig
 from hcr.data.capitals import bar_mask
@@ -36,8 +37,6 @@ from hcr.runs import RunDir
 from hcr.training.config import resolve_config
 from hcr.training.fit import train
 from hcr.training.predict import RunModel
-
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def main() -> None:

@@ -29,8 +29,8 @@ import os
 from pathlib import Path
 
 import numpy as np
+from bench.paths import SHARED_DATA
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 DATASETS = ("az", "emnist-letters", "emnist-byclass", "emnist-bymerge", "nist-sd19")
 HANDWRITING_FONTS = ("dancing", "breip", "femke", "bwht", "fifthhorseman", "comic")
 ALPHAS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)

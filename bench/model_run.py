@@ -16,9 +16,12 @@ it recorded one are taken on trust: splits are pinned across machines, tests/dat
 from dataclasses import replace
 from pathlib import Path
 
+from bench.paths import SHARED_DATA
+
 from hcr.configs import DataConfig
 from hcr.data.dataset import LetterData
 from hcr.data.splits import Split
+from hcr.errors import HcrError
 from hcr.inference.predictor import Predictor
 from hcr.runs import RunDir
 
@@ -45,17 +48,20 @@ def model_data(
     predictor: Predictor, model: Path | None, run: Path | None, data_dir: Path | None
 ) -> tuple[LetterData, Split, str]:
     """The model's data as the datasets store them (labels as it was trained: bars as I where it took capitals), its
-    split, and where the split comes from: the run folder where it is at hand, else rebuilt from model.json."""
+    split, and where the split comes from: the run folder where it is at hand (its data found as the run records it,
+    or in `data_dir`), else rebuilt from model.json (on `data_dir`, default the shared data)."""
     from hcr.data.prepare import load_run_data, prepare_data  # without Keras
 
     found = find_model_run(predictor, model, run)
     if found is not None:
         data, split = load_run_data(found, data_dir, as_loaded=True)
         return data, split, f"the split of run {found.path.name}"
-    settings = DataConfig.from_dict(predictor.metadata_["data"])
-    if data_dir is not None:
-        settings = replace(settings, data_dir=str(data_dir.resolve()))
-    data, split = prepare_data(replace(settings, canonical=False))  # as loaded, even for a --canonical run
+    settings = DataConfig.from_dict(predictor.metadata_["data"])  # its data folder: none (left on its machine)
+    settings = replace(settings, data_dir=str((data_dir or SHARED_DATA).resolve()))
+    try:
+        data, split = prepare_data(replace(settings, canonical=False))  # as loaded, even for a --canonical run
+    except HcrError as e:  # no data there, or not the data it names
+        raise SystemExit(f"{e} (its data: --data-dir)") from None
     recorded = predictor.metadata_.get("split_record")
     if recorded is not None and recorded != {"data_fingerprint": split.data_fingerprint, "digest": split.digest()}:
         raise SystemExit(

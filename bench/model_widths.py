@@ -25,6 +25,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
+from bench.paths import SHARED_DATA
 from rich.console import Console
 from rich.table import Table
 
@@ -33,7 +34,6 @@ from hcr.inference.predictor import Predictor, run_session
 from hcr.models import create_model
 from hcr.training.export import write_onnx
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TARGET = 25_000
 
 

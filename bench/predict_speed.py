@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench.paths import SHARED_DATA
 from PIL import Image
 from rich.console import Console
 from rich.table import Table
@@ -32,7 +33,6 @@ from rich.table import Table
 from hcr.data import load_datasets
 from hcr.inference.predictor import Predictor
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SIDES = (28, 64, 128, 200)
 HCR = Path(sys.executable).with_name("hcr")
 

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 from bench.model_run import model_data
+from bench.paths import SHARED_DATA
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
@@ -43,7 +44,6 @@ from hcr.inference.predictor import Predictor
 from hcr.inference.preprocess import ImageError, open_image
 from hcr.labels import CLASSES
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 # script and handwriting faces among Debian's fonts-* packages (fonts-dancingscript, -breip, -femkeklaver, -bwht,
 # -dkg-handwriting, -comic-neue): their lower case stands in for cursive
 HANDWRITING_FONTS = re.compile(r"dancing|breip|femke|becausewe|dkg|comic", re.IGNORECASE)

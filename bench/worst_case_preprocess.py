@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
+from bench.paths import SHARED_DATA
 from PIL import Image, ImageDraw, ImageFont
 from rich.console import Console
 from rich.table import Table
@@ -31,7 +32,6 @@ from rich.table import Table
 from hcr.data import load_datasets
 from hcr.inference.preprocess import BlankImageError, to_letter_array
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 BOLD_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
 TARGET_MS = 5.0
 
