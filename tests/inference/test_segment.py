@@ -5,8 +5,9 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
-from hcr.inference.preprocess import BlankImageError, to_letter_array
-from hcr.inference.segment import SPLIT_ASPECT, segment_line
+from hcr.inference.pieces import Piece, cut
+from hcr.inference.preprocess import WORK_SIDE, BlankImageError, to_letter_array
+from hcr.inference.segment import SPLIT_ASPECT, _seams, segment_line
 from hcr.labels import index_of
 from tests.lines import LETTER_SIZE, compose_comb_field, compose_line, real_letters, with_rule_under
 
@@ -217,6 +218,22 @@ def test_form_fields_of_every_size_are_cut_into_their_cells():
     assert exact >= 57, exact
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_a_small_comb_reduced_with_its_image_keeps_its_ticks_walls(seed):
+    """A comb field of 24 px letters wider than WORK_SIDE is halved for analysis, its ticks with it: 6 px tall, 1 px
+    wide. Ticks must still stand taller than a dot a line leaves behind; taken for dots, they read as letters (a
+    field of 8 letters read IIIIH I IR IE?ICSILSI IS I IIEIOSIICI)."""
+    data = real_letters("az")
+    rng = np.random.default_rng(seed)
+    letters = data.x[rng.choice(len(data), 14, replace=False)]
+    field = compose_comb_field(letters, letter_size=24, dark_on_light=bool(seed % 2))
+    assert field.image.width > WORK_SIDE  # reduced for analysis
+    glyphs = segment_line(field.image)
+    assert len(glyphs) == len(letters), [g.box for g in glyphs]
+    for glyph, placed in zip(glyphs, field.boxes, strict=True):
+        assert _overlap(glyph.box, placed) > 0.7, (glyph.box, placed)
+
+
 @pytest.mark.parametrize("with_top", [False, True], ids=["comb", "boxes"])
 @pytest.mark.parametrize("gap", [0, 40], ids=["stacked", "apart"])
 def test_two_form_fields_one_above_the_other_are_two_lines(with_top, gap):
@@ -304,3 +321,27 @@ def test_a_wave_of_dots_is_segmented_or_refused_never_a_crash(size):
     assert all(g.crop.any() for g in glyphs)
     assert [g.line for g in glyphs] == sorted(g.line for g in glyphs)
     assert set(g.line for g in glyphs) == set(range(max(g.line for g in glyphs) + 1))  # no line numbers skipped
+
+
+def test_a_cut_bends_round_letters_that_share_columns():
+    """Two strokes that do not touch but share columns (an L whose foot runs under the next letter's overhanging
+    arm): every straight cut through the shared columns crosses a stroke, the cut _seams finds crosses none, and
+    cutting along it keeps each stroke whole."""
+    blob = np.zeros((20, 30), dtype=bool)
+    blob[0:20, 2:4] = True  # the L's stem
+    blob[17:20, 2:20] = True  # its foot, reaching under the next letter
+    blob[0:3, 12:28] = True  # the next letter's arm, overhanging the L
+    blob[0:14, 26:28] = True  # and its stem
+    shared = range(13, 20)
+    straight = [(blob[:, c - 1] & blob[:, c]).sum() for c in shared]
+    assert min(straight) > 0
+    costs, paths = _seams(blob, reach=6)
+    path = paths[15 - 1]  # the cut sought near column 15
+    rows = np.arange(20)
+    assert not (blob[rows, path - 1] & blob[rows, path]).any()  # it crosses no stroke...
+    assert costs[15 - 1] < min(straight)  # ...and its bends cost less than crossing one
+    labels = blob.astype(np.int32)
+    piece = Piece({1}, 0, 0, 30, 20, int(blob.sum()))
+    left, right = cut(piece, labels, [path])
+    assert (left.left, left.right, right.left, right.right) == (2, 20, 12, 28)
+    assert left.area + right.area == blob.sum()

@@ -205,9 +205,10 @@ def _wall_places(cells: Cells, upright: np.ndarray, left: int, right: int) -> li
 
 
 def _free_ticks(pieces: list[Piece], line_rows: np.ndarray) -> list[_Wall]:
-    """Thin upright pieces of their own that end at a printed line (`line_rows`, the rows it was taken from), and
-    stand up from it farther than TICK_REACH (a dot a line left behind is no tick: a few such once made a field of
-    their own, on a grid of their own)."""
+    """Thin upright pieces of their own that end at a printed line (`line_rows`, the rows it was taken from), stand
+    up from it farther than TICK_REACH and are twice as tall as wide at least (a dot a line left behind is no tick:
+    a few such once made a field of their own, on a grid of their own; a small comb's ticks, reduced with the image,
+    may be 6 px tall and 1 px wide)."""
 
     def ends_at_line(p: Piece) -> bool:
         return bool(
@@ -217,7 +218,10 @@ def _free_ticks(pieces: list[Piece], line_rows: np.ndarray) -> list[_Wall]:
     return [
         _Wall(p.left, p.right, p.top, p.bottom, p)
         for p in pieces
-        if p.width <= max(TICK_WIDTH * p.height, TICK_PX) and p.height > 2 * TICK_REACH and ends_at_line(p)
+        if p.width <= max(TICK_WIDTH * p.height, TICK_PX)
+        and p.height > TICK_REACH
+        and p.height >= 2 * p.width
+        and ends_at_line(p)
     ]
 
 

@@ -57,14 +57,17 @@ def union(a: Piece, b: Piece) -> Piece:
     )
 
 
-def cut(piece: Piece, labels: np.ndarray, cuts: list[int]) -> list[Piece]:
-    """The piece cut before each of these columns (counted from its left), each part given a new label in `labels`."""
+def cut(piece: Piece, labels: np.ndarray, cuts: list[int] | list[np.ndarray]) -> list[Piece]:
+    """The piece cut, left to right, each part given a new label in `labels`: before each of these columns (counted
+    from its left), or along each of these paths (int [h]: the column each row is cut before, as a cut between
+    letters that lean into each other bends)."""
     window = (slice(piece.top, piece.bottom), slice(piece.left, piece.right))
     blob = np.isin(labels[window], list(piece.labels))  # [h, w]
+    columns = np.arange(piece.width)
     parts = []
     for start, stop in itertools.pairwise([0, *cuts, piece.width]):
-        part = np.zeros_like(blob)
-        part[:, start:stop] = blob[:, start:stop]
+        inside = (columns >= np.reshape(start, (-1, 1))) & (columns < np.reshape(stop, (-1, 1)))  # [h or 1, w]
+        part = blob & inside
         if part.any():
             new_label = int(labels.max()) + 1
             labels[window][part] = new_label

@@ -10,8 +10,9 @@ askew, the printed lines taken out (a ruled line or a comb field's baseline, as 
 between its cells: hcr.inference.form_fields), connected components (hcr.inference.pieces), specks dropped, the
 components grouped into lines by the rows they cover, and in each line the pieces of one letter merged (a broken
 stroke, the unjoined bar of a T, the dot of an i; in a form field, whatever one cell holds), blobs too wide for one
-letter (touching letters) cut where the reader reads the parts best, and a space wherever a gap is wide (in a form
-field, wherever a cell is empty).
+letter (touching letters) cut where the reader reads the parts best, along paths that bend round the strokes of
+letters leaning into each other (no straight cut parts two letters that share columns), and a space wherever a gap
+is wide (in a form field, wherever a cell is empty).
 
 Capitals share a height while their widths range from I to W, so the typical letter height is the yardstick for
 "too wide" and "a wide gap".
@@ -60,13 +61,14 @@ MARGIN = 2  # px of blank around each crop, so the crop's border reads as backgr
 
 TRY_ASPECT = 0.6  # a piece wider than this many letter heights that the reader does not read surely (below SURE)...
 SURE = 0.2  # ...is tried as touching letters too
-CUT_PRIOR = (
-    0.25  # each cut costs as much as a part read this much less surely: a letter is not cut into letters lightly
-)
-ONE_MARK = 0.06  # a blob reads as one mark unless its parts read more surely than two letters at 0.5, with a cut
+CUT_PRIOR = 0.5  # each cut costs as much as a part read this much less surely: a letter is not cut lightly
+ONE_MARK = 0.125  # a blob reads as one mark unless its parts read more surely than two letters at 0.5, with a cut
 TRY_WIDTH = 1.25  # a blob no wider than this many of the line's typical letter width (a digit, say) is one mark...
-NARROW_MARK = 0.2  # ...unless its parts read more surely than two letters at 0.9, with a cut
-CUT_CANDIDATES = 12  # the places fewest strokes cross in a blob of touching letters, tried as cuts by the reader
+NARROW_MARK = 0.4  # ...unless its parts read more surely than two letters at 0.9, with a cut
+CUT_CANDIDATES = 20  # the places fewest strokes cross in a blob of touching letters, tried as cuts by the reader
+SEAM_REACH = 0.15  # a cut may bend this many letter heights either side of its column, round letters that lean in
+SEAM_BEND = 0.3  # a px sideways costs a cut this much of a stroke crossed: it bends to cross fewer strokes...
+SEAM_PULL = 0.01  # ...and, all else equal, stays at its column (each row, per px away from it)
 Scorer = Callable[[list[np.ndarray]], np.ndarray]  # letter crops → how surely each reads as one letter, 0..1
 
 
@@ -228,10 +230,11 @@ def _split_wide(
         expected = _cut_columns(crossings, max(2, round(piece.width / letter_width)))
         if score:  # a blob no wider than a letter is more likely one mark (a digit) than two narrow letters
             mark = ONE_MARK if piece.width > TRY_WIDTH * letter_width else NARROW_MARK
-            cuts = _read_cuts(np.where(blob, ink[window], 0.0), crossings, expected, widest, score, mark)
+            reach = max(1, round(SEAM_REACH * height))
+            letter_ink = np.where(blob, ink[window], 0.0)
+            out += cut(piece, labels, _read_cuts(letter_ink, expected, widest, reach, score, mark))
         else:
-            cuts = expected
-        out += cut(piece, labels, cuts)
+            out += cut(piece, labels, expected)
     return out
 
 
@@ -270,28 +273,64 @@ def _cut_columns(crossings: np.ndarray, n_letters: int) -> list[int]:
     return cuts
 
 
+def _seams(blob: np.ndarray, reach: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each place c = 1 .. w - 1 to cut a bool [h, w] blob, the path from top to bottom that crosses the fewest
+    strokes within `reach` px of c (int [h]: the column each row is cut before), and its cost: (costs float [w - 1],
+    paths int [w - 1, h]). Letters that lean into each other share columns, so no straight cut parts them, while a
+    path round the end of one's stroke does. Seam carving: one dynamic programme, row by row, for every c at once."""
+    h, w = blob.shape
+    crossed = np.zeros((h, w + 1))
+    crossed[:, 1:w] = blob[:, :-1] & blob[:, 1:]  # cutting before column x separates x - 1 from x
+    offsets = np.arange(-reach, reach + 1)  # [K]
+    columns = np.arange(1, w)[:, None] + offsets  # [C, K]
+    outside = np.where((columns >= 1) & (columns <= w - 1), SEAM_PULL * np.abs(offsets), np.inf)  # [C, K]
+    columns = np.clip(columns, 0, w)
+    total = crossed[0][columns] + outside
+    came_from = np.zeros((h, *columns.shape), dtype=np.int8)  # -1, 0, +1: the offset step from the row above
+    for row in range(1, h):
+        left = np.pad(total[:, :-1], ((0, 0), (1, 0)), constant_values=np.inf) + SEAM_BEND  # from offset k - 1
+        right = np.pad(total[:, 1:], ((0, 0), (0, 1)), constant_values=np.inf) + SEAM_BEND  # from offset k + 1
+        steps = np.stack([left, total, right])  # [3, C, K]
+        choice = steps.argmin(axis=0)
+        came_from[row] = choice - 1
+        total = np.take_along_axis(steps, choice[None], axis=0)[0] + crossed[row][columns] + outside
+    k = total.argmin(axis=1)  # [C]
+    costs = total[np.arange(len(k)), k]
+    paths = np.empty((len(k), h), dtype=np.int64)
+    for row in range(h - 1, -1, -1):
+        paths[:, row] = columns[np.arange(len(k)), k]
+        k = k + came_from[row, np.arange(len(k)), k]
+    return costs, paths
+
+
 def _read_cuts(
     letter_ink: np.ndarray,
-    crossings: np.ndarray,
     expected: list[int],
     widest: float,
+    reach: int,
     score: Scorer,
     one_mark: float = ONE_MARK,
-) -> list[int]:
-    """The cuts of a blob of touching letters that the reader reads best: among the places few strokes cross (each
-    local minimum of `crossings`, the lowest CUT_CANDIDATES, and the `expected` cuts), the sequence of cuts whose
-    parts, each read as a letter alone, have the highest product of confidences. A part holding two letters reads
-    as not-a-letter or unsure, a letter cut in two as two unsure halves, so the right cuts win without knowing how
-    many letters the blob holds. A blob of a letter's width that no reading as letters beats ONE_MARK stays whole:
-    a digit reads as no letter too, and its parts as weak letters. One batch of model calls for every candidate
-    part."""
-    width = letter_ink.shape[1]
-    inner = crossings[1:-1]
-    minima = 1 + np.flatnonzero((inner <= crossings[:-2]) & (inner <= crossings[2:])) + 1  # cut before column c
-    lowest = minima[np.argsort(crossings[minima - 1], kind="stable")][:CUT_CANDIDATES]
+) -> list[np.ndarray]:
+    """The cuts (paths, as _seams makes them) of a blob of touching letters that the reader reads best: among the
+    paths that cross the fewest strokes (the local minima of their cost over the columns, the lowest CUT_CANDIDATES,
+    and those at the `expected` cuts), the sequence whose parts, each read as a letter alone, have the highest
+    product of confidences. A part holding two letters reads as not-a-letter or unsure, a letter cut in two as two
+    unsure halves, so the right cuts win without knowing how many letters the blob holds. A blob of a letter's width
+    that no reading as letters beats `one_mark` stays whole: a digit reads as no letter too, and its parts as weak
+    letters. One batch of model calls for every candidate part."""
+    height, width = letter_ink.shape
+    costs, paths = _seams(letter_ink > 0, reach)  # index c - 1 for the cut at column c
+    inner = costs[1:-1]
+    minima = 1 + np.flatnonzero((inner <= costs[:-2]) & (inner <= costs[2:]))
+    lowest = minima[np.argsort(costs[minima], kind="stable")][:CUT_CANDIDATES] + 1
     points = sorted({0, width, *expected, *lowest.tolist()})
+    seams = [np.full(height, 0), *(paths[c - 1] for c in points[1:-1]), np.full(height, width)]
+    columns = np.arange(width)
     parts = [(i, j) for i in range(len(points)) for j in range(i + 1, len(points)) if points[j] - points[i] <= widest]
-    crops = [_part_crop(letter_ink[:, points[i] : points[j]]) for i, j in parts]
+    crops = []
+    for i, j in parts:
+        inside = (columns >= seams[i][:, None]) & (columns < seams[j][:, None])
+        crops.append(_part_crop(np.where(inside, letter_ink, 0.0)[:, seams[i].min() : seams[j].max()]))
     scores = {}
     readable = [(part, crop) for part, crop in zip(parts, crops, strict=True) if crop is not None]
     if readable:
@@ -306,19 +345,19 @@ def _read_cuts(
         if total > best[j]:
             best[j], previous[j] = total, i
     if not np.isfinite(best[-1]):
-        return expected
+        return [np.full(height, c) for c in expected]
     cuts, j = [], len(points) - 1
     while j:
         j = previous[j]
-        cuts.append(points[j])
-    return sorted(cuts)[1:]
+        cuts.append(j)
+    return [seams[i] for i in sorted(cuts)[1:]]
 
 
 def _part_crop(ink: np.ndarray) -> np.ndarray | None:
     """A part of a blob as a letter crop (as _crop makes them), or None when it holds no ink."""
-    rows = np.flatnonzero(ink.max(axis=1) > 0)
-    if not len(rows) or ink.max() <= 0:
+    if not ink.size or ink.max() <= 0:  # paths that cross leave a part of no column
         return None
+    rows = np.flatnonzero(ink.max(axis=1) > 0)
     return _as_crop(ink[rows[0] : rows[-1] + 1])
 
 
