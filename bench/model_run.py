@@ -50,7 +50,7 @@ def model_data(
     """The model's data as the datasets store them (labels as it was trained: bars as I where it took capitals), its
     split, and where the split comes from: the run folder where it is at hand (its data found as the run records it,
     or in `data_dir`), else rebuilt from model.json (on `data_dir`, default the shared data)."""
-    from hcr.data.prepare import load_run_data, prepare_data  # without Keras
+    from hcr.data.prepare import load_run_data, rebuilt_split  # without Keras
 
     found = find_model_run(predictor, model, run)
     if found is not None:
@@ -58,15 +58,10 @@ def model_data(
         return data, split, f"the split of run {found.path.name}"
     settings = DataConfig.from_dict(predictor.metadata_["data"])  # its data folder: none (left on its machine)
     settings = replace(settings, data_dir=str((data_dir or SHARED_DATA).resolve()))
-    try:
-        data, split = prepare_data(replace(settings, canonical=False))  # as loaded, even for a --canonical run
-    except HcrError as e:  # no data there, or not the data it names
-        raise SystemExit(f"{e} (its data: --data-dir)") from None
     recorded = predictor.metadata_.get("split_record")
-    if recorded is not None and recorded != {"data_fingerprint": split.data_fingerprint, "digest": split.digest()}:
-        raise SystemExit(
-            f"the split rebuilt from {model or 'the shipped model'}'s data settings is not the one it was trained "
-            "on (other data, or another numpy or scikit-learn stream): give its run folder with --run"
-        )
+    try:
+        data, split = rebuilt_split(settings, recorded)
+    except HcrError as e:  # no data there, not the data it names, or another split
+        raise SystemExit(f"{model or 'the shipped model'}: {e} (--run DIR, --data-dir DIR)") from None
     origin = "its split rebuilt from model.json" + ("" if recorded else " (no digest recorded to check it by)")
     return data, split, origin

@@ -9,6 +9,7 @@ import pytest
 from hcr.errors import HcrError
 from hcr.inference.preprocess import PREPROCESS_VERSION
 from hcr.labels import CLASSES
+from tests.inference.test_predict_cli import _hcr
 
 
 def strings_of(value: object) -> list[str]:
@@ -81,6 +82,34 @@ def test_a_model_is_benched_on_its_own_split_without_its_run_folder(onnx_model_d
     predictor.metadata_["split_record"]["digest"] = "0" * 16  # another split than the one it was trained on
     with pytest.raises(SystemExit, match="not the one it was trained on"):
         model_data(predictor, onnx_model_dir, None, shared_data)
+
+
+def test_a_model_without_its_run_is_calibrated_again_for_this_preprocessing(onnx_model_dir, shared_data, tmp_path):
+    """The shipped model's run folder is not at hand when preprocessing changes, and the predictor refuses a model
+    exported for another version: --recalibrate chooses its thresholds again on its split rebuilt from model.json,
+    exactly as export chose them, and records which preprocessing the weights were trained with."""
+    import shutil
+
+    from hcr.inference.predictor import Predictor
+
+    model = tmp_path / "model"
+    model.mkdir()
+    shutil.copy(onnx_model_dir / "model.onnx", model)
+    exported = json.loads((onnx_model_dir / "model.json").read_text())
+    older = {**exported, "preprocess_version": PREPROCESS_VERSION - 1}
+    (model / "model.json").write_text(json.dumps(older))
+    with pytest.raises(HcrError, match="export the model again"):
+        Predictor(model)
+
+    result = _hcr("export", str(model), "--recalibrate", "--data-dir", str(shared_data))
+    assert result.returncode == 0, result.stderr
+    metadata = Predictor(model).metadata_  # loads now
+    assert metadata["preprocess_version"] == PREPROCESS_VERSION
+    assert metadata["recalibrated"]["trained_with_preprocess_version"] == PREPROCESS_VERSION - 1
+    assert metadata["low_confidence"]["threshold"] == exported["low_confidence"]["threshold"]
+    assert metadata.get("not_a_letter") == exported.get("not_a_letter")
+    assert metadata["onnx_sha256"] == exported["onnx_sha256"]
+    assert _hcr("export", str(model), "--recalibrate", "--out", str(tmp_path / "x")).returncode == 2
 
 
 def test_settings_that_are_files_are_recorded_by_name():

@@ -9,6 +9,7 @@ import typer
 
 from hcr.cli.train import quiet_tensorflow
 from hcr.console import output
+from hcr.errors import HcrError
 from hcr.runs import RunDir
 
 
@@ -19,8 +20,19 @@ class ExportFormat(StrEnum):
 
 
 def export(
-    run_dir: Path = typer.Argument(..., help="Run folder made by `hcr train`."),
+    run_dir: Path = typer.Argument(
+        ..., help="Run folder made by `hcr train` (with --recalibrate: a folder holding model.onnx + model.json)."
+    ),
     out: Path | None = typer.Option(None, help="Folder for the model files and model.json. Default: the run folder."),
+    recalibrate: bool = typer.Option(
+        False,
+        "--recalibrate",
+        help="Bring an exported model whose run folder is gone (the shipped one's) to this hcr's preprocessing, in "
+        "place: its thresholds calibrated again on its validation split, rebuilt from model.json; weights unchanged.",
+    ),
+    data_dir: Path | None = typer.Option(
+        None, help="With --recalibrate: the folder holding the model's datasets. Default: where hcr finds data."
+    ),
     export_format: ExportFormat = typer.Option(
         ExportFormat.onnx,
         "--format",
@@ -29,12 +41,31 @@ def export(
     ),
 ) -> None:
     """Export a run's best model to ONNX (and/or LiteRT), checked against Keras on the test split."""
+    if recalibrate:
+        if out is not None or export_format != ExportFormat.onnx:
+            raise HcrError("--recalibrate updates the model's own folder, in ONNX: --out and --format do not apply")
+        _recalibrate(run_dir, data_dir)
+        return
     RunDir.open(run_dir)  # a wrong folder is told at once, not after TensorFlow has loaded (seconds)
     quiet_tensorflow()
     if export_format != ExportFormat.tflite:
         _export_onnx(run_dir, out)
     if export_format != ExportFormat.onnx:
         _export_tflite(run_dir, out)
+
+
+def _recalibrate(model_dir: Path, data_dir: Path | None) -> None:
+    from hcr.training.export import recalibrate_onnx  # ONNX Runtime only; the module imports Keras all the same
+
+    quiet_tensorflow()
+    onnx_path = recalibrate_onnx(model_dir, data_dir)
+    low = json.loads(onnx_path.with_name("model.json").read_text())["low_confidence"]
+    output.print(
+        f"calibrated {onnx_path} again for this preprocessing: low-confidence below {low['threshold']:.3f} (flags "
+        f"{low['flagged_fraction']:.1%} of validation; {low['errors_flagged']:.0%} of its errors)",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _export_tflite(run_dir: Path, out: Path | None) -> None:

@@ -31,6 +31,21 @@ def prepare_data(data_config: DataConfig) -> tuple[LetterData, Split]:
     return as_trained(data, data_config), split
 
 
+def rebuilt_split(data_config: DataConfig, recorded: dict[str, str] | None) -> tuple[LetterData, Split]:
+    """The images as the datasets store them (labels as trained: bars as I where capitals were taken) and the split
+    of a run whose folder is not at hand (an exported model's: the shipped model's run stays on the machine that
+    trained it), rebuilt from its data settings: a split is a function of the settings and the data. Checked against
+    `recorded` (model.json's split_record) where there is one: other data, or another numpy or scikit-learn random
+    stream, is refused."""
+    data, split = prepare_data(replace(data_config, canonical=False))
+    if recorded is not None and recorded != split.record():
+        raise HcrError(
+            "the split rebuilt from the model's data settings is not the one it was trained on (other data, or "
+            "another numpy or scikit-learn random stream): use its run folder"
+        )
+    return data, split
+
+
 def selected_images(data_config: DataConfig) -> LetterData:
     """The datasets as loaded, the cases asked for (a balanced subset of them, if asked): what a split indexes and
     fingerprints."""

@@ -36,6 +36,10 @@ class Split:
     def sizes(self) -> dict[str, int]:
         return {part: len(getattr(self, part)) for part in PARTS}
 
+    def record(self) -> dict[str, str]:
+        """What an exported model's model.json keeps of its split: enough to check a split rebuilt elsewhere."""
+        return {"data_fingerprint": self.data_fingerprint, "digest": self.digest()}
+
     def digest(self) -> str:
         """16 hex digits naming which images fall in which part: equal digests, the same split on any machine."""
         indices = np.concatenate([self.train, self.val, self.test]).astype("<i8")

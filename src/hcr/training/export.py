@@ -19,6 +19,7 @@ again names the run and the data on their own machine (`--run`, `--data-dir`, $H
 import hashlib
 import json
 import warnings
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,11 @@ import numpy as np
 
 from hcr import __version__
 from hcr.atomic import atomic_path
-from hcr.data.prepare import load_run_data
+from hcr.configs import DataConfig
+from hcr.data.dataset import LetterData
+from hcr.data.prepare import load_run_data, rebuilt_split
 from hcr.data.sources import shareable_name
+from hcr.data.splits import Split
 from hcr.errors import HcrError
 from hcr.evaluation.flagging import (
     CORRECT_FLAG_BUDGET,
@@ -42,7 +46,7 @@ from hcr.inference.predictor import Predictor, read_metadata, run_session
 from hcr.inference.preprocess import PREPROCESS_VERSION
 from hcr.inference.second_look import default_settings, looked_again
 from hcr.labels import NOT_A_LETTER, NUM_CLASSES
-from hcr.runs import RunDir
+from hcr.runs import RunDir, write_json
 from hcr.training.hard_examples import held_out_examples, model_classes
 from hcr.training.predict import RunModel
 
@@ -120,27 +124,14 @@ def export_onnx(run_dir: Path, out_dir: Path | None = None) -> Path:
         diff = float(np.abs(keras_probabilities - run_session(session, x_checked)).max())
         if not diff <= VERIFY_TOLERANCE:  # written so that NaN fails too
             raise HcrError(f"{run_dir}: the ONNX model differs from Keras by {diff:.2g} (> {VERIFY_TOLERANCE:g})")
-        held_out = held_out_examples(x[split.val], data.y[split.val], "val", run.read_config().data)
-        second_look = default_settings()  # the thresholds are calibrated on the answers `hcr predict` will give
-
-        def read(letters: np.ndarray) -> np.ndarray:
-            return run_session(session, letters)
-
-        n_letters = len([c for c in classes if c != NOT_A_LETTER])
-        held_out_probabilities = {
-            name: (looked_again(read(xs), xs, read, n_letters, second_look), ys) for name, (xs, ys) in held_out.items()
-        }
+        calibration = calibrated(session, data, split, run.read_config().data, classes, run.path / EVALUATION_FIGURE)
         onnx_bytes = tmp_path.read_bytes()
 
+    calibration["low_confidence"]["figure"] = str(EVALUATION_FIGURE)  # relative to the run folder
     metadata = {
         **model_interface(saved["train"]["model"], classes),
         "opset": OPSET,
-        "low_confidence": {
-            **calibrate_threshold(held_out_probabilities, run.path / EVALUATION_FIGURE),
-            "figure": str(EVALUATION_FIGURE),  # relative to the run folder
-        },
-        **({"not_a_letter": refusal_threshold(held_out_probabilities)} if NOT_A_LETTER in classes else {}),
-        "second_look": second_look,
+        **calibration,
         "verification": {
             "split": checked_part,
             "n": len(x_checked),
@@ -151,7 +142,7 @@ def export_onnx(run_dir: Path, out_dir: Path | None = None) -> Path:
         **run.identity(),
         # the split is a function of the data settings and the data: without the run folder, a bench rebuilds it
         # from them and checks it against this (bench/model_run.py)
-        "split_record": {"data_fingerprint": split.data_fingerprint, "digest": split.digest()},
+        "split_record": split.record(),
         **portable_settings(saved),
         "onnx_sha256": hashlib.sha256(onnx_bytes).hexdigest(),
         "onnx_bytes": len(onnx_bytes),
@@ -163,6 +154,68 @@ def export_onnx(run_dir: Path, out_dir: Path | None = None) -> Path:
         metadata["litert"] = previous["litert"]  # the same run's LiteRT export (hcr.training.litert) is still there
     run.write_json(json_path, metadata)
     read_metadata(onnx_path)  # the pair just written must load: fail here, not in a user's `hcr predict`
+    return onnx_path
+
+
+def calibrated(
+    session: Any,
+    data: LetterData,
+    split: Split,
+    data_config: DataConfig,
+    classes: tuple[str, ...],
+    figure_path: Path | None,
+) -> dict[str, Any]:
+    """model.json's low_confidence, not_a_letter (a 27-class model's) and second_look, for the ONNX `session`: the
+    thresholds calibrated on the validation split's held-out sets (hcr.training.hard_examples) as `hcr predict`
+    answers them, with the second look; the risk–coverage curves drawn to `figure_path`."""
+    held_out = held_out_examples(data.x[split.val], data.y[split.val], "val", data_config)
+    second_look = default_settings()
+    n_letters = len([c for c in classes if c != NOT_A_LETTER])
+
+    def read(letters: np.ndarray) -> np.ndarray:
+        return run_session(session, letters)
+
+    probabilities = {
+        name: (looked_again(read(xs), xs, read, n_letters, second_look), ys) for name, (xs, ys) in held_out.items()
+    }
+    return {
+        "low_confidence": calibrate_threshold(probabilities, figure_path),
+        **({"not_a_letter": refusal_threshold(probabilities)} if NOT_A_LETTER in classes else {}),
+        "second_look": second_look,
+    }
+
+
+def recalibrate_onnx(model_dir: Path, data_dir: Path | None = None) -> Path:
+    """Bring an exported model whose run folder is not at hand (the shipped model's) to this hcr's preprocessing, in
+    place: its thresholds calibrated again on its validation split rebuilt from model.json (on `data_dir`, else
+    where hcr finds data), model.onnx unchanged. A model is exported again after a preprocessing change because
+    its thresholds were chosen on what the old preprocessing made of its held-out files; its weights saw that too,
+    which model.json records (`recalibrated`), and which only training again changes. Returns model.onnx's path."""
+    onnx_path, json_path = model_dir / "model.onnx", model_dir / "model.json"
+    metadata = read_sidecar(json_path)
+    if not onnx_path.is_file() or "data" not in metadata or "classes" not in metadata:
+        raise HcrError(f"{model_dir}: no exported model (model.onnx and its model.json) to calibrate again")
+    settings = DataConfig.from_dict(metadata["data"])
+    if data_dir is not None:
+        settings = replace(settings, data_dir=str(Path(data_dir).resolve()))
+    data, split = rebuilt_split(settings, metadata.get("split_record"))
+    session = Predictor.create_session(onnx_path)
+    calibration = calibrated(session, data, split, settings, tuple(metadata["classes"]), None)
+    calibration["low_confidence"]["figure"] = None  # the run folder it would go to is not at hand
+    trained_with = metadata.get("recalibrated", {}).get(
+        "trained_with_preprocess_version", metadata["preprocess_version"]
+    )
+    metadata |= calibration | {
+        "preprocess_version": PREPROCESS_VERSION,
+        "split_record": split.record(),
+        "recalibrated": {
+            "trained_with_preprocess_version": trained_with,
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "hcr_version": __version__,
+        },
+    }
+    write_json(json_path, metadata)
+    read_metadata(onnx_path)  # the pair must load with this hcr
     return onnx_path
 
 
