@@ -335,3 +335,21 @@ def test_a_frame_along_the_image_edge_is_not_the_paper(letters, side, thickness)
         return _draw(image, [("rectangle", (0, 0, side - 1, side - 1))], width=thickness)
 
     _reads_as_alone(letters, page)
+
+
+def test_faint_ink_is_kept_where_it_runs_on_from_clear_ink():
+    """Hysteresis (version 10): a faint stretch joined to clear ink is kept whole, through bends (rows, then
+    columns); faint grain standing alone is not, however long."""
+    from hcr.inference.preprocess import _runs_on
+
+    faint = np.zeros((12, 12), dtype=bool)
+    faint[2, 1:9] = True  # a faint bar...
+    faint[2:10, 8] = True  # ...turning down
+    faint[10, 2:6] = True  # grain, apart from it
+    clear = np.zeros_like(faint)
+    clear[2, 1] = True  # the bar's clear end
+    kept = _runs_on(clear, faint)
+    assert kept[2, 1:9].all()
+    assert kept[2:10, 8].all()
+    assert not kept[10].any()
+    assert (kept <= faint).all()
