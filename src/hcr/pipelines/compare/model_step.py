@@ -119,7 +119,8 @@ def _tune(setup: Setup, state: CompareState, name: str) -> Path:
         seed=setup.data_config.seed,
         weights=setup.weights_for(name), study_name=joined.get("study"), storage=joined.get("storage"),
     )  # fmt: skip
-    log.info("%s: tuning (%d trials of at most %d epochs)", name, n_trials, trial_epochs)
+    steps = f" of {setup.preset.trial_steps} batches" if setup.preset.trial_steps else ""
+    log.info("%s: tuning (%d trials of at most %d epochs%s)", name, n_trials, trial_epochs, steps)
     started = time.perf_counter()
     result = tune(config, setup.data_config, setup.tuning_dir)
     state.record(name)["tuning"] = {
