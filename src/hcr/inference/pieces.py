@@ -1,6 +1,6 @@
 """Pieces of ink on their way to becoming letters: connected components of an ink mask, by their labels, with the
-box round them; joined, or cut at columns, as `hcr read` sorts out which ink is whose (hcr.inference.segment,
-hcr.inference.form_fields)."""
+box round them; joined, or cut at columns or along bent paths, as `hcr read` sorts out which ink is whose
+(hcr.inference.segment, hcr.inference.form_fields)."""
 
 import itertools
 from dataclasses import dataclass
