@@ -148,3 +148,31 @@ def test_the_shipped_model_reads_letters_that_lean_into_each_other():
         errors += _edit_distance(truth, read_line(line.image, shipped).text.replace(" ", ""))
         placed += n
     assert 1 - errors / placed >= 0.75
+
+
+def test_a_letter_wider_than_two_narrow_ones_stays_one_when_the_reader_is_sure():
+    """A writer's M or W can be wider than SPLIT_ASPECT letter heights (a new user's M of 1.65 read WILLIARN): such a
+    blob was always cut, its whole never read. Now the whole is a candidate too, kept where it reads surely. Three
+    real M's and three W's, each drawn wider than that after three narrow letters: none came out as itself before
+    (N, J, ?: cut in two), three do now."""
+    from hcr.inference.segment import SPLIT_ASPECT
+
+    stretch = 1.9  # × its height: the 28 px array's ~20 px of ink come out ~1.7 letter heights wide
+    shipped = Predictor()
+    data = real_letters("az")
+    rng = np.random.default_rng(0)
+    narrow = np.flatnonzero(np.isin(data.y, [CLASSES.index(c) for c in "ILT"]))
+    read = []
+    for wide in "MMMWWW":
+        letter = data.x[rng.choice(np.flatnonzero(data.y == CLASSES.index(wide)))]
+        line = np.asarray(compose_line(data.x[rng.choice(narrow, 3)], rng, size_jitter=0.0, baseline_jitter=0.0).image)
+        rows = np.flatnonzero((line < 128).any(axis=1))  # the narrow letters' ink rows: the line's letter height
+        side = round(len(rows) * 28 / 20)
+        drawn = np.asarray(Image.fromarray(255 - letter).resize((round(stretch * side), side)))
+        stretched = np.full((len(line), drawn.shape[1]), 255, np.uint8)
+        top = max(0, rows[0] - (side - len(rows)) // 2)
+        stretched[top : top + side] = drawn[: len(line) - top]
+        columns = np.flatnonzero((stretched < 128).any(axis=0))
+        assert np.ptp(columns) > SPLIT_ASPECT * len(rows)  # wider than any letter `hcr read` left whole before
+        read.append(read_line(Image.fromarray(np.hstack([line, stretched])), shipped).text[-1:])
+    assert sum(last == wide for wide, last in zip("MMMWWW", read, strict=True)) >= 3, read

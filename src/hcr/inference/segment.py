@@ -66,6 +66,7 @@ ONE_MARK = 0.125  # a blob reads as one mark unless its parts read more surely t
 TRY_WIDTH = 1.25  # a blob no wider than this many of the line's typical letter width (a digit, say) is one mark...
 NARROW_MARK = 0.4  # ...unless its parts read more surely than two letters at 0.9, with a cut
 CUT_CANDIDATES = 20  # the places fewest strokes cross in a blob of touching letters, tried as cuts by the reader
+WIDE_SURE = 0.9  # a blob wider than SPLIT_ASPECT letter heights stays one letter if read at least this surely
 SEAM_REACH = 0.15  # a cut may bend this many letter heights either side of its column, round letters that lean in
 SEAM_BEND = 0.3  # a px sideways costs a cut this much of a stroke crossed: it bends to cross fewer strokes...
 SEAM_PULL = 0.01  # ...and, all else equal, stays at its column (each row, per px away from it)
@@ -326,7 +327,10 @@ def _read_cuts(
     points = sorted({0, width, *expected, *lowest.tolist()})
     seams = [np.full(height, 0), *(paths[c - 1] for c in points[1:-1]), np.full(height, width)]
     columns = np.arange(width)
+    # any part up to the widest letter, and the whole blob, however wide: a wide M or W is one letter wider than two
+    # narrow ones (a writer's M of 1.65 letter heights read WILLIARN), and the reader tells it, not its width
     parts = [(i, j) for i in range(len(points)) for j in range(i + 1, len(points)) if points[j] - points[i] <= widest]
+    parts += [(0, len(points) - 1)] if width > widest else []
     crops = []
     for i, j in parts:
         inside = (columns >= seams[i][:, None]) & (columns < seams[j][:, None])
@@ -336,7 +340,10 @@ def _read_cuts(
     if readable:
         scores = dict(zip([part for part, _ in readable], score([crop for _, crop in readable]), strict=True))
     whole = (0, len(points) - 1)
-    if whole in scores:  # one mark that is no letter (a digit) rather than letters no part of which reads surely
+    if width > widest:  # as wide as two letters: one only if the reader is sure of it
+        if scores.get(whole, 0.0) < WIDE_SURE:
+            scores.pop(whole, None)
+    elif whole in scores:  # one mark that is no letter (a digit) rather than letters no part of which reads surely
         scores[whole] = max(scores[whole], one_mark)
     best = np.full(len(points), -np.inf)
     best[0], previous = 0.0, np.zeros(len(points), dtype=int)
