@@ -5,6 +5,7 @@ import csv
 import json
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import optuna
@@ -16,7 +17,8 @@ from hcr.configs import DataConfig
 from hcr.errors import HcrError
 from hcr.pipelines.tune_retrain import resolve_config, tune_then_retrain
 from hcr.tuning import TuneConfig, get_space, tune
-from hcr.tuning.study import Objective, SurplusTrialError, claim_study, open_study
+from hcr.tuning.progress import TrialProgress
+from hcr.tuning.study import Objective, SurplusTrialError, claim_study, open_study, run_trials
 from tests.realdata import MOBILENET_WEIGHTS
 
 PER_CLASS = 15  # 390 images: 273 train, 59 validation, 58 test
@@ -193,6 +195,30 @@ def test_a_study_is_seeded_and_refuses_workers_of_another_search(tmp_path):
     claim_study(joined, identity)  # the same search on the same data: welcome
     with pytest.raises(HcrError, match=r"study letters was started for another search or other data \(data_fing"):
         claim_study(joined, {**identity, "data_fingerprint": "y"})
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage is supposed to be used with Study.optimize")
+def test_a_trial_whose_worker_died_before_its_first_heartbeat_does_not_hold_up_the_study(tmp_path):
+    """Optuna fails a trial whose heartbeats stopped, but never one that has none: a worker killed between creating
+    its trial and its first heartbeat (a CI run caught one) left that trial RUNNING for ever, and the survivor
+    waiting on it (it fills the study) hung."""
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    study = open_study(url, "letters", seed=0, heartbeat_interval=1)
+    orphan = study.ask()  # created, as Optuna's optimize does, and never given a heartbeat: its worker died
+    finished = threading.Event()
+    outcome = {}
+
+    def survivor() -> None:
+        with TrialProgress(1) as progress:
+            run_trials(study, lambda trial: 0.5, 1, None, 1, progress)
+        outcome["trials"] = study.get_trials(deepcopy=False)
+        finished.set()
+
+    threading.Thread(target=survivor, daemon=True).start()
+    assert finished.wait(timeout=60), "the survivor still waits on a trial whose worker is gone"
+    states = {trial.number: trial.state for trial in outcome["trials"]}
+    assert states[orphan.number] == optuna.trial.TrialState.FAIL
+    assert list(states.values()).count(optuna.trial.TrialState.COMPLETE) == 1  # the survivor ran one in its place
 
 
 @pytest.mark.slow

@@ -34,6 +34,7 @@ from hcr.runs import TUNING_NAME, RunDir, make_stamped_dir, read_json, tuning_ru
 from hcr.training.callbacks import TrainingDivergedError
 from hcr.training.config import resolve_config
 from hcr.training.fit import train
+from hcr.tuning.heartbeats import HeartbeatStorage
 from hcr.tuning.outputs import write_best_params, write_plots, write_trials_table
 from hcr.tuning.progress import FINISHED, TrialProgress, best_trial, count_trials
 from hcr.tuning.pruning import PruneOnValAccuracy
@@ -175,7 +176,7 @@ def open_study(url: str, name: str, seed: int, heartbeat_interval: int) -> optun
         return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
 
 
-def connect_storage(url: str, heartbeat_interval: int) -> optuna.storages.RDBStorage:
+def connect_storage(url: str, heartbeat_interval: int) -> HeartbeatStorage:
     """An Optuna storage with heartbeats, or a one-line error that says what is wrong with the URL."""
     import sqlalchemy.exc
 
@@ -184,7 +185,7 @@ def connect_storage(url: str, heartbeat_interval: int) -> optuna.storages.RDBSto
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeats are "experimental"
-                return optuna.storages.RDBStorage(url, heartbeat_interval=heartbeat_interval)
+                return HeartbeatStorage(url, heartbeat_interval)
         except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
             # Workers started together on an empty database race to create Optuna's tables; the losers find them
             # made on the next attempt.
@@ -226,8 +227,8 @@ def run_trials(
 ) -> None:
     """Run trials until the study holds `n_trials` finished ones (any worker's) or `timeout` seconds have passed.
 
-    While the last trials are other workers', wait and watch: if one of them dies, its trial goes stale, is marked
-    FAILED here, and this worker runs a trial in its place."""
+    While the last trials are other workers', wait and watch: if one of them dies, its trial goes stale (even before
+    its first heartbeat: hcr.tuning.heartbeats), is marked FAILED here, and this worker runs a trial in its place."""
     started = time.monotonic()
     while True:
         with warnings.catch_warnings():
