@@ -75,6 +75,17 @@ def test_fast_conversion_equals_the_step_by_step_one(real_by_class):
     assert np.abs(fast.astype(int) - slow.astype(int)).max() <= 1
 
 
+def test_conversion_does_not_depend_on_the_order_sums_are_taken_in(real_by_class):
+    """A split is checked against its data's fingerprint (an exported model's split_record), so the letters made
+    from the scans must be bit-identical on every machine, whichever order the CPU's BLAS kernels sum in: in float32,
+    another order rounded some pixels the other way (the shipped model's split was refused on a new machine). A scan
+    converted transposed sums in the other order and must give the same letter, transposed."""
+    ink = np.stack([~np.asarray(Image.open(p)) for p in _scans(real_by_class, "A", 300)])
+    upright, _ = convert_scans(ink)
+    transposed, _ = convert_scans(ink.transpose(0, 2, 1))
+    np.testing.assert_array_equal(transposed.transpose(0, 2, 1), upright)
+
+
 def test_converted_scans_look_like_emnist_capitals(shared_data, real_by_class):
     """EMNIST's conversion of SD19: the same letters, same size and weight as ByClass's own capitals."""
     paths = [p for letter in "AEHMRSW" for p in _scans(real_by_class, letter, 60)]

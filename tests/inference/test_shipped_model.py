@@ -1,12 +1,15 @@
 """The model shipped inside the package reads letters out of the box (capitals first, lower case too), reads a bar as
 a capital I, says when an image is no letter, and its recipe file trains it again."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
 from hcr.configs import DataConfig, TrainConfig
 from hcr.data.case import LOWER
+from hcr.data.prepare import rebuilt_split
 from hcr.data.emnist import BYCLASS, find_emnist_files, load_emnist_digits
 from hcr.data.sources import load_datasets
 from hcr.inference.predictor import Predictor, load_letter
@@ -51,6 +54,16 @@ def test_its_recipe_file_trains_it_again(shipped):
     defaults = TrainConfig(model=resolved["model"]).to_dict()
     added_since = resolved.keys() - stored.keys()  # settings hcr gained after the model was trained: at their defaults
     assert {k: resolved[k] for k in added_since} == {k: defaults[k] for k in added_since}
+
+
+@pytest.mark.slow
+def test_its_split_is_rebuilt_on_any_machine(shipped):
+    """`hcr export --recalibrate` and the benches rebuild the shipped model's split from model.json and check it
+    against split_record: the data it names must come out bit-identical on this machine, whatever its CPU (SD19's
+    conversion once rounded differently on another one, and the split was refused)."""
+    settings = replace(DataConfig.from_dict(shipped.metadata_["data"]), data_dir=str(SHARED_DATA))
+    _, split = rebuilt_split(settings, shipped.metadata_["split_record"])
+    assert len(split.val) == shipped.metadata_["metrics"]["val"]["n"]
 
 
 def test_it_reads_real_lower_case(shipped):
