@@ -9,8 +9,8 @@ from PIL import Image, ImageDraw
 
 from hcr.configs import DataConfig, TrainConfig
 from hcr.data.case import LOWER
-from hcr.data.prepare import rebuilt_split
 from hcr.data.emnist import BYCLASS, find_emnist_files, load_emnist_digits
+from hcr.data.prepare import rebuilt_split
 from hcr.data.sources import load_datasets
 from hcr.inference.predictor import Predictor, load_letter
 from hcr.labels import CLASSES, NOT_A_LETTER
