@@ -92,10 +92,13 @@ def test_the_cut_parts_recompose_the_uncached_model(shared_data, unfreeze_blocks
     assert cut.lower.output_shape[1:3] == (side, side)
 
 
-def test_a_cache_too_large_for_memory_is_not_built(caplog):
+def test_a_cache_too_large_for_memory_is_not_built(caplog, monkeypatch):
     from hcr.configs import TrainConfig
     from hcr.models import transfer
+    from hcr.training import cut_cache
     from hcr.training.cut_cache import fits_in_memory
+
+    monkeypatch.setattr(cut_cache, "available_memory", lambda: 8 * 2**30)  # a 2 GiB budget
 
     model = create_model(
         "mobilenetv2-finetune", weights=str(MOBILENET_WEIGHTS), input_side=128, unfreeze_blocks=16
@@ -104,8 +107,26 @@ def test_a_cache_too_large_for_memory_is_not_built(caplog):
     assert cut.bytes_per_image == 4 * 64 * 64 * 8
     config = TrainConfig(model="mobilenetv2-finetune", augment=True, augmented_copies=3)
     assert fits_in_memory(cut, 1_000, 200, config)
-    assert not fits_in_memory(cut, 10_000, 2_000, config)
+    assert not fits_in_memory(cut, 10_000, 2_000, config)  # 5.5 GB
     assert "not caching activations" in caplog.text
+
+
+def test_the_cache_may_take_a_quarter_of_the_memory_available(monkeypatch):
+    """The whole pool fine-tuned deep (--preset full) needs a cache of 2.4 GB: on a 24 GiB machine it was refused
+    by a fixed 2 GiB cap and every epoch ran the whole model. The cap is what the machine can spare."""
+    from hcr.configs import TrainConfig
+    from hcr.models import transfer
+    from hcr.training import cut_cache
+
+    model = create_model("mobilenetv2-finetune", weights=str(MOBILENET_WEIGHTS), input_side=96, unfreeze_blocks=15)
+    cut = transfer.cut(model)
+    config = TrainConfig(model="mobilenetv2-finetune")
+    needed = (105_596 + 22_628) * cut.bytes_per_image  # the full preset's training and validation parts
+    assert 2 * 2**30 < needed < 3 * 2**30
+    monkeypatch.setattr(cut_cache, "available_memory", lambda: 20 * 2**30)
+    assert cut_cache.fits_in_memory(cut, 105_596, 22_628, config)
+    monkeypatch.setattr(cut_cache, "available_memory", lambda: 8 * 2**30)
+    assert not cut_cache.fits_in_memory(cut, 105_596, 22_628, config)
 
 
 def test_no_cut_when_no_block_of_the_backbone_trains():
