@@ -52,8 +52,11 @@ def test_a_line_reads_as_its_letters_do_alone(predictor):
     assert np.mean(agree) >= 0.85, np.mean(agree)  # 0.94 measured with the fixture model
 
 
-def test_two_lines_read_as_two_lines_of_text(predictor):
-    """A name above a city, as on a form: the text holds each line's letters in order, with a newline between."""
+def test_two_lines_read_as_two_lines_of_text():
+    """A name above a city, as on a form: the text holds each line's letters in order, with a newline between. Read
+    by the shipped model: 15 letters are too few to judge by how the barely trained fixture model reads them (when
+    SD19's letters moved by a grey level in places, its agreement fell from at least 13 of 15 to 12)."""
+    predictor = Predictor()
     first, letters_1 = _line(1)
     second, letters_2 = _line(2)
     width = max(first.image.width, second.image.width)
