@@ -9,19 +9,19 @@ output for one letter is small (6×6×24 float32 = 3.4 KB at 96 px), so it is co
 Augmentation cannot be applied to cached activations, so with `augment` the cache holds, per training image, the
 original and `augmented_copies` augmented copies, and each pass over the training part reads the next version of
 every image (pass p: version p mod K). The lower blocks then run K times per training image, once, instead of once
-an epoch. A cache larger than a quarter of the memory free when training starts (CACHE_MEMORY_SHARE: many
+an epoch. A cache larger than a quarter of the memory available when training starts (CACHE_MEMORY_SHARE: many
 unfrozen blocks, a large input side, a huge pool) is not built: the model then trains the slow way, and a log line
 says why. A fixed 2 GiB cap refused the 2.4 GB that the whole pool needs fine-tuned deep (`--preset full`) on a
 24 GiB machine, where it fits five times over.
 """
 
 import logging
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
+import psutil
 
 from hcr.configs import TrainConfig
 from hcr.console import console
@@ -35,16 +35,12 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CACHE_MEMORY_SHARE = 0.25  # of the memory available: the model, its gradients and the data need the rest
-UNKNOWN_MEMORY = 8 * 2**30  # bytes assumed available where the system does not say (a 2 GiB cache)
 
 
 def available_memory() -> int:
-    """Bytes of memory free now, as the system reports them (the page cache it could reclaim is not counted: on the
-    safe side); UNKNOWN_MEMORY where it does not say."""
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):  # no such sysconf name on this system
-        return UNKNOWN_MEMORY
+    """Bytes the system can give a process now without swapping: free memory and the page cache it can reclaim
+    (Linux's MemAvailable). Free pages alone undercount it on a machine that has just read its datasets."""
+    return psutil.virtual_memory().available
 
 
 def versions(config: TrainConfig) -> int:
