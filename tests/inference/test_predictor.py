@@ -75,6 +75,36 @@ def test_blank_image_is_reported_not_raised(predictor):
     assert "blank" in prediction.message
 
 
+def test_a_file_that_fails_in_an_unforeseen_way_is_its_own_error_not_the_end_of_the_batch(
+    predictor, az_letters, tmp_path, monkeypatch
+):
+    """A Lab TIFF and a large 16-bit PNG (fixed since) raised ValueError deep in preprocessing: `hcr predict` stopped
+    with an internal error and printed nothing for the good files beside them, and the server answered 500."""
+    x, _ = az_letters
+    paths = [tmp_path / f"{i}.png" for i in range(3)]
+    for path, letter in zip(paths, x, strict=False):
+        Image.fromarray(255 - letter).save(path)
+    real = predictor_module.to_letter_array
+
+    def fails_on_the_second(image):
+        if image.size == (28, 28) and np.array_equal(np.asarray(image), 255 - x[1]):
+            raise ValueError("image has wrong mode")
+        return real(image)
+
+    monkeypatch.setattr(predictor_module, "to_letter_array", fails_on_the_second)
+    results = [prediction for _, prediction in predictor.predict_files(paths)]
+    assert [r.status for r in results][::2] == [predictor.predict_image(open_image(p)).status for p in paths[::2]]
+    assert results[1].status == "error"
+    assert results[1].message == "could not be processed (ValueError: image has wrong mode)"
+
+
+def test_a_prediction_prints_without_its_pixels(predictor, az_letters):
+    """Its repr printed the 28×28 array the model saw: 28 lines of numbers in a notebook for one letter."""
+    shown = repr(predictor.predict_loaded([az_letters[0][0]])[0])
+    assert "letter=" in shown
+    assert "model_input" not in shown
+
+
 def test_without_a_path_the_shipped_model_is_used(monkeypatch, onnx_model_dir, tmp_path):
     monkeypatch.setattr(predictor_module, "DEFAULT_MODEL_DIR", onnx_model_dir)
     assert Predictor().metadata_ == Predictor(onnx_model_dir).metadata_

@@ -113,23 +113,50 @@ def test_the_callers_image_is_left_alone(letters):
 @pytest.mark.parametrize(
     ("mode", "fmt"),
     [("I;16", "PNG"), ("I", "TIFF"), ("F", "TIFF"), ("1", "PNG"), ("CMYK", "JPEG"), ("LA", "PNG"), ("P", "GIF"),
-     ("RGB", "WEBP"), ("L", "BMP")],
+     ("RGB", "WEBP"), ("L", "BMP"), ("LAB", "TIFF")],
 )  # fmt: skip
 def test_every_pixel_format_reads_as_the_same_letter(letters, mode, fmt):
-    """16-bit and float scans are scaled, not clipped; bilevel, CMYK, palette and grey+alpha are all understood
-    (a 140 px scan, so that thresholding to one bit keeps the letter's shape)."""
+    """16-bit and float scans are scaled, not clipped; bilevel, CMYK, palette, grey+alpha and Lab (by its lightness:
+    Pillow cannot turn it grey, and `hcr predict` stopped on it) are all understood (a 140 px scan, so that
+    thresholding to one bit keeps the letter's shape)."""
     black_on_white = np.asarray(Image.fromarray(255 - letters[4]).resize((140, 140), Image.Resampling.BICUBIC))
     expected = to_letter_array(Image.fromarray(black_on_white))
     if mode in ("I;16", "I", "F"):
         scale = {"I;16": (np.uint16, 257), "I": (np.int32, 257), "F": (np.float32, 1 / 255)}[mode]
         image = Image.fromarray((black_on_white.astype(np.float64) * scale[1]).astype(scale[0]))
     else:
-        image = Image.fromarray(black_on_white).convert(mode, dither=Image.Dither.NONE)  # a bilevel scan: thresholded
+        source = Image.fromarray(black_on_white).convert("RGB" if mode == "LAB" else "L")
+        image = source.convert(mode, dither=Image.Dither.NONE)  # a bilevel scan: thresholded
     buffer = io.BytesIO()
     image.save(buffer, fmt)
     decoded = open_image(buffer.getvalue())
     assert decoded.mode == image.mode or fmt in ("GIF", "WEBP", "JPEG")
     assert _correlation(to_letter_array(decoded), expected) > (0.9 if mode == "1" else 0.95)  # 1 bit: hard edges
+
+
+@pytest.mark.parametrize(
+    ("dtype", "fmt", "side", "white"),
+    [(np.uint16, "PNG", 3000, 65535), (np.uint16, "PNG", 140, 4095), (np.int32, "TIFF", 140, 25500)],
+)
+def test_deep_scans_read_as_the_same_letter(letters, dtype, fmt, side, white):
+    """A 16-bit scan larger than the work side (Pillow cannot reduce 16-bit images by block means: `hcr predict`
+    stopped on it), and scans whose white is not their type's largest value: 12 bits stored in 16 (a scanner's
+    raw output), a TIFF of 32-bit integers. Scaled from 65,535 to 255, their paper came out dark: read blank."""
+    black_on_white = np.asarray(Image.fromarray(255 - letters[4]).resize((side, side), Image.Resampling.BICUBIC))
+    expected = to_letter_array(Image.fromarray(black_on_white))
+    buffer = io.BytesIO()
+    Image.fromarray((black_on_white.astype(np.float64) * white / 255).astype(dtype)).save(buffer, fmt)
+    assert _correlation(to_letter_array(open_image(buffer.getvalue())), expected) > 0.95
+
+
+@pytest.mark.parametrize(("paper", "ink"), [(40, 0), (100, 0), (120, 0), (150, 0), (180, 255), (90, 255)])
+def test_ink_on_flat_grey_paper_is_read_whichever_side_of_mid_grey(letters, paper, ink):
+    """A drawing app's grey canvas, no noise: the paper's level alone decided which side was ink, so dark ink on
+    paper darker than mid-grey (and light ink on light grey) was taken for paper, and read blank."""
+    letter = np.asarray(Image.fromarray(letters[4]).resize((140, 140), Image.Resampling.BICUBIC), dtype=np.float64)
+    expected = to_letter_array(Image.fromarray(255 - letter.astype(np.uint8)))
+    drawn = np.round(paper + (ink - paper) * letter / 255).astype(np.uint8)
+    assert _correlation(to_letter_array(Image.fromarray(drawn)), expected) > 0.95
 
 
 # --- real scans and photos: each page is drawn here from a real letter, and must read as the letter alone --------

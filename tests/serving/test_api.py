@@ -71,6 +71,23 @@ def test_predict_upload_answers_as_the_predictor_does(client, predictor, az_lett
     assert np.mean([letter == CLASSES[label] for letter, label in zip(letters, y, strict=True)]) > 3 / 26
 
 
+def test_uncommon_pixel_formats_are_answered_as_the_predictor_does(client, predictor, az_letters):
+    """A Lab TIFF was answered 500 (Pillow cannot turn Lab grey) and a 3000 px 16-bit PNG 422 (nor reduce 16-bit by
+    block means): both are letters."""
+    big = Image.fromarray(255 - az_letters[0][0]).resize((140, 140), Image.Resampling.BICUBIC)
+    files = {
+        "lab.tif": big.convert("RGB").convert("LAB"),
+        "deep.png": Image.fromarray(np.asarray(big.resize((3000, 3000)), dtype=np.uint16) * 257),
+    }
+    for name, image in files.items():
+        buffer = io.BytesIO()
+        image.save(buffer, "TIFF" if name.endswith(".tif") else "PNG")
+        response = client.post("/v1/predict", files={"file": (name, buffer.getvalue(), "image/png")})
+        assert response.status_code == 200, response.text
+        expected = predictor.predict_image(open_image(buffer.getvalue()))
+        assert response.json()["letter"] == expected.letter is not None
+
+
 def test_the_page_gets_the_model_file_and_how_to_read_its_answers(client, predictor):
     """What the page's in-browser model loads: the very file the server runs, and the server's own thresholds."""
     info = client.get("/v1/model/browser").json()

@@ -439,8 +439,8 @@ def test_a_drawing_the_port_does_not_cover_is_answered_by_the_server(chromium, s
 
 def synthetic_drawings(letters: np.ndarray) -> list[Image.Image]:
     """Letters as no pen of the page draws them: square-ended, grey (L) pens of 6 to 44 px on the 280 px pad, small
-    and large, some blurred to grey edges, so every path of the port runs (pen thickened and thinned, block means
-    before Lanczos, both orders of Pillow's passes)."""
+    and large, some blurred to grey edges, some on grey paper, so every path of the port runs (pen thickened and
+    thinned, block means before Lanczos, both orders of Pillow's passes, ink darker or lighter than the paper)."""
     drawings = []
     for k, letter in enumerate(letters):
         scale, pen = (1.0, 0.6, 0.35, 0.25, 1.2)[k % 5], (18, 18, 8, 44, 6)[k // 5 % 5]
@@ -455,6 +455,10 @@ def synthetic_drawings(letters: np.ndarray) -> list[Image.Image]:
             pad = pad.resize((PAD // 2, PAD // 2), Image.Resampling.BILINEAR).resize(
                 (PAD, PAD), Image.Resampling.BILINEAR
             )
+        if k % 6 == 5:  # dark ink on a canvas darker than mid-grey, and light ink on light grey: which side is ink
+            pad = pad.point(lambda v: 120 - v * 120 // 255)
+        elif k % 6 == 2:
+            pad = pad.point(lambda v: 180 + v * 75 // 255)
         drawings.append(pad)
     return drawings
 

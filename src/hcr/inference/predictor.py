@@ -8,10 +8,11 @@ without TensorFlow.
 
 import hashlib
 import json
+import logging
 import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,8 @@ from hcr.labels import NOT_A_LETTER
 DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model"
 MODEL_BATCH = 256  # images per ONNX Runtime call: amortises the call, and splits a batch over the cores
 FILE_BATCH = 256  # files decoded before they go through the model together
+logger = logging.getLogger(__name__)
+
 NOT_A_LETTER_REASON = "looks like a digit, a scribble or several glyphs, not one letter"  # the message of its status
 
 
@@ -47,7 +50,7 @@ class Prediction:
     top_k: list[tuple[str, float]]  # the likeliest letters, best first (never not-a-letter)
     status: str  # "ok" | "low-confidence" | "not-a-letter" | "blank" | "error"
     message: str | None  # for not-a-letter/blank/error: why, one line
-    model_input: np.ndarray | None  # uint8 [28, 28]: the image the model actually saw
+    model_input: np.ndarray | None = field(repr=False)  # uint8 [28, 28]: the image the model actually saw
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of a prediction, the one `hcr predict --json`, `hcr read --json` and the HTTP API all
@@ -277,11 +280,15 @@ def run_session(session: ort.InferenceSession, x: np.ndarray, pool: Executor | N
 
 def load_letter(source: Image.Image | Path) -> np.ndarray | Prediction:
     """uint8 [28, 28]: the letter of a decoded image or an image file, as the model sees it; or, for a blank or
-    unusable image, the Prediction that says why there is none."""
+    unusable image, the Prediction that says why there is none. An image that fails in a way no rule foresaw is that
+    image's error too (its traceback logged at debug level): one odd file must not end a batch of thousands."""
     try:
         return to_letter_array(source if isinstance(source, Image.Image) else open_image(source))
     except ImageError as e:
         return _failed(e)
+    except Exception as e:
+        logger.debug("an image could not be processed", exc_info=True)
+        return _failed(ImageError(f"could not be processed ({type(e).__name__}: {e})"))
 
 
 def _n_cores() -> int:

@@ -41,7 +41,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from hcr.errors import HcrError
 from hcr.files import NotRegularFileError, check_regular_file
 
-PREPROCESS_VERSION = 12  # bump when the output for the same image changes: it keys caches and model metadata
+PREPROCESS_VERSION = 13  # bump when the output for the same image changes: it keys caches and model metadata
 SIDE = 28
 INK_BOX = 22  # long side of the ink's bounding box in the 28×28 output
 MAX_PIXELS = 40_000_000  # larger images are refused: decompression bombs, or not a single letter anyway
@@ -354,13 +354,15 @@ def _plain_paper(values: np.ndarray, border_level: int) -> int:
 
 
 def _ink_on_uniform_paper(values: np.ndarray, paper: int) -> np.ndarray:
-    """float32 ink of uint8 grey levels on paper of one level: the distance from it on the ink's side. Computed in
+    """float32 ink of uint8 grey levels on paper of one level: the distance from it on the ink's side (the side
+    farther from it in all: dark ink on dark grey paper, light ink on light grey, as well as the usual). Computed in
     uint8 and converted once, the same result as the general case's float steps: ink_map of a 200 px drawing takes
     a fifth less time (most files `hcr predict` gets are drawings or scans saved on plain white)."""
-    if paper > 127:  # dark ink on light paper
-        ink = np.subtract(paper, np.minimum(values, np.uint8(paper)), dtype=np.uint8)
-    else:
-        ink = np.subtract(np.maximum(values, np.uint8(paper)), np.uint8(paper))
+    darker = np.subtract(paper, np.minimum(values, np.uint8(paper)), dtype=np.uint8)
+    lighter = np.subtract(np.maximum(values, np.uint8(paper)), np.uint8(paper))
+    # the ink is on the side with more of it: the paper's level alone (light or dark of mid-grey) took dark ink on
+    # a dark grey canvas for paper
+    ink = darker if darker.sum(dtype=np.int64) >= lighter.sum(dtype=np.int64) else lighter
     return ink.astype(np.float32)
 
 
@@ -679,11 +681,16 @@ def _fit(size: tuple[int, int], side: int) -> tuple[int, int]:
 
 
 def _grey(image: Image.Image) -> Image.Image:
-    """Mode L of any image; 16-bit and float images (scanners, TIFF) are scaled, not clipped, to 0..255."""
+    """Mode L of any image; 16-bit, 32-bit and float images (scanners, TIFF) are scaled, not clipped, to 0..255:
+    0..1 floats by 255, values beyond 255 by their largest (a 12-bit scan stored in 16 bits has its white at 4,095,
+    and scaled by 16 bits' range its paper came out dark); Lab by its lightness, as Pillow does not turn it grey."""
+    if image.mode == "LAB":
+        return image.getchannel("L")
     if image.mode not in ("I", "F") and not image.mode.startswith("I;"):
         return image.convert("L")
     values = np.asarray(image, dtype=np.float32)
-    scale = 255.0 if values.max() <= 1.0 else 255.0 / 65535.0 if values.max() > 255.0 else 1.0
+    top = float(values.max())
+    scale = 255.0 if top <= 1.0 else 255.0 / top if top > 255.0 else 1.0
     return Image.fromarray(np.clip(values * scale, 0.0, 255.0).astype(np.uint8))
 
 
@@ -702,7 +709,9 @@ def _reduced(image: Image.Image) -> Image.Image:
         return image.reduce(factor)
     scale = WORK_SIDE / max(image.size)
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-    return image.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
+    # Pillow reduces 16-bit grey by no block means, and stopped on a large one: resampled in one step
+    gap = None if image.mode.startswith("I;16") else 2.0
+    return image.resize(size, Image.Resampling.BICUBIC, reducing_gap=gap)
 
 
 def _median3(values: np.ndarray) -> np.ndarray:

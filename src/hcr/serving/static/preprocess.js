@@ -16,10 +16,10 @@
 "use strict";
 
 const HcrPreprocess = (() => {
-  const PORTED_VERSION = 12; // 8 to 12 changed only images the port leaves to the server (a non-uniform border;
+  const PORTED_VERSION = 13; // 8 to 12 changed only images the port leaves to the server (a non-uniform border;
   // a ring of one level inside the border, which 9 no longer takes for a frame when it encloses mostly paper; 10
   // keeps faint ink that runs on from clear ink on paper estimated locally, 11 blurs a small noisy crop's ink, 12
-  // lets such faint ink into the letter's box)
+  // lets such faint ink into the letter's box); 13 takes the ink on uniform paper to be on the side with more of it
   const PRECISION_BITS = 22; // Resample.c: 32 - 8 - 2
   const FILTERS = {
     bilinear: { support: 1.0, weight: (x) => (Math.abs(x) < 1.0 ? 1.0 - Math.abs(x) : 0.0) },
@@ -84,8 +84,15 @@ const HcrPreprocess = (() => {
       if (levels[inside] >= c.frame_inside * ring.length) return "the pad's edge may be a frame";
       break;
     }
+    // preprocess._ink_on_uniform_paper: the ink is on the side of the paper's level with more of it
+    let darker = 0;
+    let lighter = 0;
+    for (let i = 0; i < n; i++) {
+      if (grey[i] < paper) darker += paper - grey[i];
+      else lighter += grey[i] - paper;
+    }
     const ink = new Float32Array(n);
-    for (let i = 0; i < n; i++) ink[i] = paper > 127 ? paper - Math.min(grey[i], paper) : Math.max(grey[i], paper) - paper;
+    for (let i = 0; i < n; i++) ink[i] = darker >= lighter ? paper - Math.min(grey[i], paper) : Math.max(grey[i], paper) - paper;
     return ink;
   }
 
