@@ -153,6 +153,22 @@ def test_the_shipped_model_reads_letters_that_lean_into_each_other():
     assert 1 - errors / placed >= 0.75
 
 
+def test_a_long_line_of_small_letters_reads_as_a_short_one():
+    """A row of 60 real letters as the datasets store them (~20 px of ink), side by side with 24 px between, is
+    3,120 px long: reduced to 512 px on its long side before it was cut, its letters were 3 px tall and ran together
+    (a new user's row read 'S SS SS …', 69 characters). Reduced to as many pixels as a square page holds instead,
+    it reads as its letters do alone (so do rows of 20, 40 and 100)."""
+    shipped = Predictor()
+    data = real_letters("az")
+    picks = np.random.default_rng(3).choice(len(data), 60, replace=False)
+    row = np.hstack([np.pad(255 - data.x[i], ((10, 10), (12, 12)), constant_values=255) for i in picks])
+    assert row.shape == (48, 3120)
+    reading = read_line(Image.fromarray(row), shipped)
+    alone = [shipped.predict_image(Image.fromarray(255 - x)).letter for x in data.x[picks]]
+    assert len(reading.characters) == 60
+    assert np.mean([c.letter == a for c, a in zip(reading.characters, alone, strict=True)]) >= 0.95
+
+
 def test_a_letter_wider_than_two_narrow_ones_stays_one_when_the_reader_is_sure():
     """A writer's M or W can be wider than SPLIT_ASPECT letter heights (a new user's M of 1.65 read WILLIARN): such a
     blob was always cut, its whole never read. Now the whole is a candidate too, kept where it reads surely. Three

@@ -19,6 +19,7 @@ Capitals share a height while their widths range from I to W, so the typical let
 """
 
 import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -41,6 +42,7 @@ from hcr.inference.pieces import Box, Piece, cut, gap, labelled, union
 from hcr.inference.preprocess import (
     INK_THRESHOLD,
     MIN_CONTRAST,
+    WORK_SIDE,
     BlankImageError,
     ink_map,
     ruled_lines,
@@ -83,11 +85,19 @@ class Glyph:
     line: int = 0  # which line it is on, 0 the top one
 
 
+def work_side(size: tuple[int, int]) -> int:
+    """The long side an image is reduced to before it is cut into letters: as many pixels as a WORK_SIDE square
+    holds, not WORK_SIDE on the long side, so that a long line keeps its letters' height (a form row of 60 letters
+    28 px tall was 3,000 px long, its letters 5 px tall after reduction: they ran together and read S)."""
+    long, short = max(size), max(1, min(size))
+    return max(WORK_SIDE, min(long, round(WORK_SIDE * math.sqrt(long / short))))
+
+
 def segment_line(image: Image.Image, score: Scorer | None = None) -> list[Glyph]:
     """The letters of an image of one or more lines: line by line from the top, each left to right; raises
     BlankImageError when it holds no ink. With `score` (a reader), touching letters are cut where it reads the parts
     best; without, by their expected number."""
-    ink = ink_map(image.copy())  # float32 [h, w] at most WORK_SIDE on a side; copy: ink_map shrinks in place
+    ink = ink_map(image.copy(), work_side(image.size))  # float32 [h, w]; copy: ink_map shrinks in place
     peak = float(ink.max())
     if peak < MIN_CONTRAST:
         raise BlankImageError("the image is blank (no ink found)")
