@@ -46,7 +46,7 @@ def batch(tmp_path, letter_png):
     bad = {
         "corrupt.png": (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "not an image Pillow can read"),
         "truncated.png": (letter_png[: len(letter_png) // 2], "corrupt or truncated"),
-        "empty.png": (b"", "not an image Pillow can read"),
+        "empty.png": (b"", "the file is empty (0 bytes)"),  # as the server says of an empty upload
         "notes.txt": (b"shopping list: milk, eggs\n", "not an image Pillow can read"),
         "bomb.png": (_png_header_claiming(100_000, 100_000), "decompression bomb"),
         "huge.png": (_png_header_claiming(8_000, 6_000), "too large"),
@@ -98,5 +98,7 @@ def test_open_image_reads_bytes_and_file_objects_and_rejects_junk(letter_png):
     assert from_bytes.size == (140, 140)
     with pytest.raises(ImageError, match="decompression bomb"):
         open_image(_png_header_claiming(100_000, 100_000))
-    with pytest.raises(ImageError, match="not an image"):
+    with pytest.raises(ImageError, match=r"empty \(0 bytes\)"):
         open_image(b"")
+    with pytest.raises(ImageError, match="not an image"):
+        open_image(b"GIF")

@@ -101,6 +101,10 @@ def open_image(source: Path | str | bytes | BinaryIO) -> Image.Image:
     try:
         if isinstance(source, str | Path):
             check_regular_file(source)  # a FIFO would block Image.open forever
+            if not Path(source).stat().st_size:
+                raise ImageError("the file is empty (0 bytes)")
+        elif isinstance(source, bytes) and not source:
+            raise ImageError("the image is empty (0 bytes)")
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
