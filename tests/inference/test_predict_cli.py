@@ -157,3 +157,12 @@ def test_save_inputs_refuses_a_file_as_its_folder(image_dir, tmp_path):
     assert result.returncode == 2
     assert "is a file, not a folder" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["predict", "read"])
+def test_standard_input_is_refused_with_what_to_do(command, image_dir):
+    """`-` (read the image from standard input, as many tools do) was reported as a file not found."""
+    result = _hcr(command, "-", str(image_dir / "a.png"))
+    assert result.returncode == 2
+    assert "standard input" in result.stderr
+    assert "Traceback" not in result.stderr

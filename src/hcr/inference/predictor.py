@@ -40,6 +40,8 @@ MODEL_BATCH = 256  # images per ONNX Runtime call: amortises the call, and split
 FILE_BATCH = 256  # files decoded before they go through the model together
 logger = logging.getLogger(__name__)
 
+STDIN = "-"  # what many tools take for standard input: refused by name, not reported as a file not found
+
 NOT_A_LETTER_REASON = "looks like a digit, a scribble or several glyphs, not one letter"  # the message of its status
 
 
@@ -173,6 +175,10 @@ def find_images(inputs: Iterable[Path]) -> list[Path]:
     extension Pillow reads under each folder, recursively and sorted; hidden files and folders are skipped."""
     files: list[Path] = []
     for path in inputs:
+        if str(path) == STDIN:
+            raise HcrError(
+                "-: images are not read from standard input; give the file's path (for a file named -, its full path)"
+            )
         if not path.is_dir():
             files.append(path)
             continue
