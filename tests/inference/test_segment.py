@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 from scipy import ndimage
 
 from hcr.inference.pieces import Piece, cut
@@ -295,6 +295,29 @@ def test_a_scanned_form_field_comes_out_without_its_walls(with_top, scan):
     page = page + rng.normal(0, 4, page.shape) if scan == "noise" else ndimage.gaussian_filter(page, 0.7)
     glyphs = segment_line(Image.fromarray(np.clip(page, 0, 255).astype(np.uint8)))
     assert len(glyphs) == len(letters), [g.box for g in glyphs]
+    assert (np.diag(_correlations(glyphs, letters)) > MATCH).all()
+
+
+@pytest.mark.parametrize("noise", [1.0, 2.0, 3.0])
+def test_boxes_drawn_cell_by_cell_on_grainy_paper_leave_no_stubs_of_their_walls(noise):
+    """A row of boxes drawn one rectangle per cell (3 px lines, so each wall is two lines thick) on paper with the
+    slightest grain: the top of each wall, a row or two between the top line and where the walls' rows begin, was
+    left behind as a stub (the grain beside it looked like a stroke crossing the wall), and the stubs read as a line
+    of R's above the word (a new user's FRMSNLBX read 'R RRRRRR / R / F MSNLBX / R RRRRRR')."""
+    data = real_letters("az")
+    rng = np.random.default_rng(5)
+    letters = data.x[rng.choice(len(data), 8, replace=False)]
+    side, cell, line = 28, 36, 3
+    page = Image.new("L", (side + cell * len(letters), 3 * side), 242)
+    draw = ImageDraw.Draw(page)
+    for k, letter in enumerate(letters):
+        left = side // 2 + k * cell
+        page.paste(0, (left + 5, side, left + 5 + 26, 2 * side), Image.fromarray(letter).resize((26, side)))
+        draw.rectangle([left, side - side // 5, left + cell, 2 * side + side // 5], outline=40, width=line)
+    grainy = np.asarray(page, dtype=np.float64) + np.random.default_rng(1).normal(0, noise, (page.height, page.width))
+    glyphs = segment_line(Image.fromarray(np.clip(grainy, 0, 255).round().astype(np.uint8)))
+    assert len(glyphs) == len(letters), [g.box for g in glyphs]
+    assert {g.line for g in glyphs} == {0}
     assert (np.diag(_correlations(glyphs, letters)) > MATCH).all()
 
 

@@ -325,8 +325,11 @@ def _line_remnant(piece: Piece, line_rows: np.ndarray) -> bool:
     """Whether a piece is what is left of a printed line printed or scanned a little askew: the line's rows were
     taken where its longest run lay, and the rest of it, a px or two higher or lower, stayed: a long thin piece
     along those rows (no thicker than a wall, several times as long as thick). Left in, each was read as a line of
-    letters (a field tilted by half a degree read as 200 S's)."""
+    letters (a field tilted by half a degree read as 200 S's). Or a stub no taller than TICK_REACH beside a line: the
+    end of a wall of boxes drawn cell by cell, a row or two above where the walls' rows begin, which the paper's
+    grain beside it made look crossed by a stroke (kept, the stubs read as a line of R's above the word)."""
     near = (
         np.abs(line_rows - piece.top).min() <= TICK_REACH and np.abs(line_rows - piece.bottom + 1).min() <= TICK_REACH
     )
-    return near and piece.height <= TICK_PX and piece.width >= max(NARROWEST_CELL, 4 * piece.height)
+    long_and_thin = piece.height <= TICK_PX and piece.width >= max(NARROWEST_CELL, 4 * piece.height)
+    return near and (long_and_thin or piece.height <= TICK_REACH)
