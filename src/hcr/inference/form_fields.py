@@ -23,6 +23,7 @@ TICK_PLACE = 0.03  # a wall that a letter touches is sought within this share of
 NARROWEST_CELL = 12  # px: a form's cell holds a letter, so its walls are at least this far apart in the ink map
 SLIVER = 0.25  # a piece narrower than this share of a cell, against its wall, may be a letter's that ran over it
 WALLS_SEEN = 0.9  # a grid finer than the walls seen stands only if a wall is at this share of its places at least
+UNEVEN_CELLS = 1.6  # boxes drawn by hand: the widest cell at most this many times the narrowest
 MOST_WALLS = 64  # more thin upright strokes than this are not a form field (cells would be narrower than a letter)
 MOST_TILT = 3.0  # degrees: a form field's printed lines are made level if tilted up to this either way...
 TILT_STEP = 0.25  # ...tried in steps of this (a quarter degree drifts 1.3 px across 300)...
@@ -72,18 +73,39 @@ def unrotated_box(p: Piece, tilt: float, shape: tuple[int, int], unrotated: tupl
 
 @dataclass(frozen=True)
 class Cells:
-    """A comb field's cells: walls at `first` + k × `width` (in the ink map's columns)."""
+    """A form field's cells, in the ink map's columns: walls at `first` + k × `width` (a printed grid), or, for boxes
+    drawn by hand, at the columns `walls` (sorted; `width` their typical step), and nowhere else."""
 
     first: float
     width: float
+    walls: tuple[float, ...] = ()
 
     def of(self, piece: Piece) -> int:
-        return int(np.floor(((piece.left + piece.right) / 2 - self.first) / self.width))
+        centre = (piece.left + piece.right) / 2
+        if self.walls:
+            return int(np.searchsorted(self.walls, centre)) - 1
+        return int(np.floor((centre - self.first) / self.width))
 
     def holds(self, column: float) -> bool:
         """Whether a wall at this column stands on the grid."""
+        if self.walls:
+            return bool(np.abs(np.array(self.walls) - column).min() <= TICK_PX)
         steps = (column - self.first) / self.width
         return bool(abs(steps - round(steps)) <= TICK_GRID)
+
+    def within(self, left: float, right: float) -> list[float]:
+        """The walls' columns from `left` to `right`."""
+        if self.walls:
+            return [wall for wall in self.walls if left <= wall <= right]
+        k = np.arange(np.ceil((left - self.first) / self.width), np.floor((right - self.first) / self.width) + 1)
+        return (self.first + self.width * k).tolist()
+
+    def bounds(self, cell: int) -> tuple[float, float]:
+        """The columns of a cell's left and right walls (beyond the last wall seen: a step on)."""
+        if self.walls:
+            walls = (self.walls[0] - self.width, *self.walls, self.walls[-1] + self.width)
+            return walls[min(max(cell + 1, 0), len(walls) - 2)], walls[min(max(cell + 2, 1), len(walls) - 1)]
+        return self.first + cell * self.width, self.first + (cell + 1) * self.width
 
 
 @dataclass(frozen=True)
@@ -169,7 +191,10 @@ def _form_field(mask: np.ndarray, printed: np.ndarray, labels: np.ndarray, walls
         if _share_walled(places) >= WALLS_SEEN
     ]
     n_walled, cells, places = max(walled, key=lambda grid: grid[0], default=(0, None, []))
-    if n_walled < 3:
+    drawn = _drawn_boxes(walls)
+    if drawn is not None and (n_walled < 3 or not all(cells.holds(wall) for wall in drawn.walls)):
+        cells, places = drawn, [(wall, _near(wall, drawn, upright)) for wall in drawn.walls]
+    elif n_walled < 3:
         return None
     found = np.zeros_like(mask)
     for p in (wall.piece for wall in walls if wall.piece and cells.holds(wall.centre)):  # the free ticks, whole
@@ -196,12 +221,29 @@ def _wall_places(cells: Cells, upright: np.ndarray, left: int, right: int) -> li
     reach = max(TICK_PX, TICK_PLACE * cells.width)
     first = int(np.ceil((left - reach - cells.first) / cells.width))
     last = int(np.floor((right + reach - cells.first) / cells.width))
-    places = []
-    for k in range(first, last + 1):
-        place = cells.first + k * cells.width
-        near = np.arange(max(0, round(place - reach)), min(len(upright), round(place + reach) + 1))
-        places.append((place, near[upright[near]]))
-    return places
+    return [(place, _near(place, cells, upright)) for place in cells.first + cells.width * np.arange(first, last + 1)]
+
+
+def _near(place: float, cells: Cells, upright: np.ndarray) -> np.ndarray:
+    """The columns near a wall's place that are inked across the walls' rows."""
+    reach = max(TICK_PX, TICK_PLACE * cells.width)
+    near = np.arange(max(0, round(place - reach)), min(len(upright), round(place + reach) + 1))
+    return near[upright[near]]
+
+
+def _drawn_boxes(walls: list[_Wall]) -> Cells | None:
+    """The cells of a row of boxes drawn by hand, not on an even grid: walls inked all the way from one printed line
+    to the next, at least three, leaving cells alike in width (the widest at most UNEVEN_CELLS times the narrowest,
+    and none narrower than a letter). A written I that runs from line to line inside a box leaves two narrow cells,
+    so it is no wall. None when the walls are not such a row."""
+    seen = [wall.centre for wall in walls if wall.piece is None]
+    centres = _merged(np.sort(seen)) if len(seen) >= 3 else []
+    if len(centres) < 3:
+        return None
+    steps = np.diff(centres)
+    if steps.min() < NARROWEST_CELL or steps.max() > UNEVEN_CELLS * steps.min():
+        return None
+    return Cells(float(centres[0]), float(np.median(steps)), tuple(float(c) for c in centres))
 
 
 def _free_ticks(pieces: list[Piece], line_rows: np.ndarray) -> list[_Wall]:
@@ -280,11 +322,8 @@ def by_cell(pieces: list[Piece], cells: Cells, labels: np.ndarray) -> list[Piece
     sliver = SLIVER * cells.width
     parts = []
     for p in pieces:
-        places = cells.first + cells.width * np.arange(
-            np.ceil((p.left + sliver - cells.first) / cells.width),
-            np.floor((p.right - sliver - cells.first) / cells.width) + 1,
-        )
-        parts += cut(p, labels, [round(x) - p.left for x in places]) if len(places) else [p]
+        places = cells.within(p.left + sliver, p.right - sliver)
+        parts += cut(p, labels, [round(x) - p.left for x in places]) if places else [p]
     pieces = parts
     by_cell: dict[int, list[Piece]] = {}
     for p in pieces:
@@ -296,7 +335,7 @@ def by_cell(pieces: list[Piece], cells: Cells, labels: np.ndarray) -> list[Piece
         for p in held:
             if p.width >= sliver:
                 continue
-            left_wall, right_wall = cells.first + cell * cells.width, cells.first + (cell + 1) * cells.width
+            left_wall, right_wall = cells.bounds(cell)
             if p.left - left_wall <= TICK_PX and cell - 1 in by_cell:
                 home[id(p)] = cell - 1
             elif right_wall - (p.right - 1) <= TICK_PX and cell + 1 in by_cell:
