@@ -134,6 +134,19 @@ def test_every_pixel_format_reads_as_the_same_letter(letters, mode, fmt):
     assert _correlation(to_letter_array(decoded), expected) > (0.9 if mode == "1" else 0.95)  # 1 bit: hard edges
 
 
+@pytest.mark.parametrize("paper_alpha", [0, 55, 120])
+def test_ink_on_half_transparent_paper_is_the_letter_alone(letters, paper_alpha):
+    """A drawing app's layer: opaque ink on paper that is partly transparent. The alpha was taken for the ink as it
+    stood, so the paper came out as a grey block round the letter (a new user's letters read right but unsure)."""
+    ink = np.asarray(Image.fromarray(letters[4]).resize((140, 140), Image.Resampling.BICUBIC), dtype=np.float64)
+    expected = to_letter_array(Image.fromarray(255 - ink.astype(np.uint8)))
+    alpha = np.round(paper_alpha + (255 - paper_alpha) * ink / 255).astype(np.uint8)
+    rgba = np.dstack([np.full((140, 140, 3), 0, np.uint8), alpha])  # black ink, black paper: only alpha tells
+    buffer = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buffer, "PNG")
+    assert _correlation(to_letter_array(open_image(buffer.getvalue())), expected) > 0.95
+
+
 @pytest.mark.parametrize(
     ("dtype", "fmt", "side", "white"),
     [(np.uint16, "PNG", 3000, 65535), (np.uint16, "PNG", 140, 4095), (np.int32, "TIFF", 140, 25500)],

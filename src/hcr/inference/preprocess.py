@@ -160,8 +160,8 @@ def _ink(image: Image.Image, work_side: int = WORK_SIDE) -> tuple[np.ndarray, bo
     image = _reduced(image, work_side)
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         alpha = np.asarray(image.convert("RGBA"), dtype=np.float32)[..., 3]
-        if _border(alpha).mean() < 128:  # a transparent canvas: what is drawn is what is opaque
-            return alpha, False
+        if _border(alpha).mean() < 128:  # a transparent canvas: what is drawn is what is opaque, beyond the paper
+            return np.maximum(alpha - np.median(_border(alpha)), 0.0), False  # (half transparent paper: a grey block)
     gray = _grey(image)
     values = np.asarray(gray)  # uint8 [H, W]
     border = _border(values)
