@@ -219,9 +219,7 @@ def _wall_places(cells: Cells, upright: np.ndarray, left: int, right: int) -> li
     """Each place on the grid from column `left` to `right` (a printed line's ends), with the columns near it that
     are `upright` (inked across the walls' rows: a wall, seen or touched by a letter), none where it has no wall."""
     reach = max(TICK_PX, TICK_PLACE * cells.width)
-    first = int(np.ceil((left - reach - cells.first) / cells.width))
-    last = int(np.floor((right + reach - cells.first) / cells.width))
-    return [(place, _near(place, cells, upright)) for place in cells.first + cells.width * np.arange(first, last + 1)]
+    return [(place, _near(place, cells, upright)) for place in cells.within(left - reach, right + reach)]
 
 
 def _near(place: float, cells: Cells, upright: np.ndarray) -> np.ndarray:
