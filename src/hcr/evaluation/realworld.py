@@ -271,7 +271,8 @@ def printed_letter(font: Path, letter: str, rng: np.random.Generator) -> bytes |
 
 
 def not_letters(digits: np.ndarray, rng: np.random.Generator, n: int) -> dict[str, list[bytes]]:
-    """Inputs with no letter to read: real handwritten digits, scribbles, two letters side by side, empty boxes."""
+    """Inputs with no letter to read: real handwritten `digits` (2–9: a 0 and a 1 are an O and an I), scribbles,
+    empty boxes."""
     scribbles, boxes = [], []
     for _ in range(n):
         image = Image.new("L", (200, 200), 255)
@@ -283,7 +284,7 @@ def not_letters(digits: np.ndarray, rng: np.random.Generator, n: int) -> dict[st
         boxes.append(encode(empty))
     picks = rng.choice(len(digits), n, replace=False)
     return {
-        "handwritten digits": [encode(Image.fromarray(on_paper(ink(d, 120), 245.0, 25.0))) for d in digits[picks]],
+        "handwritten digits 2–9": [encode(Image.fromarray(on_paper(ink(d, 120), 245.0, 25.0))) for d in digits[picks]],
         "scribbles": scribbles,
         "empty printed box": boxes,
     }
