@@ -70,6 +70,23 @@ def test_every_way_of_giving_one_image_reads_the_same(recognizer, letters, tmp_p
     assert recognizer.predict(photo).letter == expected.letter  # dark on light, larger: the same letter
 
 
+def test_deep_arrays_read_as_their_8_bit_copy(recognizer, letters):
+    """A scan read with its full depth (tifffile, OpenCV's IMREAD_UNCHANGED): 16 bits, 12 bits stored in 16, 32-bit
+    integers, whole float levels beyond 255. Refused before ("must lie in 0..255") while the same pixels saved as a
+    16-bit PNG read fine: scaled now as such a file is, by the array's own largest value."""
+    x, _ = letters
+    photo = np.asarray(Image.fromarray(255 - x[1]).resize((120, 120), Image.Resampling.BICUBIC))
+    expected = recognizer.predict(photo)
+    levels = photo.astype(np.int64)
+    for deep in (levels * 257, levels * 16, levels * 4096, (levels * 16).astype(np.float32)):
+        for dtype in (np.uint16, np.int32) if deep.max() < 65536 and deep.dtype != np.float32 else (deep.dtype,):
+            prediction = recognizer.predict(deep.astype(dtype))
+            assert (prediction.letter, prediction.status) == (expected.letter, expected.status), dtype
+            assert prediction.confidence == pytest.approx(expected.confidence, abs=0.02)
+    batch = recognizer.predict((x.astype(np.uint16) * 257)[:4])
+    assert [p.letter for p in batch] == [p.letter for p in recognizer.predict(x[:4])]
+
+
 def test_a_batch_reads_as_its_images_do_alone(recognizer, letters):
     x, y = letters
     batch = recognizer.predict(x, top_k=5)
@@ -92,7 +109,7 @@ BAD_ARRAYS = {
     "float above 1, not whole levels": (np.full((28, 28), 1.5), "0..1"),
     "float with NaN": (np.where(np.eye(28) > 0, np.nan, 0.5), "NaN"),
     "negative integers": (np.full((28, 28), -3, np.int64), "0..255"),
-    "16-bit levels": (np.full((28, 28), 4000, np.uint16), "0..255"),
+    "negative 16-bit-range levels": (np.full((28, 28), -4000, np.int32), "0..255"),
     "booleans": (np.ones((28, 28), bool), "bool"),
     "strings": (np.full((28, 28), "a"), "numbers"),
     "two channels": (np.zeros((50, 50, 2), np.uint8), "[H, W]"),

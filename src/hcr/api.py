@@ -19,7 +19,7 @@ from PIL import Image
 
 from hcr.errors import HcrError, InputError
 from hcr.inference.predictor import Prediction, Predictor, load_letter
-from hcr.inference.preprocess import open_image
+from hcr.inference.preprocess import deep_levels, open_image
 
 if TYPE_CHECKING:
     from hcr.configs import DataConfig
@@ -39,10 +39,11 @@ class Recognizer(Predictor):
 
     Every image goes through the same preprocessing as `hcr predict` gives a file (polarity, paper, box, pen), so
     an array is a picture, not model input: uint8 0..255, or float 0..1, any polarity, either a [H, W] image or an
-    [N, H, W] batch (a dataset's [N, 28, 28] letters included). A float array with values above 1 is refused unless
-    every value is a whole number in 0..255 (an 8-bit image cast to float): scaling is too easy to get wrong to
-    guess. Bad arrays raise hcr.errors.InputError; a blank or unreadable image is a Prediction saying so, as in
-    `hcr predict`."""
+    [N, H, W] batch (a dataset's [N, 28, 28] letters included). Deeper levels (uint16, int32, whole float levels
+    beyond 255: a scan read with its full depth) are scaled by each image's largest value, as a 16-bit file is. A
+    float array with values above 1 is refused unless every value is a whole number (an image cast to float):
+    scaling fractions is too easy to get wrong to guess. Bad arrays raise hcr.errors.InputError; a blank or
+    unreadable image is a Prediction saying so, as in `hcr predict`."""
 
     @classmethod
     def from_run(cls, run_dir: Path | str) -> "Recognizer":
@@ -59,7 +60,7 @@ class Recognizer(Predictor):
         if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1:
             raise InputError(f"top_k must be a whole number, at least 1, not {top_k!r}")
         if isinstance(images, np.ndarray) and images.ndim == 3 and not _is_one_image(images):
-            return self.predict_loaded([load_letter(_image_of(x)) for x in _checked_levels(images)], top_k)
+            return self.predict_loaded([load_letter(_image_of(x)) for x in _checked_levels(images, batch=True)], top_k)
         if isinstance(images, list | tuple):
             return self.predict_loaded([load_letter(_source(image)) for image in images], top_k)
         (prediction,) = self.predict_loaded([load_letter(_source(images))], top_k)
@@ -100,8 +101,10 @@ def _is_one_image(x: np.ndarray) -> bool:
     return x.shape[-1] <= 4 and x.shape[1] > 4
 
 
-def _checked_levels(x: np.ndarray) -> np.ndarray:
-    """uint8, same shape: the grey levels of an image or batch, once its dtype and values are known to be sound."""
+def _checked_levels(x: np.ndarray, batch: bool = False) -> np.ndarray:
+    """uint8, same shape: the grey levels of an image or (`batch`) of each of a batch's images, once its dtype and
+    values are known to be sound; deeper levels (16-bit, 32-bit, whole float levels) scaled as an image file of that
+    depth is, each image by its own largest value."""
     if x.size == 0:
         raise InputError(f"the array is empty ({list(x.shape)})")
     if np.issubdtype(x.dtype, np.bool_) or not np.issubdtype(x.dtype, np.number):
@@ -113,14 +116,18 @@ def _checked_levels(x: np.ndarray) -> np.ndarray:
             raise InputError("the image array holds NaN or infinite values")
         if x.min() >= 0 and x.max() <= 1:
             return np.round(x * MAX_LEVEL).astype(np.uint8)
-        if not (x.min() >= 0 and x.max() <= MAX_LEVEL and np.array_equal(x, np.round(x))):
+        if not (x.min() >= 0 and np.array_equal(x, np.round(x))):
             raise InputError(
-                f"a float image array must lie in 0..1 (this one spans {x.min():g}..{x.max():g}); "
+                f"a float image array must lie in 0..1 or hold whole levels (this one spans {x.min():g}..{x.max():g}); "
                 "divide by its maximum, or pass 8-bit levels as uint8"
             )
-    elif x.min() < 0 or x.max() > MAX_LEVEL:
-        raise InputError(f"an integer image array must lie in 0..255 (this one spans {x.min()}..{x.max()})")
-    return x.astype(np.uint8)
+    elif x.min() < 0:
+        raise InputError(
+            f"an integer image array must lie in 0..255, or 0.. its depth (this one spans {x.min()}..{x.max()})"
+        )
+    if x.dtype == np.uint8:
+        return x
+    return np.stack([deep_levels(image) for image in x]) if batch else deep_levels(x)
 
 
 def _image_of(levels: np.ndarray) -> Image.Image:

@@ -693,10 +693,16 @@ def _grey(image: Image.Image) -> Image.Image:
         return image.getchannel("L")
     if image.mode not in ("I", "F") and not image.mode.startswith("I;"):
         return image.convert("L")
-    values = np.asarray(image, dtype=np.float32)
+    return Image.fromarray(deep_levels(np.asarray(image)))
+
+
+def deep_levels(values: np.ndarray) -> np.ndarray:
+    """uint8, same shape: grey levels of any depth (non-negative) as 8-bit ones: 0..1 by 255, 0..255 as they are,
+    beyond 255 by their own largest value (the white of a 12-bit scan stored in 16 bits is 4,095)."""
+    values = values.astype(np.float32)
     top = float(values.max())
     scale = 255.0 if top <= 1.0 else 255.0 / top if top > 255.0 else 1.0
-    return Image.fromarray(np.clip(values * scale, 0.0, 255.0).astype(np.uint8))
+    return np.clip(values * scale, 0.0, 255.0).astype(np.uint8)
 
 
 def _reduced(image: Image.Image, work_side: int = WORK_SIDE) -> Image.Image:
