@@ -41,7 +41,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from hcr.errors import HcrError
 from hcr.files import NotRegularFileError, check_regular_file
 
-PREPROCESS_VERSION = 13  # bump when the output for the same image changes: it keys caches and model metadata
+PREPROCESS_VERSION = 14  # bump when the output for the same image changes: it keys caches and model metadata
 SIDE = 28
 INK_BOX = 22  # long side of the ink's bounding box in the 28×28 output
 MAX_PIXELS = 40_000_000  # larger images are refused: decompression bombs, or not a single letter anyway
@@ -710,6 +710,8 @@ def _reduced(image: Image.Image, work_side: int = WORK_SIDE) -> Image.Image:
     mode allows (15× faster than resampling: 0.4 ms for a 1200 px page, against 5.5), else resampled."""
     if max(image.size) <= work_side:
         return image
+    if image.mode == "1":  # Pillow shrinks a bilevel image by picking pixels: a thin line fell apart into dashes
+        image = image.convert("L")
     if image.mode in BLOCK_MEAN_MODES:
         factor = -(-max(image.size) // work_side)
         if image.mode in ("LA", "RGBA"):

@@ -16,10 +16,11 @@
 "use strict";
 
 const HcrPreprocess = (() => {
-  const PORTED_VERSION = 13; // 8 to 12 changed only images the port leaves to the server (a non-uniform border;
+  const PORTED_VERSION = 14; // 8 to 12 changed only images the port leaves to the server (a non-uniform border;
   // a ring of one level inside the border, which 9 no longer takes for a frame when it encloses mostly paper; 10
   // keeps faint ink that runs on from clear ink on paper estimated locally, 11 blurs a small noisy crop's ink, 12
-  // lets such faint ink into the letter's box); 13 takes the ink on uniform paper to be on the side with more of it
+  // lets such faint ink into the letter's box); 13 takes the ink on uniform paper to be on the side with more of it;
+  // 14 reduces bilevel images by their grey (a canvas is never bilevel)
   const PRECISION_BITS = 22; // Resample.c: 32 - 8 - 2
   const FILTERS = {
     bilinear: { support: 1.0, weight: (x) => (Math.abs(x) < 1.0 ? 1.0 - Math.abs(x) : 0.0) },
