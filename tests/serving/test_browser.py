@@ -373,7 +373,9 @@ def test_the_page_says_when_an_upload_is_not_a_letter(chromium, tmp_path):
         screenshot(page, "serve-not-a-letter.png")
 
 
-SCALES = (1.0, 0.45)  # the traced letters as drawn (~200 px) and small (~90 px: upscaled, its pen thinned)
+# the traced letters as drawn (~200 px), small (~90 px: upscaled, its pen thinned), and large (~240 px: the pen
+# thinner than usual at that size, made broader)
+SCALES = (1.0, 0.45, 1.2)
 DRAW_AND_READ = """async (drawings) => {
     // each drawing with the page's own pen (app.js's dot and segment), read by the page's own in-browser model
     const answers = [];
@@ -390,7 +392,7 @@ DRAW_AND_READ = """async (drawings) => {
 
 
 def test_the_model_in_the_browser_answers_as_the_server(chromium, server, az_letters, ort_web):
-    """A real letter of each kind drawn with the page's pen at two sizes: the page's own 28×28 and answer for the
+    """A real letter of each kind drawn with the page's pen at three sizes: the page's own 28×28 and answer for the
     canvas against the server's for the same PNG, all from the server itself (no CDN). The figures are printed
     (docs/browser.md quotes them)."""
     page = chromium.new_page()

@@ -84,6 +84,7 @@ MEDIAN_MIN_SIDE = 64  # px: below this, strokes are too thin to survive a 3×3 m
 SMALL_CROP = 64  # px: an image with a shorter side found blank is judged again by its pixels' grain (_pixel_noise)
 STROKE_SIDE = 88  # px: the scale at which stroke width is measured and corrected (4 × INK_BOX)
 STROKE_RANGE = (7.0, 26.0)  # usual stroke width at STROKE_SIDE: ~5th and ~97th percentile in EMNIST + Kaggle A–Z
+THIN_PEN_WIDTH = 10.0  # a thinner pen is made this wide: a usual pen (their 25th-50th percentile), not the thinnest
 MAX_PEN_RADIUS = 12  # px at STROKE_SIDE: the most a pen is changed (a filled 88 px square measures 44, r = 9)
 
 
@@ -631,7 +632,7 @@ def _with_usual_strokes(crop: Image.Image) -> Image.Image:
     low, high = STROKE_RANGE
     if low <= width <= high:
         return crop
-    radius = min(MAX_PEN_RADIUS, round(abs(width - (low if width < low else high)) / 2))  # a radius r: width ± 2r
+    radius = min(MAX_PEN_RADIUS, round(abs(width - (THIN_PEN_WIDTH if width < low else high)) / 2))  # width ± 2r
     if radius == 0:
         return crop
     scaled = _at_stroke_side(crop) if scaled is None else scaled
@@ -640,7 +641,10 @@ def _with_usual_strokes(crop: Image.Image) -> Image.Image:
     rows, cols = np.flatnonzero(repenned.any(axis=1)), np.flatnonzero(repenned.any(axis=0))
     if rows.size == 0:  # eroded away: no usual pen keeps this shape, so keep it as drawn
         return scaled
-    return Image.fromarray(repenned[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
+    repenned = repenned[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    if width < low:  # a line finer than a pixel at STROKE_SIDE came out faint there: its broader pen is not
+        repenned = (repenned.astype(np.uint32) * 255 // int(repenned.max())).astype(np.uint8)
+    return Image.fromarray(repenned)
 
 
 def _square_filter(padded: np.ndarray, radius: int, reduce: np.ufunc) -> np.ndarray:

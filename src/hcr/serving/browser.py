@@ -38,6 +38,7 @@ def preprocess_constants() -> dict[str, Any]:
         "line_span": preprocess.LINE_SPAN,
         "stroke_side": preprocess.STROKE_SIDE,
         "stroke_range": list(preprocess.STROKE_RANGE),
+        "thin_pen_width": preprocess.THIN_PEN_WIDTH,
         "max_pen_radius": preprocess.MAX_PEN_RADIUS,
     }
 

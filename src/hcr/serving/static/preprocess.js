@@ -20,7 +20,8 @@ const HcrPreprocess = (() => {
   // a ring of one level inside the border, which 9 no longer takes for a frame when it encloses mostly paper; 10
   // keeps faint ink that runs on from clear ink on paper estimated locally, 11 blurs a small noisy crop's ink, 12
   // lets such faint ink into the letter's box); 13 takes the ink on uniform paper to be on the side with more of it;
-  // 14 reduces bilevel images by their grey (a canvas is never bilevel)
+  // 14 reduces bilevel images by their grey (a canvas is never bilevel), and makes a pen thinner than the usual
+  // range as wide as their median (not their 5th percentile), at full strength
   const PRECISION_BITS = 22; // Resample.c: 32 - 8 - 2
   const FILTERS = {
     bilinear: { support: 1.0, weight: (x) => (Math.abs(x) < 1.0 ? 1.0 - Math.abs(x) : 0.0) },
@@ -337,10 +338,19 @@ const HcrPreprocess = (() => {
     const width = strokeWidth(scaled ?? img, c);
     const [low, high] = c.stroke_range;
     if (low <= width && width <= high) return img;
-    const radius = Math.min(c.max_pen_radius, roundHalfEven(Math.abs(width - (width < low ? low : high)) / 2));
+    const target = width < low ? c.thin_pen_width : high;
+    const radius = Math.min(c.max_pen_radius, roundHalfEven(Math.abs(width - target) / 2));
     if (radius === 0) return img;
     scaled = scaled ?? atStrokeSide(img);
-    return repen(scaled, radius, width < low) ?? scaled; // eroded away: kept as drawn
+    const repenned = repen(scaled, radius, width < low);
+    if (repenned === null) return scaled; // eroded away: kept as drawn
+    if (width < low) {
+      // a line finer than a pixel at STROKE_SIDE came out faint there: its broader pen is not
+      let peak = 0;
+      for (const v of repenned.data) peak = Math.max(peak, v);
+      repenned.data = repenned.data.map((v) => Math.floor((v * 255) / peak));
+    }
+    return repenned;
   }
 
   /**
