@@ -75,6 +75,8 @@ LINE_THICK = 0.1  # ...in a band of such rows no thicker than this share of the 
 LINE_RATIO = 2.0  # ...and this many times as long as the letter is tall...
 LINE_SPAN = 0.9  # ...and across this share of the image's width (a squat T's bar ends with the letter)
 LINE_REST = 0.1  # the letter, without the lines, holds this share of the ink at least (else it is all line)
+GRID_LINES = 3  # grid paper: this many lines across the image each way at least (a box's frame has two)...
+GRID_INK = 1.5  # ...where ink up to this many times a line's median is the line's (more: the letter's, on it)
 CROP_SPAN = 0.85  # ink across this share of an image's width and height: a letter cropped close, paper added round
 CROP_INK = 1 / 3  # ...its ink being what lies this share of the way from the darkest level to the paper...
 BAR_ASPECT = 2.0  # an image this many times as long as wide, found blank, may be a bar cropped to its width
@@ -398,6 +400,9 @@ def _letter_ink(image: Image.Image) -> tuple[np.ndarray, tuple[slice, slice]]:
     joined to a letter). Lower, a shadow's haze (the soft-shadow test) or a noisy scan's grain (tests/variants.py)
     joined the box. On a drawing's plain paper ink that faint is an anti-aliased edge: the box stays as it was."""
     ink, on_local_paper = _ink(image)
+    grid = _grid(ink)
+    if grid is not None:
+        ink[with_faint_edges(grid, ink > INK_THRESHOLD * float(ink.max()))] = 0.0
     mask = _ink_mask(ink)
     row_counts = mask.view(np.uint8).sum(axis=1, dtype=np.int32)  # [H] ink pixels per row
     glyph = _main_glyph(mask, row_counts)
@@ -415,6 +420,41 @@ def _printed_lines(mask: np.ndarray, row_counts: np.ndarray, glyph: tuple[slice,
     None if there are neither."""
     lines = [found for found in (_frame(mask, glyph), ruled_lines(mask, row_counts)) if found is not None]
     return with_faint_edges(np.logical_or.reduce(lines), mask) if lines else None
+
+
+def _grid(ink: np.ndarray) -> np.ndarray | None:
+    """bool [H, W]: the lines of grid paper in an ink map, or None: at least GRID_LINES straight lines of ink across
+    LINE_SPAN of the image each way, each no thicker than LINE_THICK of it, found on all the ink (a grid's lines are
+    often fainter than the letter). ruled_lines misses them: the vertical lines run through every row, so the letter
+    seemed as tall as the page and no horizontal line twice as long as that. No letter is three full bars each way (a
+    box's frame is two: _frame), so no letter's size is needed to tell. O(pixels)."""
+    across = _full_lines(ink)
+    if across is None:
+        return None
+    down = _full_lines(ink.T)
+    return None if down is None else across | down.T
+
+
+def _full_lines(ink: np.ndarray) -> np.ndarray | None:
+    """bool [H, W]: in the rows whose longest run of ink spans LINE_SPAN of the width, in bands of rows no thicker
+    than LINE_THICK of the height, if there are at least GRID_LINES such bands, the run's pixels no darker than
+    GRID_INK × its median (darker: a letter's stroke crossing or following the line); else None."""
+    h, w = ink.shape
+    mask = ink > 0
+    rows = np.flatnonzero(mask.view(np.uint8).sum(axis=1, dtype=np.int32) >= LINE_SPAN * w)
+    if len(rows) < GRID_LINES:
+        return None
+    starts, stops = _longest_runs(mask[rows])
+    rows, starts, stops = (kept[stops - starts >= LINE_SPAN * w] for kept in (rows, starts, stops))
+    thin = _in_thin_bands(rows, LINE_THICK * h)
+    rows, starts, stops = rows[thin], starts[thin], stops[thin]
+    if np.count_nonzero(np.diff(rows) > 1) + 1 < GRID_LINES:  # bands of consecutive rows
+        return None
+    lines = np.zeros_like(mask)
+    for row, start, stop in zip(rows, starts, stops, strict=True):
+        run = ink[row, start:stop]
+        lines[row, start:stop] = run <= GRID_INK * np.median(run)
+    return lines
 
 
 def _with_faint_strokes(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
