@@ -7,11 +7,10 @@ and textured paper, transparency, palette GIF, and a phone photo stored sideways
 """
 
 import io
-import itertools
 from collections.abc import Callable
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageFilter
 
 Variant = Callable[[np.ndarray, np.random.Generator], bytes]
 PAPER = 245  # grey level of white paper in a scan
@@ -35,48 +34,6 @@ def _on_paper(ink: np.ndarray, paper: np.ndarray | float, pen: np.ndarray | floa
     if np.ndim(paper) or np.ndim(pen):
         ink = ink[..., np.newaxis]
     return np.clip(paper * (1 - ink) + pen * ink, 0, 255).astype(np.uint8)
-
-
-def _thinned(mask: np.ndarray) -> np.ndarray:
-    """bool: a mask thinned to its centre line, one pixel wide (Zhang and Suen's two sub-iterations)."""
-    m = np.pad(mask.astype(np.uint8), 1)
-    changed = True
-    while changed:
-        changed = False
-        for step in (0, 1):
-            p2, p3, p4, p5 = m[:-2, 1:-1], m[:-2, 2:], m[1:-1, 2:], m[2:, 2:]
-            p6, p7, p8, p9 = m[2:, 1:-1], m[2:, :-2], m[1:-1, :-2], m[:-2, :-2]
-            ring = [p2, p3, p4, p5, p6, p7, p8, p9, p2]
-            neighbours = sum(n.astype(np.int32) for n in ring[:8])
-            rises = sum(((a == 0) & (b == 1)).astype(np.int32) for a, b in itertools.pairwise(ring))
-            first, second = (p2 * p4 * p6, p4 * p6 * p8) if step == 0 else (p2 * p4 * p8, p2 * p6 * p8)
-            gone = (m[1:-1, 1:-1] == 1) & (neighbours >= 2) & (neighbours <= 6) & (rises == 1)
-            gone &= (first == 0) & (second == 0)
-            if gone.any():
-                m[1:-1, 1:-1][gone] = 0
-                changed = True
-    return m[1:-1, 1:-1].astype(bool)
-
-
-def centre_line(letter: np.ndarray, side: int, pen: float) -> np.ndarray:
-    """float [side, side] ink 0..1: the letter's centre line redrawn with a round pen `pen` px wide, antialiased,
-    as a stylus on a tablet draws it (the datasets' letters are scanned with a broad pen)."""
-    grid = 64
-    big = np.asarray(Image.fromarray(letter).resize((grid, grid), Image.Resampling.BICUBIC))
-    ys, xs = np.nonzero(_thinned(big > 0.5 * big.max()))
-    supersample = 4
-    scale = side * supersample / grid
-    canvas = Image.new("L", (side * supersample, side * supersample), 0)
-    draw = ImageDraw.Draw(canvas)
-    width = max(1, round(pen * supersample))
-    on = set(zip(ys.tolist(), xs.tolist(), strict=True))
-    for y, x in on:
-        for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
-            if (y + dy, x + dx) in on:
-                draw.line([(x * scale, y * scale), ((x + dx) * scale, (y + dy) * scale)], fill=255, width=width)
-        r = width / 2
-        draw.ellipse((x * scale - r, y * scale - r, x * scale + r, y * scale + r), fill=255)
-    return np.asarray(canvas.reduce(supersample), np.float64) / 255.0
 
 
 def original(letter, rng):

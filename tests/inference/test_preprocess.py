@@ -8,6 +8,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from hcr.data import load_datasets
+from hcr.evaluation.realworld import centre_line
 from hcr.inference.preprocess import (
     BlankImageError,
     ink_map,
@@ -15,7 +16,7 @@ from hcr.inference.preprocess import (
     to_letter_array,
 )
 from hcr.labels import index_of
-from tests.variants import VARIANTS, centre_line
+from tests.variants import VARIANTS
 
 # mean / worst correlation with the original letter's 28×28 result; a pen of another width changes every stroke
 CLOSE = {"thick-pen": (0.88, 0.6), "thin-pen": (0.88, 0.6), "textured-photo": (0.92, 0.6)}

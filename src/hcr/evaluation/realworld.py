@@ -9,6 +9,7 @@ training (hcr.data.rendered draws the training copies, with ranges of its own). 
 """
 
 import io
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -55,6 +56,48 @@ def gradient(shape: tuple[int, int], rng: np.random.Generator, depth: float) -> 
 
 def jpeg(page: np.ndarray, rng: np.random.Generator, quality: tuple[int, int] = (60, 90)) -> bytes:
     return encode(Image.fromarray(page), "JPEG", quality=int(rng.integers(*quality)))
+
+
+def _thinned(mask: np.ndarray) -> np.ndarray:
+    """bool: a mask thinned to its centre line, one pixel wide (Zhang and Suen's two sub-iterations)."""
+    m = np.pad(mask.astype(np.uint8), 1)
+    changed = True
+    while changed:
+        changed = False
+        for step in (0, 1):
+            p2, p3, p4, p5 = m[:-2, 1:-1], m[:-2, 2:], m[1:-1, 2:], m[2:, 2:]
+            p6, p7, p8, p9 = m[2:, 1:-1], m[2:, :-2], m[1:-1, :-2], m[:-2, :-2]
+            ring = [p2, p3, p4, p5, p6, p7, p8, p9, p2]
+            neighbours = sum(n.astype(np.int32) for n in ring[:8])
+            rises = sum(((a == 0) & (b == 1)).astype(np.int32) for a, b in itertools.pairwise(ring))
+            first, second = (p2 * p4 * p6, p4 * p6 * p8) if step == 0 else (p2 * p4 * p8, p2 * p6 * p8)
+            gone = (m[1:-1, 1:-1] == 1) & (neighbours >= 2) & (neighbours <= 6) & (rises == 1)
+            gone &= (first == 0) & (second == 0)
+            if gone.any():
+                m[1:-1, 1:-1][gone] = 0
+                changed = True
+    return m[1:-1, 1:-1].astype(bool)
+
+
+def centre_line(letter: np.ndarray, side: int, pen: float) -> np.ndarray:
+    """float [side, side] ink 0..1: the letter's centre line redrawn with a round pen `pen` px wide, antialiased,
+    as a stylus on a tablet draws it (the datasets' letters are scanned with a broad pen)."""
+    grid = 64
+    big = np.asarray(Image.fromarray(letter).resize((grid, grid), Image.Resampling.BICUBIC))
+    ys, xs = np.nonzero(_thinned(big > 0.5 * big.max()))
+    supersample = 4
+    scale = side * supersample / grid
+    canvas = Image.new("L", (side * supersample, side * supersample), 0)
+    draw = ImageDraw.Draw(canvas)
+    width = max(1, round(pen * supersample))
+    on = set(zip(ys.tolist(), xs.tolist(), strict=True))
+    for y, x in on:
+        for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
+            if (y + dy, x + dx) in on:
+                draw.line([(x * scale, y * scale), ((x + dx) * scale, (y + dy) * scale)], fill=255, width=width)
+        r = width / 2
+        draw.ellipse((x * scale - r, y * scale - r, x * scale + r, y * scale + r), fill=255)
+    return np.asarray(canvas.reduce(supersample), np.float64) / 255.0
 
 
 # --- conditions -----------------------------------------------------------------------------------------------
@@ -222,6 +265,41 @@ def thick_marker(letter, rng):
     return encode(Image.fromarray(255 - np.asarray(big)))
 
 
+def stylus_drawing(letter, rng):
+    """A letter drawn with a stylus or a finger on a tablet or phone and saved by the app: its centre line with a
+    round pen of 1–4 px (a finger: 8–15 % of the letter's height), 30–80 % of a canvas of 256–1024 px, anywhere on
+    it; half the time a transparent PNG (ink opaque, paper transparent)."""
+    size = int(rng.integers(256, 1025))
+    side = int(size * rng.uniform(0.3, 0.8))
+    pen = rng.uniform(1, 4) if rng.uniform() < 0.7 else side * rng.uniform(0.08, 0.15)
+    page = np.zeros((size, size))
+    top, left = (int(rng.integers(0, size - side + 1)) for _ in range(2))
+    page[top : top + side, left : left + side] = centre_line(letter, side, pen)
+    if rng.uniform() < 0.5:
+        alpha = np.clip(page * 255, 0, 255).astype(np.uint8)
+        return encode(Image.merge("RGBA", (*[Image.new("L", (size, size), 20)] * 3, Image.fromarray(alpha))))
+    return encode(Image.fromarray(on_paper(page, 255.0, 20.0)))
+
+
+def on_grid_paper(letter, rng):
+    """A letter written with a stylus across the squares of a note app's grid paper (or graph paper): light blue or
+    grey lines every 22–45 px, 1–2 px thick, on white or cream, the letter 90–220 px tall on a 500–900 px page."""
+    width, height, side = int(rng.integers(500, 900)), int(rng.integers(400, 700)), int(rng.integers(90, 220))
+    page = np.zeros((height, width))
+    top, left = int(rng.integers(10, height - side - 10)), int(rng.integers(10, width - side - 10))
+    page[top : top + side, left : left + side] = centre_line(letter, side, rng.uniform(1.5, 3.5))
+    lines = np.zeros((height, width))
+    spacing, thick = int(rng.integers(22, 46)), int(rng.integers(1, 3))
+    for start in range(int(rng.integers(0, spacing)), height, spacing):
+        lines[start : start + thick] = 1
+    for start in range(int(rng.integers(0, spacing)), width, spacing):
+        lines[:, start : start + thick] = 1
+    paper = np.array((252.0, 250.0, 240.0) if rng.uniform() < 0.5 else (255.0, 255.0, 255.0))
+    colour = np.array((170.0, 200.0, 235.0) if rng.uniform() < 0.5 else (200.0, 200.0, 200.0)) + rng.uniform(-20, 15)
+    background = on_paper(lines[..., None], paper, colour).astype(np.float64)
+    return encode(Image.fromarray(on_paper(page[..., None], background, np.array((25.0, 25.0, 40.0)))))
+
+
 CONDITIONS: dict[str, Condition] = {
     "clean drawing": clean_drawing,
     "pencil photo, 20–40 px": pencil_photo,
@@ -236,6 +314,8 @@ CONDITIONS: dict[str, Condition] = {
     "comb box": comb_box,
     "ruled line": on_ruled_line,
     "felt marker": thick_marker,
+    "stylus or finger on a tablet": stylus_drawing,
+    "stylus on grid paper": on_grid_paper,
 }
 
 
