@@ -81,7 +81,8 @@ CROP_SPAN = 0.85  # ink across this share of an image's width and height: a lett
 CROP_INK = 1 / 3  # ...its ink being what lies this share of the way from the darkest level to the paper...
 BAR_ASPECT = 2.0  # an image this many times as long as wide, found blank, may be a bar cropped to its width
 CROP_CONTRAST = 32  # ...if its ink is this many grey levels darker than the paper at least (faint pencil is left be)
-NOISY_PAPER = 2.0  # paper noise σ (grey levels) from which the image is median-filtered (a small one: blurred)
+NOISY_PAPER = 2.5  # paper noise σ (grey levels) from which the image is median-filtered (a small one: blurred);
+# above the 1.9-2.1 that grain of one whole grey level measures on light paper, which a thin line must survive
 MEDIAN_MIN_SIDE = 64  # px: below this, strokes are too thin to survive a 3×3 median
 SMALL_CROP = 64  # px: an image with a shorter side found blank is judged again by its pixels' grain (_pixel_noise)
 STROKE_SIDE = 88  # px: the scale at which stroke width is measured and corrected (4 × INK_BOX)
