@@ -345,6 +345,23 @@ def test_ruled_lines_and_a_comb_baseline_are_no_part_of_the_letter(letters):
     _reads_as_alone(letters, comb)
 
 
+def test_a_small_thin_letter_among_lines_darker_on_the_border_is_dark_ink_not_blank(letters):
+    """Grid lines left a quarter of the border darker than the lines inside (a reduced page: the lines' pixels fall
+    on the border whole and inside in halves) while a small thin letter held under 0.2 % of the pixels: neither
+    extreme lay beyond the border's levels, the tie read as light ink on dark paper, and the page as blank (1 of
+    1,040 bench letters on grid paper)."""
+    ink = np.zeros((500, 500))
+    ink[300:400, 100:200] = centre_line(letters[14], 100, 1.2)  # an O
+    paper = np.full(ink.shape, 255.0)
+    paper[:, 5::10] = 207.0  # the lines, halved by the reduction
+    for edge in (paper[0], paper[-1], paper[:, 0], paper[:, -1]):
+        edge[2::4] = 191.0  # where they meet the border whole
+    pages = [background * (1 - ink) + 25 * ink for background in (paper, np.full_like(ink, 255.0))]
+    assert (ink > 0.5).mean() < 0.002
+    lined, plain = (to_letter_array(Image.fromarray(np.round(page).astype(np.uint8))) for page in pages)
+    assert _correlation(lined, plain) >= 0.8
+
+
 def test_a_thin_line_on_slightly_grainy_cream_paper_is_not_median_filtered_away(letters):
     """A note app's cream 'paper' with a faint grain (σ 2.5 levels) under a stylus's 1.5-2 px line, on a canvas
     over 512 px: the grain, counted in whole grey levels, measured σ 2.0 on paper of 243 or darker, the image was

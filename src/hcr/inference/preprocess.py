@@ -271,13 +271,16 @@ def _light_ink(values: np.ndarray, border: np.ndarray) -> bool:
     """Whether the ink is lighter than the paper: the image's extreme that lies farther beyond the paper's levels
     on the border is the ink's. The border's middle 60 % is the paper (a letter touches a border only in places; a
     shadow on it adds its own level), and the image's 0.2th and 99.8th percentiles are ink wherever ink covers more
-    than 0.2 % of the image. Unlike the border's level alone, this holds when a shadow darkens most of the page."""
+    than 0.2 % of the image. Unlike the border's level alone, this holds when a shadow darkens most of the page.
+    Light ink must lie beyond the paper by MIN_CONTRAST: where neither extreme does (a thin letter under 0.2 % of a
+    page whose grid lines darken a fifth of its border), the ink is dark, as on most pages (that tie read as light
+    ink, and the page as blank)."""
     low, high = np.percentile(border, (20, 80))
     step = max(1, round((values.size / NOISE_SAMPLE) ** 0.5))
     sample = values[::step, ::step].ravel()
     ranks = (len(sample) // 500, len(sample) - 1 - len(sample) // 500)
-    darkest, lightest = np.partition(sample, ranks)[list(ranks)]
-    return bool(lightest - high > low - darkest)
+    darkest, lightest = np.partition(sample, ranks)[list(ranks)].astype(np.int32)
+    return bool(lightest - high > max(low - darkest, MIN_CONTRAST))
 
 
 def _ink_on_paper(values: np.ndarray, paper: np.ndarray) -> tuple[np.ndarray, float]:
