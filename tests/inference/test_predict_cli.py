@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pillow_heif
 import pytest
 from PIL import Image
 
@@ -23,7 +24,8 @@ def _hcr(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def image_dir(tmp_path_factory):
-    """Real letters as a user keeps them: nested folders, several formats, and a file that is not an image."""
+    """Real letters as a user keeps them: nested folders, several formats (a phone's HEIC too), and a file that is
+    not an image."""
     data = load_datasets([f"az:{AZ_CSV}"])
     root = tmp_path_factory.mktemp("images")
     (root / "scans" / "more").mkdir(parents=True)
@@ -32,6 +34,9 @@ def image_dir(tmp_path_factory):
         letter = 255 - data.x[np.flatnonzero(data.y == label)[0]]
         Image.fromarray(letter).resize((200, 200), Image.Resampling.BICUBIC).save(root / name)
     (root / "scans" / "notes.txt").write_text("not a letter")
+    photo = Image.fromarray(255 - data.x[np.flatnonzero(data.y == 4)[0]]).resize((200, 200)).convert("RGB")
+    (root / "phone").mkdir()
+    pillow_heif.from_pillow(photo).save(root / "phone" / "e.heic", quality=90)  # as an iPhone saves a photo
     return root
 
 
@@ -40,8 +45,8 @@ def test_json_for_a_folder_read_recursively(onnx_model_dir, image_dir):
     assert result.returncode == 0, result.stderr
     records = json.loads(result.stdout)
     assert sorted(r["path"] for r in records) == sorted(
-        str(image_dir / n) for n in ["a.png", "scans/b.jpg", "scans/more/c.bmp", "scans/more/d.webp"]
-    )  # notes.txt is not an image extension: a folder scan leaves it out
+        str(image_dir / n) for n in ["a.png", "scans/b.jpg", "scans/more/c.bmp", "scans/more/d.webp", "phone/e.heic"]
+    )  # notes.txt is not an image extension: a folder scan leaves it out; a phone's HEIC photo is one
     predictor = Predictor(onnx_model_dir)
     for record, (_, expected) in zip(records, predictor.predict_files([r["path"] for r in records], 5), strict=True):
         assert record["letter"] == expected.letter
@@ -97,7 +102,7 @@ def test_predict_never_imports_tensorflow(onnx_model_dir, image_dir):
     args = ["predict", str(image_dir), "--model", str(onnx_model_dir), "--json"]
     result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120)
     assert "exit=0 heavy=[]" in result.stderr, result.stderr
-    assert len(json.loads(result.stdout)) == 4
+    assert len(json.loads(result.stdout)) == 5
 
 
 @pytest.mark.slow

@@ -29,6 +29,7 @@ from hcr.inference.preprocess import (
     BlankImageError,
     ImageError,
     open_image,
+    register_heif,
     to_letter_array,
     to_model_input,
 )
@@ -182,6 +183,7 @@ def find_images(inputs: Iterable[Path]) -> list[Path]:
         if not path.is_dir():
             files.append(path)
             continue
+        register_heif()  # a phone's photos in the folder
         extensions = Image.registered_extensions()  # loads every Pillow plugin (~0.2 s): only when a folder is given
         found = sorted(
             p

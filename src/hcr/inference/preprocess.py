@@ -101,7 +101,8 @@ class BlankImageError(ImageError):
 
 def open_image(source: Path | str | bytes | BinaryIO) -> Image.Image:
     """Decode an image (a file, its bytes, or an open binary file) fully, so truncation shows here and not later,
-    honouring EXIF orientation. Errors say what is wrong, not where: the caller knows the file's name."""
+    honouring EXIF orientation. Errors say what is wrong, not where: the caller knows the file's name. HEIC (a
+    phone's photo) is read too: pillow-heif's opener is registered the first time Pillow knows a file not."""
     try:
         if isinstance(source, str | Path):
             check_regular_file(source)  # a FIFO would block Image.open forever
@@ -109,16 +110,14 @@ def open_image(source: Path | str | bytes | BinaryIO) -> Image.Image:
                 raise ImageError("the file is empty (0 bytes)")
         elif isinstance(source, bytes) and not source:
             raise ImageError("the image is empty (0 bytes)")
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
-                if image.width * image.height > MAX_PIXELS:
-                    raise ImageError(f"{image.width}×{image.height} pixels is too large (limit {MAX_PIXELS:,})")
-                image.draft("L", (WORK_SIDE, WORK_SIDE))  # JPEG decodes at reduced size: much faster
-                _check_decoded_size(image)
-                image.load()
-                ImageOps.exif_transpose(image, in_place=True)  # in place: no copy of an upright image
-                return image
+        try:
+            return _decoded(source)
+        except UnidentifiedImageError:
+            if not register_heif():
+                raise
+            if not isinstance(source, str | Path | bytes):
+                source.seek(0)
+            return _decoded(source)
     except FileNotFoundError:
         raise ImageError("file not found") from None
     except (IsADirectoryError, PermissionError, NotRegularFileError) as e:
@@ -129,6 +128,30 @@ def open_image(source: Path | str | bytes | BinaryIO) -> Image.Image:
         raise ImageError("refused as a decompression bomb (too many pixels)") from None
     except (OSError, SyntaxError, ValueError) as e:
         raise ImageError(f"corrupt or truncated image ({e})") from None
+
+
+def _decoded(source: Path | str | bytes | BinaryIO) -> Image.Image:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
+            if image.width * image.height > MAX_PIXELS:
+                raise ImageError(f"{image.width}×{image.height} pixels is too large (limit {MAX_PIXELS:,})")
+            image.draft("L", (WORK_SIDE, WORK_SIDE))  # JPEG decodes at reduced size: much faster
+            _check_decoded_size(image)
+            image.load()
+            ImageOps.exif_transpose(image, in_place=True)  # in place: no copy of an upright image
+            return image
+
+
+def register_heif() -> bool:
+    """Teach Pillow HEIC/HEIF (pillow-heif), once; whether this call did (False: it knew them already). Lazily: the
+    import costs 30 ms, which every `hcr predict` of a PNG would pay."""
+    if ".heic" in Image.registered_extensions():
+        return False
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    return True
 
 
 def _check_decoded_size(image: Image.Image) -> None:
