@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from hcr.data import load_datasets
-from hcr.evaluation.realworld import centre_line
+from hcr.evaluation.realworld import centre_line, grid_paper_page
 from hcr.inference.preprocess import (
     BlankImageError,
     ink_map,
@@ -405,28 +405,10 @@ def test_grid_paper_is_no_part_of_a_letter_written_across_it(letters):
     grid's vertical lines ran through every row, so the letter seemed as tall as the page, no horizontal line was
     longer than twice that, and the letter came out a blob in a lattice (tablet notes on a grid read 61 % against
     96 % on the same page without lines)."""
-    rng = np.random.default_rng(5)
     correlations = []
-    for letter in letters:
-        width, height, side = int(rng.integers(500, 900)), int(rng.integers(400, 700)), int(rng.integers(90, 220))
-        ink = np.zeros((height, width))
-        top, left = int(rng.integers(10, height - side - 10)), int(rng.integers(10, width - side - 10))
-        ink[top : top + side, left : left + side] = centre_line(letter, side, rng.uniform(1.5, 3.5))
-        paper = np.array((252.0, 250.0, 240.0) if rng.uniform() < 0.5 else (255.0, 255.0, 255.0))
-        lines = np.zeros((height, width))
-        spacing, thick = int(rng.integers(22, 45)), int(rng.integers(1, 3))
-        for start in range(int(rng.integers(0, spacing)), height, spacing):
-            lines[start : start + thick] = 1
-        for start in range(int(rng.integers(0, spacing)), width, spacing):
-            lines[:, start : start + thick] = 1
-        background = paper * (1 - lines[..., None]) + np.array((160.0, 190.0, 225.0)) * lines[..., None]
-        page, plain = (
-            bg * (1 - ink[..., None]) + np.array((25.0, 25.0, 40.0)) * ink[..., None] for bg in (background, paper)
-        )
-        read = [
-            to_letter_array(Image.fromarray(np.clip(np.round(one), 0, 255).astype(np.uint8))) for one in (page, plain)
-        ]
-        correlations.append(_correlation(*read))
+    for index, letter in enumerate(letters):
+        pages = (grid_paper_page(letter, np.random.default_rng(index), grid) for grid in (True, False))
+        correlations.append(_correlation(*(to_letter_array(Image.fromarray(page)) for page in pages)))
     assert np.mean(correlations) >= 0.9, np.round(correlations, 2)
     assert min(correlations) >= 0.6, np.round(correlations, 2)
 

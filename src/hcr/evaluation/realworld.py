@@ -284,6 +284,11 @@ def stylus_drawing(letter, rng):
 def on_grid_paper(letter, rng):
     """A letter written with a stylus across the squares of a note app's grid paper (or graph paper): light blue or
     grey lines every 22–45 px, 1–2 px thick, on white or cream, the letter 90–220 px tall on a 500–900 px page."""
+    return encode(Image.fromarray(grid_paper_page(letter, rng)))
+
+
+def grid_paper_page(letter: np.ndarray, rng: np.random.Generator, grid: bool = True) -> np.ndarray:
+    """uint8 [H, W, 3]: on_grid_paper's page; without the `grid`, the same page had its paper no lines."""
     width, height, side = int(rng.integers(500, 900)), int(rng.integers(400, 700)), int(rng.integers(90, 220))
     page = np.zeros((height, width))
     top, left = int(rng.integers(10, height - side - 10)), int(rng.integers(10, width - side - 10))
@@ -291,13 +296,13 @@ def on_grid_paper(letter, rng):
     lines = np.zeros((height, width))
     spacing, thick = int(rng.integers(22, 46)), int(rng.integers(1, 3))
     for start in range(int(rng.integers(0, spacing)), height, spacing):
-        lines[start : start + thick] = 1
+        lines[start : start + thick] = grid
     for start in range(int(rng.integers(0, spacing)), width, spacing):
-        lines[:, start : start + thick] = 1
+        lines[:, start : start + thick] = grid
     paper = np.array((252.0, 250.0, 240.0) if rng.uniform() < 0.5 else (255.0, 255.0, 255.0))
     colour = np.array((170.0, 200.0, 235.0) if rng.uniform() < 0.5 else (200.0, 200.0, 200.0)) + rng.uniform(-20, 15)
     background = on_paper(lines[..., None], paper, colour).astype(np.float64)
-    return encode(Image.fromarray(on_paper(page[..., None], background, np.array((25.0, 25.0, 40.0)))))
+    return on_paper(page[..., None], background, np.array((25.0, 25.0, 40.0)))
 
 
 CONDITIONS: dict[str, Condition] = {
