@@ -357,6 +357,36 @@ def test_boxes_drawn_by_hand_of_uneven_widths_come_out_without_their_walls(side,
         assert (np.diag(_correlations(glyphs, drawn)) > MATCH).all(), widths
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_a_row_of_boxes_on_a_wide_page_is_a_form_field(seed):
+    """A row of boxes on a page photographed whole, the field under half the image's width: its lines were not long
+    enough for a field's, the boxes and the letters in them were one blob, and GRACE in 8 boxes read R, marked ok."""
+    data = real_letters("az")
+    rng = np.random.default_rng(700 + seed)
+    letters = data.x[rng.choice(len(data), int(rng.integers(4, 8)), replace=False)]
+    field = compose_comb_field(letters, space_before=[False] * len(letters), with_top=True)
+    page = Image.new("L", (int(field.image.width * rng.uniform(2.3, 3.5)), field.image.height * 2), 245)
+    page.paste(field.image, (int(rng.integers(0, page.width - field.image.width)), field.image.height // 2))
+    glyphs = segment_line(page)
+    assert len(glyphs) == len(letters), [g.box for g in glyphs]
+    assert (np.diag(_correlations(glyphs, letters)) > MATCH).all()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_printed_box_round_a_word_is_no_letter(seed):
+    """A form's field printed as one box round the whole word: its sides stand from line to line like box walls,
+    but only two, so no field was found, and each side read I, marked ok (49 of 60 such fields wrong, unflagged)."""
+    line, letters = _line_of("az", 800 + seed, dark_on_light=True)
+    left, top = min(b[0] for b in line.boxes), min(b[1] for b in line.boxes)
+    right, bottom = max(b[2] for b in line.boxes), max(b[3] for b in line.boxes)
+    margin = int(np.random.default_rng(seed).integers(6, 16))
+    page = line.image.copy()
+    box = (left - margin, top - margin, right + margin, bottom + margin)
+    ImageDraw.Draw(page).rectangle(box, outline=40, width=2)
+    glyphs = segment_line(page)
+    assert len(glyphs) == len(letters), [g.box for g in glyphs]
+
+
 def test_a_line_written_on_a_ruled_line_comes_out_without_it():
     line, letters = _line_of("az", 7)
     glyphs = segment_line(with_rule_under(line).image)

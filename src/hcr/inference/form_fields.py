@@ -14,7 +14,7 @@ import numpy as np
 from hcr.inference.pieces import Box, Piece, cut, labelled, union
 from hcr.inference.preprocess import INK_THRESHOLD
 
-PRINTED_LINE_SPAN = 0.5  # a printed line across a field spans this share of the image's width at least
+PRINTED_LINE_SPAN = 0.25  # a printed line across a field spans this share of the image's width at least
 TICK_WIDTH = 0.2  # a comb's tick is no wider than this many of its heights, or than TICK_PX (a short tick)...
 TICK_PX = 6  # (a wall printed thick, or widened by a scan's noise and blur)
 TICK_REACH = 3  # ...ends within this many px of a printed line...
@@ -276,6 +276,18 @@ def _box_walls(mask: np.ndarray, printed: np.ndarray) -> list[_Wall]:
             if len(run) and len(run) <= max(TICK_WIDTH * (bottom - top), TICK_PX):
                 walls.append(_Wall(int(run[0]), int(run[-1]) + 1, int(top), int(bottom)))
     return walls
+
+
+def box_sides(mask: np.ndarray, printed: np.ndarray) -> np.ndarray | None:
+    """bool [H, W]: the sides of printed boxes round a whole field (a form's box round a word): columns inked from
+    one printed line to the next, as a box's walls are, standing where both lines end; None if there are none. Only
+    two, they make no grid of cells, and each read as an I, marked ok."""
+    sides = np.zeros_like(mask)
+    for wall in _box_walls(mask, printed):
+        ends = [np.flatnonzero(printed[row])[[0, -1]] for row in (wall.top - 1, wall.bottom)]
+        if all(np.abs(line_ends - wall.centre).min() <= TICK_PX for line_ends in ends):
+            sides[wall.top : wall.bottom, wall.left : wall.right] = mask[wall.top : wall.bottom, wall.left : wall.right]
+    return sides if sides.any() else None
 
 
 def _merged(centres: np.ndarray) -> np.ndarray:

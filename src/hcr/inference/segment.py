@@ -30,6 +30,7 @@ from scipy import ndimage
 from hcr.inference.form_fields import (
     PRINTED_LINE_SPAN,
     Field,
+    box_sides,
     by_cell,
     cell_spaces,
     cells_of,
@@ -115,8 +116,10 @@ def segment_line(image: Image.Image, score: Scorer | None = None) -> list[Glyph]
         ink[with_faint_edges(printed, mask)] = 0.0
         mask, labels, found = without_remnants(ink, peak, line_rows)
         fields = form_fields(mask, printed, labels, found)
-        if fields:
-            ink[with_faint_edges(np.logical_or.reduce([field.walls for field in fields]), mask)] = 0.0
+        sides = box_sides(mask, printed)  # of a box round the whole field
+        walls = [field.walls for field in fields] + ([sides] if sides is not None else [])
+        if walls:
+            ink[with_faint_edges(np.logical_or.reduce(walls), mask)] = 0.0
             mask, labels, found = without_remnants(ink, peak, line_rows)  # parts of a line a wall held on to
     else:
         labels, found = labelled(mask)
