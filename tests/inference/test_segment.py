@@ -373,6 +373,24 @@ def test_a_row_of_boxes_on_a_wide_page_is_a_form_field(seed):
 
 
 @pytest.mark.parametrize("seed", range(4))
+def test_a_comb_whose_ticks_differ_in_height_comes_out_without_them(seed):
+    """A comb field printed or scanned with ticks 0-6 px shorter or taller than one another: the walls were sought in
+    the rows of the median tick, a shorter tick stood in none of them, too few places had a wall for a grid, and
+    every tick read I, marked ok (TVDPCH read ITIVIDIPICIHI I I)."""
+    data = real_letters("az")
+    rng = np.random.default_rng(900 + seed)
+    letters = data.x[rng.choice(len(data), int(rng.integers(4, 9)), replace=False)]
+    field = compose_comb_field(letters, space_before=[False] * len(letters))
+    page = np.asarray(field.image).copy()
+    cell, tick_top = round(1.5 * LETTER_SIZE), 2 * LETTER_SIZE - LETTER_SIZE // 2
+    for k in range(len(letters) + 1):  # each tick's top cut by 0-6 px
+        page[tick_top : tick_top + int(rng.integers(0, 7)), LETTER_SIZE + k * cell : LETTER_SIZE + k * cell + 2] = 255
+    glyphs = segment_line(Image.fromarray(page))
+    assert len(glyphs) == len(letters), [g.box for g in glyphs]
+    assert (np.diag(_correlations(glyphs, letters)) > MATCH).all()
+
+
+@pytest.mark.parametrize("seed", range(4))
 def test_a_printed_box_round_a_word_is_no_letter(seed):
     """A form's field printed as one box round the whole word: its sides stand from line to line like box walls,
     but only two, so no field was found, and each side read I, marked ok (49 of 60 such fields wrong, unflagged)."""

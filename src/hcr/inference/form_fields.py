@@ -180,7 +180,10 @@ def _form_field(mask: np.ndarray, printed: np.ndarray, labels: np.ndarray, walls
     top = int(np.median([wall.top for wall in walls]))
     bottom = int(np.median([wall.bottom for wall in walls]))
     width = int(np.median([wall.right - wall.left for wall in walls]))
-    upright = mask[top + 1 : bottom - 1].all(axis=0)  # [w] columns inked across the walls' rows (± 1 px)
+    upright = mask[top + 1 : bottom - 1].all(axis=0)  # [w] columns inked across the walls' rows (± 1 px)...
+    for wall in walls:  # ...or a free tick's, however tall: ticks printed or scanned a few px unevenly
+        if wall.piece is not None:
+            upright[wall.left : wall.right] = True
     band_top, band_bottom = min(w.top for w in walls), max(w.bottom for w in walls)
     # the band's own printed lines: every wall ends within TICK_REACH of one, so there is at least one
     columns = np.flatnonzero(printed[max(0, band_top - TICK_REACH - 1) : band_bottom + TICK_REACH + 1].any(axis=0))
