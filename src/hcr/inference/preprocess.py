@@ -131,6 +131,7 @@ def open_image(source: Path | str | bytes | BinaryIO) -> Image.Image:
 
 
 def _decoded(source: Path | str | bytes | BinaryIO) -> Image.Image:
+    """The image decoded, bounded in pixels and memory, upright; Pillow's errors are the caller's to word."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
