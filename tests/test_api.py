@@ -156,6 +156,28 @@ def test_read_a_line(recognizer, letters):
     assert len(reading.characters) == 5
 
 
+def test_a_batch_of_fields_is_read_whole_with_a_status_for_each(recognizer, letters, tmp_path):
+    """A forms shop reads hundreds of field images at once: a list gives a reading for each, in order, and an empty
+    field or a broken file is that field's status (`blank`, `error`, with the reason), as `hcr read` and `.predict`
+    report them. `.read` raised on the first such field, its message naming no file, and took no list."""
+    x, _ = letters
+    line = compose_line(x[:4], np.random.default_rng(2))
+    empty, broken = tmp_path / "empty.png", tmp_path / "broken.png"
+    Image.new("L", (300, 80), 245).save(empty)
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    readings = recognizer.read([line.image, empty, broken, np.asarray(line.image)])
+    assert [r.status for r in readings[1:3]] == ["blank", "error"]
+    assert readings[1].text == readings[2].text == ""
+    assert "blank" in readings[1].message
+    assert "corrupt" in readings[2].message
+    assert readings[0].text == readings[3].text == read_line(line.image, recognizer).text
+    assert readings[0].status in ("ok", "low-confidence")
+    assert readings[0].message is None
+    alone = recognizer.read(empty)
+    assert (alone.status, alone.text, alone.characters) == ("blank", "", [])
+    assert recognizer.read([]) == []
+
+
 def test_not_a_letter_reaches_the_api(tmp_path):
     prediction = hcr.Recognizer(bar_model(tmp_path / "bars")).predict(bar(vertical=False))
     assert (prediction.letter, prediction.status) == (None, NOT_A_LETTER)

@@ -19,7 +19,7 @@ from PIL import Image
 
 from hcr.errors import HcrError, InputError
 from hcr.inference.predictor import Prediction, Predictor, load_letter
-from hcr.inference.preprocess import deep_levels, open_image
+from hcr.inference.preprocess import deep_levels
 
 if TYPE_CHECKING:
     from hcr.configs import DataConfig
@@ -66,13 +66,16 @@ class Recognizer(Predictor):
         (prediction,) = self.predict_loaded([load_letter(_source(images))], top_k)
         return prediction
 
-    def read(self, image: ImageLike, top_k: int = 3) -> "LineReading":
-        """The line of separate capitals in one image, as `hcr read` reads it: `.text` (? for a character that is
-        not a letter), `.characters` (each a Prediction with its box). Raises BlankImageError for a blank image."""
-        from hcr.inference.reading import read_line
+    def read(self, images: ImageLike | Sequence[ImageLike], top_k: int = 3) -> "LineReading | list[LineReading]":
+        """The lines of separate capitals in an image (or in each of a list: form fields in a batch), as `hcr read`
+        reads them: `.text` (? for a character that is not a letter), `.status`, `.characters` (each a Prediction
+        with its box). An image with nothing to read is a reading with status "blank" or "error" and its
+        `.message`, as `hcr read` reports it: one empty field never stops a batch."""
+        from hcr.inference.reading import read_image
 
-        source = _source(image)
-        return read_line(source if isinstance(source, Image.Image) else open_image(source), self, top_k)
+        if isinstance(images, list | tuple):
+            return [read_image(_source(image), self, top_k) for image in images]
+        return read_image(_source(images), self, top_k)
 
 
 def _source(image: object) -> Image.Image | Path:

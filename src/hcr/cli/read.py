@@ -24,23 +24,16 @@ def read(
 
     Exit code 0 if every image was read, 2 if any was blank or unreadable (the others are still reported)."""
     from hcr.inference.predictor import Predictor, find_images
-    from hcr.inference.preprocess import BlankImageError
     from hcr.inference.reading import read_files
 
-    records = []
-    for path, reading in read_files(find_images(images), Predictor(model)):
-        if isinstance(reading, Exception):
-            status = "blank" if isinstance(reading, BlankImageError) else "error"
-            records.append(
-                {"path": str(path), "text": None, "status": status, "characters": [], "message": str(reading)}
-            )
-            continue
-        records.append({"path": str(path), **reading.to_dict(), "message": None})
+    records = [
+        {"path": str(path), **reading.to_dict()} for path, reading in read_files(find_images(images), Predictor(model))
+    ]
     if as_json:
         sys.stdout.write(json.dumps(records, indent=2) + "\n")
     else:
         _print_table(records)
-    n_failed = sum(r["text"] is None for r in records)
+    n_failed = sum(r["status"] in ("blank", "error") for r in records)
     if n_failed:
         console.print(f"[bold red]{n_failed} of {len(records)} images failed[/]", highlight=False)
         raise typer.Exit(2)
@@ -59,7 +52,7 @@ def _print_table(records: list[dict]) -> None:
     for column in ("text", "lowest confidence", "status"):
         table.add_column(column)
     for r in records:
-        if r["text"] is None:
+        if r["message"] is not None:  # blank or unreadable
             table.add_row(escape(r["path"]), "–", "", f"[red]{r['status']}[/]: {escape(r['message'])}")
             continue
         text = compose_text(

@@ -14,7 +14,7 @@ import numpy as np
 from hcr.inference.pieces import Box, Piece, cut, labelled, union
 from hcr.inference.preprocess import INK_THRESHOLD
 
-PRINTED_LINE_SPAN = 0.25  # a printed line across a field spans this share of the image's width at least
+PRINTED_LINE_SPAN = 0.5  # a printed line across a field spans this share of the image's width at least
 TICK_WIDTH = 0.2  # a comb's tick is no wider than this many of its heights, or than TICK_PX (a short tick)...
 TICK_PX = 6  # (a wall printed thick, or widened by a scan's noise and blur)
 TICK_REACH = 3  # ...ends within this many px of a printed line...

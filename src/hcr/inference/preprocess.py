@@ -73,7 +73,8 @@ FRAME_MARK = 0.02  # ...on which at least this share of what the frame encloses 
 LINE_MIN = 0.25  # a ruled line: a row with a run of ink this share of the image's width at least...
 LINE_THICK = 0.1  # ...in a band of such rows no thicker than this share of the image's height...
 LINE_RATIO = 2.0  # ...and this many times as long as the letter is tall...
-LINE_SPAN = 0.9  # ...and across this share of the image's width (a squat T's bar ends with the letter)
+LINE_SPAN = 0.9  # ...and across this share of the image's width (a squat T's bar ends with the letter)...
+LINE_LONG = 5.0  # ...or, among lines of letters, this many times as long as they are tall (a field on a wide page)
 LINE_REST = 0.1  # the letter, without the lines, holds this share of the ink at least (else it is all line)
 GRID_LINES = 3  # grid paper: this many lines across the image each way at least (a box's frame has two)...
 GRID_INK = 1.5  # ...where ink up to this many times a line's median is the line's (more: the letter's, on it)
@@ -545,7 +546,10 @@ def ruled_lines(
     of letters, the "letter" is the line's band of rows, and a printed line need not span as much of the width: a
     form field is often cropped with some paper on either side; with `text_lines`, the image may hold several lines
     or rows of boxes, one above the other, and the yardstick is the tallest band of rows between them: two rows of
-    boxes made one "letter" twice as tall as a row, longer than the frames' lines.) O(pixels)."""
+    boxes made one "letter" twice as tall as a row, longer than the frames' lines; and a line LINE_LONG times as long
+    as the writing's whole band (its lines too) is tall is one wherever it lies: a row of boxes on a page
+    photographed whole read as one letter.)
+    O(pixels)."""
     h, w = mask.shape
     candidates = np.flatnonzero(counts >= LINE_MIN * w)
     candidates = candidates[_in_thin_bands(candidates, LINE_THICK * h)]
@@ -557,7 +561,11 @@ def ruled_lines(
     if total < LINE_REST * int(counts.sum()) or total == 0:
         return None
     letter = _tallest_run(rest) if text_lines else _main_span(rest, 0)
-    shortest = max(LINE_RATIO * (letter.stop - letter.start), span * w)
+    across = span * w
+    if text_lines:  # or long beside the whole band of writing (lines, letters and all): a field on a wide page
+        band = _tallest_run(counts)
+        across = min(across, LINE_LONG * (band.stop - band.start))
+    shortest = max(LINE_RATIO * (letter.stop - letter.start), across)
     candidates = candidates[counts[candidates] >= shortest]
     if not len(candidates):
         return None

@@ -16,7 +16,7 @@ from PIL import Image
 
 from hcr.inference.pieces import Box
 from hcr.inference.predictor import Prediction, Predictor, load_letter
-from hcr.inference.preprocess import ImageError, open_image
+from hcr.inference.preprocess import BlankImageError, ImageError, open_image
 from hcr.inference.segment import segment_line
 
 UNREAD = "?"  # stands in the text for a character that is no letter (a digit, a mark): never guessed as one
@@ -38,20 +38,32 @@ class ReadCharacter(Prediction):
 class LineReading:
     text: str  # the letters, UNREAD for a character that is not one, a space at each word gap, a newline between lines
     characters: list[ReadCharacter]
+    failed: str | None = None  # "blank" (no writing) or "error" (not a readable image): no text, and `message` says why
+    message: str | None = None
+
+    @classmethod
+    def of_error(cls, error: ImageError) -> "LineReading":
+        """The reading of an image that holds no writing (status "blank") or cannot be read ("error")."""
+        return cls("", [], "blank" if isinstance(error, BlankImageError) else "error", str(error))
 
     @property
     def status(self) -> str:
         """The line's one-word verdict: "low-confidence" unless every character was read as a letter above the
-        model's threshold (an unsure letter, or a ? for no letter, makes the text worth a look)."""
+        model's threshold (an unsure letter, or a ? for no letter, makes the text worth a look); "blank" or "error"
+        for an image with nothing to read."""
+        if self.failed:
+            return self.failed
         return "ok" if all(c.status == "ok" for c in self.characters) else "low-confidence"
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of a line, the one `hcr read --json` and the HTTP API give."""
-        return {"text": self.text, "status": self.status, "characters": [c.to_dict() for c in self.characters]}
+        characters = [c.to_dict() for c in self.characters]
+        return {"text": self.text, "status": self.status, "message": self.message, "characters": characters}
 
 
 def read_line(image: Image.Image, predictor: Predictor, top_k: int = 3) -> LineReading:
-    """The string written on an image of one or more lines; raises BlankImageError when there is no ink."""
+    """The string written on an image of one or more lines; raises BlankImageError when there is no ink (read_image
+    makes that a reading)."""
     glyphs = segment_line(image, score=lambda crops: _letter_scores(crops, predictor))
     characters = []
     for glyph, prediction in zip(
@@ -85,12 +97,16 @@ def compose_text(characters: list[dict[str, Any]], shown: Callable[[dict[str, An
     return "".join(parts)
 
 
-def read_files(
-    paths: Iterable[Path], predictor: Predictor, top_k: int = 3
-) -> Iterator[tuple[Path, LineReading | ImageError]]:
-    """(path, reading) for each image file, in order; an unreadable or blank file gives its error and the rest go on."""
+def read_files(paths: Iterable[Path], predictor: Predictor, top_k: int = 3) -> Iterator[tuple[Path, LineReading]]:
+    """(path, reading) for each image file, in order; an unreadable or blank file is a reading that says so (status
+    "error" or "blank"), and the rest go on."""
     for path in paths:
-        try:
-            yield Path(path), read_line(open_image(path), predictor, top_k)
-        except ImageError as e:
-            yield Path(path), e
+        yield Path(path), read_image(path, predictor, top_k)
+
+
+def read_image(source: Image.Image | Path, predictor: Predictor, top_k: int = 3) -> LineReading:
+    """The reading of one image or image file; one with nothing to read is a reading that says so, never an error."""
+    try:
+        return read_line(source if isinstance(source, Image.Image) else open_image(source), predictor, top_k)
+    except ImageError as e:
+        return LineReading.of_error(e)

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from hcr.inference.predictor import Prediction, Predictor
-from hcr.inference.preprocess import BlankImageError, ImageError, open_image
+from hcr.inference.preprocess import ImageError, open_image
 from hcr.serving.schemas import LetterResult, ReadResult
 
 if TYPE_CHECKING:
@@ -49,12 +49,9 @@ def perform(predictor: Predictor, task: Task) -> LetterResult | ReadResult:
 def _read(predictor: Predictor, image: Image.Image, top_k: int) -> ReadResult:
     """The line in the image. Reading needs SciPy (~35 MB, 1.4 s to import): imported on the first line read, so
     neither the server nor an image process that only predicts letters pays for it."""
-    from hcr.inference.reading import read_line
+    from hcr.inference.reading import read_image
 
-    try:
-        return read_result(read_line(image, predictor, top_k=top_k))
-    except BlankImageError as e:
-        return ReadResult(text="", status="blank", message=str(e), characters=[])
+    return read_result(read_image(image, predictor, top_k=top_k))
 
 
 def letter_result(prediction: Prediction, model_input: bool = False) -> LetterResult:
