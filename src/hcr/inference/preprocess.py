@@ -304,7 +304,7 @@ def _light_ink(values: np.ndarray, border: np.ndarray) -> bool:
     step = max(1, round((values.size / NOISE_SAMPLE) ** 0.5))
     sample = values[::step, ::step].ravel()
     ranks = (len(sample) // 500, len(sample) - 1 - len(sample) // 500)
-    darkest, lightest = np.partition(sample, ranks)[list(ranks)].astype(np.int32)
+    darkest, lightest = np.partition(sample, ranks)[list(ranks)]
     return bool(lightest - high > max(low - darkest, MIN_CONTRAST))
 
 
